@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing vigil needs on Debian 12: system packages and, when no Rust
+# toolchain is present, rustup with the pinned toolchain (rust-toolchain.toml). Idempotent.
+set -euo pipefail
+
+packages=(build-essential pkg-config libsqlite3-dev ca-certificates curl procps util-linux)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+# The pinned toolchain and its components (a no-op when present).
+rustup show active-toolchain >/dev/null

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole fast test tier: formatting, lints, dependency policy, and every test.
+# This is what CI runs (.ci/run); the minutes-long tier is .ci/heavy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+test -d ../shared/wazuh || { echo "../shared (Wazuh's ruleset and docs) must sit beside the repository" >&2; exit 1; }
+
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny@0.20.2
+
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo deny --locked check bans licenses sources
+cargo test --locked

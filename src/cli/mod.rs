@@ -1,0 +1,94 @@
+//! The command line (clap): `serve`, `config check`, `agents …`.
+
+mod agents;
+mod config_check;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::home::{DEFAULT_HOME, Home};
+
+/// vigil: a Wazuh-compatible security server.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The home directory option shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct HomeArg {
+    /// Home directory, shaped like /var/ossec (created on first `serve`).
+    #[arg(long, env = "VIGIL_HOME", default_value = DEFAULT_HOME, global = true)]
+    pub home: PathBuf,
+}
+
+impl HomeArg {
+    fn home(&self) -> Home {
+        Home::new(&self.home)
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server in the foreground until SIGTERM or SIGINT.
+    Serve {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+        /// Log at debug level (like Wazuh's -d).
+        #[arg(short, long)]
+        debug: bool,
+    },
+    /// Inspect the configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage registered agents.
+    Agents {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: agents::AgentsCommand,
+    },
+}
+
+/// `vigil config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Read ossec.conf and print what was understood and every problem with file and line.
+    Check {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+        /// Check this file instead of the home's etc/ossec.conf.
+        #[arg(short = 'c', long = "config")]
+        file: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command line; the exit code follows.
+pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve { home, debug } => {
+            crate::server::serve(&home.home(), debug).map(|()| std::process::ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check { home, file, json },
+        } => {
+            let path = file.unwrap_or_else(|| home.home().config_file());
+            Ok(config_check::run(&path, json))
+        }
+        Command::Agents { command } => {
+            agents::run(command).map(|()| std::process::ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `<global>`: output switches, e-mail, agent disconnection and the white list
+//! (Wazuh's `src/config/global-config.c`; defaults from analysisd, remoted and maild).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::value::{Reader, seconds};
+use crate::xml::Element;
+
+/// Manager-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Global {
+    /// Write alerts.json.
+    pub jsonout_output: bool,
+    /// Write alerts.log.
+    pub alerts_log: bool,
+    /// Archive every event to archives.log.
+    pub logall: bool,
+    /// Archive every event to archives.json.
+    pub logall_json: bool,
+    /// Send alert e-mails.
+    pub email_notification: bool,
+    /// SMTP relay host (or a sendmail path).
+    pub smtp_server: Option<String>,
+    /// HELO name for SMTP.
+    pub helo_server: Option<String>,
+    /// Sender address.
+    pub email_from: Option<String>,
+    /// Reply-To address.
+    pub email_reply_to: Option<String>,
+    /// Name shown in the subject.
+    pub email_idsname: Option<String>,
+    /// Recipients.
+    pub email_to: Vec<String>,
+    /// E-mails per hour at most (1..=1000000).
+    pub email_maxperhour: u32,
+    /// `alerts.log` or `alerts.json`: what e-mails are built from.
+    pub email_log_source: String,
+    /// An agent without keepalive for this long is disconnected.
+    #[serde(serialize_with = "seconds")]
+    pub agents_disconnection_time: Duration,
+    /// Alert this long after a disconnection (0: never).
+    #[serde(serialize_with = "seconds")]
+    pub agents_disconnection_alert_time: Duration,
+    /// Addresses and host patterns active response never blocks.
+    pub white_list: Vec<String>,
+    /// Events kept in memory for correlation (`memory_size`, at least 2048).
+    pub memory_size: u32,
+    /// Rotate alert files this often (0: daily only).
+    #[serde(serialize_with = "seconds")]
+    pub rotate_interval: Duration,
+    /// Rotate alert files at this size in bytes (0: no size limit).
+    pub max_output_size: u64,
+    /// Custom alert line format, when set.
+    pub custom_alert_output: Option<String>,
+    /// Check for new releases (used by the API).
+    pub update_check: bool,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Self {
+            jsonout_output: true,
+            alerts_log: true,
+            logall: false,
+            logall_json: false,
+            email_notification: false,
+            smtp_server: None,
+            helo_server: None,
+            email_from: None,
+            email_reply_to: None,
+            email_idsname: None,
+            email_to: Vec::new(),
+            email_maxperhour: 12,
+            email_log_source: "alerts.json".to_owned(),
+            agents_disconnection_time: Duration::from_secs(900),
+            agents_disconnection_alert_time: Duration::ZERO,
+            white_list: Vec::new(),
+            memory_size: 8192,
+            rotate_interval: Duration::ZERO,
+            max_output_size: 0,
+            custom_alert_output: None,
+            update_check: true,
+        }
+    }
+}
+
+/// Elements Wazuh accepts in `<global>` that vigil has no use for.
+const UNUSED: &[&str] = &[
+    "stats",
+    "integrity_checking",
+    "rootkit_detection",
+    "host_information",
+    "prelude_output",
+    "prelude_profile",
+    "prelude_log_level",
+    "zeromq_output",
+    "zeromq_uri",
+    "zeromq_server_cert",
+    "zeromq_client_cert",
+    "geoipdb",
+    "queue_size",
+    "compress_alerts",
+    "cti-url",
+    "limits",
+    "forward_to",
+];
+
+fn is_email(s: &str) -> bool {
+    // Wazuh's unanchored check: `[a-zA-Z0-9._-]+@[a-zA-Z0-9._-]`.
+    let ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'@' && i > 0 && ok(bytes[i - 1]) && bytes.get(i + 1).is_some_and(|&n| ok(n))
+    })
+}
+
+/// Wazuh's size syntax: digits with an optional `B`, `K`, `M` or `G`.
+fn parse_size(text: &str) -> Option<u64> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 'b'),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit {
+        'b' => 1,
+        'k' => 1 << 10,
+        'm' => 1 << 20,
+        'g' => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+impl Global {
+    /// Reads one `<global>` block over the current values.
+    pub fn read(&mut self, r: &mut Reader<'_>, section: &Element) {
+        // Wazuh resets update_check at every <global> block.
+        self.update_check = true;
+        for el in section.children() {
+            match el.name.as_str() {
+                "jsonout_output" => r.yes_no(el, &mut self.jsonout_output),
+                "alerts_log" => r.yes_no(el, &mut self.alerts_log),
+                "logall" => r.yes_no(el, &mut self.logall),
+                "logall_json" => r.yes_no(el, &mut self.logall_json),
+                "email_notification" => r.yes_no(el, &mut self.email_notification),
+                "smtp_server" => r.text(el, &mut self.smtp_server),
+                "helo_server" => r.text(el, &mut self.helo_server),
+                "email_from" => r.text(el, &mut self.email_from),
+                "email_reply_to" => r.text(el, &mut self.email_reply_to),
+                "email_idsname" => r.text(el, &mut self.email_idsname),
+                "email_to" if is_email(&el.text) => self.email_to.push(el.text.clone()),
+                "email_to" => r.error(el, format!("Invalid Email address: {}.", el.text)),
+                "email_maxperhour" => r.number(el, 1..=1_000_000, &mut self.email_maxperhour),
+                "email_log_source" => {
+                    if el.text.starts_with("alerts.log") {
+                        "alerts.log".clone_into(&mut self.email_log_source);
+                    } else if el.text.is_empty() || el.text.bytes().all(|b| b.is_ascii_digit()) {
+                        r.invalid_value(el);
+                    } else {
+                        "alerts.json".clone_into(&mut self.email_log_source);
+                    }
+                }
+                "agents_disconnection_time" => {
+                    r.time(
+                        el,
+                        Duration::from_secs(1),
+                        &mut self.agents_disconnection_time,
+                    );
+                }
+                "agents_disconnection_alert_time" => {
+                    r.time(
+                        el,
+                        Duration::ZERO,
+                        &mut self.agents_disconnection_alert_time,
+                    );
+                }
+                "white_list" => self.white_list.push(el.text.clone()),
+                "memory_size" => {
+                    r.number(el, 0..=u32::MAX, &mut self.memory_size);
+                    self.memory_size = self.memory_size.max(2048);
+                }
+                "rotate_interval" => match el
+                    .text
+                    .strip_suffix('w')
+                    .map_or_else(|| super::value::parse_time(&el.text), |_| None)
+                {
+                    Some(d) if d.is_zero() || (600..=86_400).contains(&d.as_secs()) => {
+                        self.rotate_interval = d
+                    }
+                    _ => r.invalid_value(el),
+                },
+                "max_output_size" => match parse_size(&el.text) {
+                    Some(n) if n == 0 || (1_000_000..=1 << 40).contains(&n) => {
+                        self.max_output_size = n
+                    }
+                    _ => r.invalid_value(el),
+                },
+                "custom_alert_output" => r.text(el, &mut self.custom_alert_output),
+                "update_check" => r.yes_no(el, &mut self.update_check),
+                name if UNUSED.contains(&name) => r.unused(el),
+                _ => r.invalid_element(el),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_sizes() {
+        assert!(is_email("a@b.c"));
+        assert!(!is_email("@b"));
+        assert!(!is_email("nobody"));
+        assert_eq!(parse_size("5M"), Some(5 << 20));
+        assert_eq!(parse_size("1000000"), Some(1_000_000));
+        assert_eq!(parse_size("2x"), None);
+    }
+}

@@ -1,0 +1,13 @@
+//! vigil: a Wazuh-compatible security server.
+//!
+//! The module map follows the flow of an event (see `DESIGN.md` in the shared docs): the agent
+//! store and home layout, the `ossec.conf`-compatible configuration, and the command line.
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod home;
+pub mod logging;
+pub mod server;
+pub mod store;
+pub mod xml;

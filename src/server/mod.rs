@@ -1,0 +1,91 @@
+//! `vigil serve`: the server lifecycle.
+//!
+//! Start-up checks the home (refusing a read-only one or a regular file), lays out what is
+//! missing, reads the config (refusing to start on any error, as Wazuh does), starts logging,
+//! takes the pid file and opens the agent store. Shutdown on SIGTERM or SIGINT: every service
+//! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
+
+mod pidfile;
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::config::{self, Severity};
+use crate::home::Home;
+use crate::logging;
+pub use pidfile::{PidError, PidFile};
+
+/// How long services may take to stop after SIGTERM.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Current time, Unix seconds.
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Runs the server on `home` until SIGTERM or SIGINT.
+pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
+    home.check_usable()?;
+    let prepared = home
+        .prepare(now())
+        .with_context(|| format!("cannot prepare home {}", home.root().display()))?;
+    let config_file = home.config_file();
+    let loaded = config::load(&config_file);
+    logging::init(&home.path("logs"), loaded.config.logging, debug)
+        .context("cannot open the log files")?;
+    for problem in &loaded.problems {
+        match problem.severity {
+            Severity::Error => {
+                error!(file = %problem.file.display(), line = problem.line, "{}", problem.message)
+            }
+            Severity::Warning => {
+                warn!(file = %problem.file.display(), line = problem.line, "{}", problem.message)
+            }
+        }
+    }
+    if loaded.errors().next().is_some() {
+        error!(
+            "Configuration error at '{}'. Exiting.",
+            config_file.display()
+        );
+        bail!(
+            "configuration error at '{}' (run `vigil config check --home {}`)",
+            config_file.display(),
+            home.root().display()
+        );
+    }
+    if prepared.new_home {
+        info!(home = %home.root().display(), "Created a new home with the default configuration");
+    }
+    if prepared.certificate {
+        info!("Generated a self-signed TLS certificate (ECDSA P-256)");
+    }
+    let _pid = PidFile::acquire(&home.pid_file())?;
+    let store = home.store()?;
+    let agents = store.agents()?.len();
+    let groups = store.groups()?.len();
+    info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("vigil-control")
+        .build()?;
+    let signal_name = runtime.block_on(wait_for_stop())?;
+    info!(signal = signal_name, "Stopping");
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    info!("Stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn wait_for_stop() -> std::io::Result<&'static str> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}

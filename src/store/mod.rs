@@ -1,0 +1,536 @@
+//! The agent store: agents, keys, groups and status in LMDB (heed).
+//!
+//! Every change is one LMDB write transaction: it commits whole or not at all, and a crash
+//! mid-write leaves the previous state (LMDB's copy-on-write pages and meta-page flip). Agents are
+//! kept as parsed records with secondary indexes by name, ip, group and status, so lookups are
+//! B-tree seeks, never scans. Several processes may open the same store (`vigil serve` and the
+//! CLI), as LMDB allows.
+
+pub mod agent;
+mod index;
+pub mod keys;
+pub mod wazuh;
+
+use std::path::{Path, PathBuf};
+
+use heed::byteorder::BigEndian;
+use heed::types::{Bytes, SerdeJson, Str, U32, U64};
+use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn};
+use serde::{Deserialize, Serialize};
+
+pub use agent::{Agent, AgentId, AgentIp, AgentKey, AgentName, FieldError, GroupName, Os, Status};
+pub use keys::{KeyEntry, KeysError};
+
+use index::IndexKey;
+
+type Id = U32<BigEndian>;
+
+/// Virtual size of the memory map; the file only grows as data is written.
+const MAP_SIZE: usize = 4 << 30;
+
+/// What went wrong in the store; each variant names the offending value.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The environment could not be opened or created.
+    #[error("cannot open the agent store at {path}: {source}")]
+    Open {
+        /// Store directory.
+        path: PathBuf,
+        /// LMDB's reason.
+        source: heed::Error,
+    },
+    /// LMDB failed during a transaction (disk full, map full, I/O).
+    #[error("agent store: {0}")]
+    Db(#[from] heed::Error),
+    /// Another agent already has this name.
+    #[error("Duplicate agent name: {0}")]
+    DuplicateName(AgentName),
+    /// Another agent already has this (non-`any`) address.
+    #[error("Duplicate IP: {0}")]
+    DuplicateIp(AgentIp),
+    /// The id is already taken (by an agent or a removed entry).
+    #[error("Duplicate agent id: {0}")]
+    DuplicateId(AgentId),
+    /// No agent has this id.
+    #[error("no agent with id {0}")]
+    NoSuchAgent(AgentId),
+    /// No group has this name.
+    #[error("Invalid group: {0}")]
+    NoSuchGroup(GroupName),
+    /// Every 8-digit id is taken.
+    #[error("no agent id left (the largest id is {})", AgentId::MAX)]
+    IdsExhausted,
+    /// The system random source failed while generating a key.
+    #[error("cannot generate an agent key: {0}")]
+    Random(getrandom::Error),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A group of agents (a directory under `etc/shared/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Group name.
+    pub name: GroupName,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// A request to register an agent; the store picks the id and the key.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Unique name.
+    pub name: AgentName,
+    /// Registration address.
+    pub ip: AgentIp,
+    /// Groups, in priority order; each must exist.
+    pub groups: Vec<GroupName>,
+    /// Registration time, Unix seconds.
+    pub registered_at: i64,
+}
+
+/// The agent store. Cheap to clone; all clones share one LMDB environment.
+#[derive(Clone)]
+pub struct Store {
+    env: Env,
+    agents: Database<Id, SerdeJson<Agent>>,
+    /// Removed agents' client.keys lines, kept so their ids are not reused.
+    removed: Database<Id, Str>,
+    /// Position of each entry in client.keys, so an import exports the same bytes.
+    order: Database<Id, U64<BigEndian>>,
+    index: Database<Bytes, Bytes>,
+    groups: Database<Str, SerdeJson<Group>>,
+    meta: Database<Str, Bytes>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.env.path())
+            .finish()
+    }
+}
+
+const NEXT_POSITION: &str = "next_position";
+
+impl Store {
+    /// Opens (creating if needed) the store in directory `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let open_err = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(heed::Error::Io(e)))?;
+        let env = open_env(dir).map_err(open_err)?;
+        let mut wtxn = env.write_txn().map_err(open_err)?;
+        let store = Self {
+            agents: env
+                .create_database(&mut wtxn, Some("agents"))
+                .map_err(open_err)?,
+            removed: env
+                .create_database(&mut wtxn, Some("removed"))
+                .map_err(open_err)?,
+            order: env
+                .create_database(&mut wtxn, Some("order"))
+                .map_err(open_err)?,
+            index: env
+                .create_database(&mut wtxn, Some("index"))
+                .map_err(open_err)?,
+            groups: env
+                .create_database(&mut wtxn, Some("groups"))
+                .map_err(open_err)?,
+            meta: env
+                .create_database(&mut wtxn, Some("meta"))
+                .map_err(open_err)?,
+            env: env.clone(),
+        };
+        wtxn.commit().map_err(open_err)?;
+        Ok(store)
+    }
+
+    /// Runs `f` in one write transaction; it commits only if `f` succeeds.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let mut writer = Writer {
+            store: self,
+            txn: self.env.write_txn()?,
+        };
+        let value = f(&mut writer)?;
+        writer.txn.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on one consistent snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
+        let txn = self.env.read_txn()?;
+        f(&Reader {
+            store: self,
+            txn: &txn,
+        })
+    }
+
+    /// The agent with this id.
+    pub fn agent(&self, id: AgentId) -> Result<Option<Agent>> {
+        self.read(|r| r.agent(id))
+    }
+
+    /// The agent with this exact (case-sensitive) name.
+    pub fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
+        self.read(|r| r.agent_by_name(name))
+    }
+
+    /// Agents registered with this address text.
+    pub fn agents_by_ip(&self, ip: &str) -> Result<Vec<Agent>> {
+        self.read(|r| r.agents_under(&IndexKey::ip_prefix(ip)))
+    }
+
+    /// Agents in a group.
+    pub fn agents_in_group(&self, group: &GroupName) -> Result<Vec<Agent>> {
+        self.read(|r| r.agents_under(&IndexKey::group_prefix(group)))
+    }
+
+    /// Agents with a status.
+    pub fn agents_with_status(&self, status: Status) -> Result<Vec<Agent>> {
+        self.read(|r| r.agents_under(&IndexKey::status_prefix(status)))
+    }
+
+    /// Every agent, by id.
+    pub fn agents(&self) -> Result<Vec<Agent>> {
+        self.read(|r| r.agents())
+    }
+
+    /// Every group, by name.
+    pub fn groups(&self) -> Result<Vec<Group>> {
+        self.read(|r| {
+            Ok(r.store
+                .groups
+                .iter(r.txn)?
+                .map(|g| g.map(|(_, g)| g))
+                .collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Registers an agent with the next free id and a fresh key.
+    pub fn add_agent(&self, new: NewAgent) -> Result<Agent> {
+        self.write(|w| w.add_agent(new))
+    }
+
+    /// Removes an agent. Without `purge` its line stays in client.keys as `<id> !<name> …` so
+    /// the id is never handed out again.
+    pub fn remove_agent(&self, id: AgentId, purge: bool) -> Result<Agent> {
+        self.write(|w| w.remove_agent(id, purge))
+    }
+
+    /// Imports client.keys entries in one transaction: all or nothing.
+    pub fn import_keys(&self, entries: &[KeyEntry], registered_at: i64) -> Result<usize> {
+        self.write(|w| {
+            for entry in entries {
+                w.import_entry(entry, registered_at)?;
+            }
+            Ok(entries.len())
+        })
+    }
+
+    /// Every entry in client.keys order (imported order, then registration order).
+    pub fn key_entries(&self) -> Result<Vec<KeyEntry>> {
+        self.read(|r| r.key_entries())
+    }
+
+    /// client.keys as Wazuh would write it.
+    pub fn export_keys(&self) -> Result<String> {
+        Ok(keys::format(&self.key_entries()?))
+    }
+
+    /// Creates a group if it does not exist. `Ok(true)` when created.
+    pub fn add_group(&self, name: &GroupName, created_at: i64) -> Result<bool> {
+        self.write(|w| w.add_group(name, created_at))
+    }
+
+    /// A value from the store's own metadata.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|r| Ok(r.store.meta.get(r.txn, key)?.map(<[u8]>::to_vec)))
+    }
+}
+
+#[allow(unsafe_code)]
+fn open_env(dir: &Path) -> heed::Result<Env> {
+    let mut options = EnvOpenOptions::new();
+    options.map_size(MAP_SIZE).max_dbs(8);
+    // SAFETY: heed requires that the memory-mapped files are not modified behind LMDB's back.
+    // Only LMDB writes `data.mdb`/`lock.mdb` in this private directory (created 0700 by the
+    // home), every process goes through LMDB's own lock file, no unsafe flags (NO_LOCK,
+    // NO_SYNC) are set, and the home is refused if it sits on a remote filesystem.
+    unsafe { options.open(dir) }
+}
+
+/// A consistent read snapshot.
+pub struct Reader<'a> {
+    store: &'a Store,
+    txn: &'a RoTxn<'a>,
+}
+
+impl Reader<'_> {
+    /// The agent with this id.
+    pub fn agent(&self, id: AgentId) -> Result<Option<Agent>> {
+        Ok(self.store.agents.get(self.txn, &id.get())?)
+    }
+
+    /// The agent with this name.
+    pub fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
+        match self.store.index.get(self.txn, &IndexKey::name(name))? {
+            Some(id) => self.agent_id_at(id),
+            None => Ok(None),
+        }
+    }
+
+    fn agent_id_at(&self, raw: &[u8]) -> Result<Option<Agent>> {
+        match index::decode_id(raw) {
+            Some(id) => Ok(self.store.agents.get(self.txn, &id)?),
+            None => Ok(None),
+        }
+    }
+
+    fn agents_under(&self, prefix: &[u8]) -> Result<Vec<Agent>> {
+        let mut found = Vec::new();
+        for item in self.store.index.prefix_iter(self.txn, prefix)? {
+            let (key, _) = item?;
+            if let Some(agent) = self.agent_id_at(&key[key.len().saturating_sub(4)..])? {
+                found.push(agent);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every agent by id.
+    pub fn agents(&self) -> Result<Vec<Agent>> {
+        Ok(self
+            .store
+            .agents
+            .iter(self.txn)?
+            .map(|a| a.map(|(_, a)| a))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The largest id in use, removed entries included (Wazuh's `id_counter`).
+    pub fn last_id(&self) -> Result<Option<AgentId>> {
+        let active = self.store.agents.last(self.txn)?.map(|(id, _)| id);
+        let removed = self.store.removed.last(self.txn)?.map(|(id, _)| id);
+        Ok(active.max(removed).and_then(AgentId::new))
+    }
+
+    fn key_entries(&self) -> Result<Vec<KeyEntry>> {
+        let mut entries = Vec::new();
+        for item in self.store.agents.iter(self.txn)? {
+            let (id, a) = item?;
+            let position = self.store.order.get(self.txn, &id)?.unwrap_or(u64::MAX);
+            entries.push((
+                position,
+                KeyEntry::Active {
+                    id: a.id,
+                    name: a.name,
+                    ip: a.ip,
+                    key: a.key,
+                },
+            ));
+        }
+        for item in self.store.removed.iter(self.txn)? {
+            let (raw, line) = item?;
+            if let Some(id) = AgentId::new(raw) {
+                let position = self.store.order.get(self.txn, &raw)?.unwrap_or(u64::MAX);
+                entries.push((
+                    position,
+                    KeyEntry::Removed {
+                        id,
+                        line: line.to_owned(),
+                    },
+                ));
+            }
+        }
+        entries.sort_by_key(|(position, entry)| (*position, entry.id()));
+        Ok(entries.into_iter().map(|(_, e)| e).collect())
+    }
+}
+
+/// An open write transaction. Dropping it without [`Store::write`] returning `Ok` aborts it.
+pub struct Writer<'a> {
+    store: &'a Store,
+    txn: RwTxn<'a>,
+}
+
+impl Writer<'_> {
+    fn reader<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
+        f(&Reader {
+            store: self.store,
+            txn: &self.txn,
+        })
+    }
+
+    /// Registers an agent with the next free id and a fresh key.
+    pub fn add_agent(&mut self, new: NewAgent) -> Result<Agent> {
+        let id = match self.reader(|r| r.last_id())? {
+            Some(last) => last.next().ok_or(StoreError::IdsExhausted)?,
+            None => AgentId::new(1).ok_or(StoreError::IdsExhausted)?,
+        };
+        let key = AgentKey::generate().map_err(StoreError::Random)?;
+        if !new.ip.is_any()
+            && !self
+                .reader(|r| r.agents_under(&IndexKey::ip_prefix(new.ip.as_str())))?
+                .is_empty()
+        {
+            return Err(StoreError::DuplicateIp(new.ip));
+        }
+        let mut agent = Agent::new(id, new.name, new.ip, key, new.registered_at);
+        agent.groups = new.groups;
+        self.insert(&agent)?;
+        Ok(agent)
+    }
+
+    /// Inserts a complete agent record (import paths); the id must be free.
+    pub fn insert(&mut self, agent: &Agent) -> Result<()> {
+        let raw = agent.id.get();
+        if self.store.agents.get(&self.txn, &raw)?.is_some()
+            || self.store.removed.get(&self.txn, &raw)?.is_some()
+        {
+            return Err(StoreError::DuplicateId(agent.id));
+        }
+        for group in &agent.groups {
+            if self.store.groups.get(&self.txn, group.as_str())?.is_none() {
+                return Err(StoreError::NoSuchGroup(group.clone()));
+            }
+        }
+        self.put(None, agent)?;
+        let position = self.next_position()?;
+        self.store.order.put(&mut self.txn, &raw, &position)?;
+        Ok(())
+    }
+
+    /// Changes an agent in place; indexes follow. The id cannot change.
+    pub fn update(&mut self, id: AgentId, f: impl FnOnce(&mut Agent)) -> Result<Agent> {
+        let old = self
+            .store
+            .agents
+            .get(&self.txn, &id.get())?
+            .ok_or(StoreError::NoSuchAgent(id))?;
+        let mut new = old.clone();
+        f(&mut new);
+        new.id = id;
+        self.put(Some(&old), &new)?;
+        Ok(new)
+    }
+
+    /// Removes an agent, keeping a `!` line unless `purge`.
+    pub fn remove_agent(&mut self, id: AgentId, purge: bool) -> Result<Agent> {
+        let raw = id.get();
+        let agent = self
+            .store
+            .agents
+            .get(&self.txn, &raw)?
+            .ok_or(StoreError::NoSuchAgent(id))?;
+        for key in IndexKey::all(&agent) {
+            self.store.index.delete(&mut self.txn, &key)?;
+        }
+        self.store.agents.delete(&mut self.txn, &raw)?;
+        if purge {
+            self.store.order.delete(&mut self.txn, &raw)?;
+        } else {
+            // Wazuh writes removed lines after the active ones.
+            let line = format!(
+                "{} !{} {} {}",
+                agent.id,
+                agent.name,
+                agent.ip,
+                agent.key.expose()
+            );
+            self.store.removed.put(&mut self.txn, &raw, &line)?;
+            let position = self.next_position()?;
+            self.store.order.put(&mut self.txn, &raw, &position)?;
+        }
+        Ok(agent)
+    }
+
+    /// Creates a group if missing. `Ok(true)` when created.
+    pub fn add_group(&mut self, name: &GroupName, created_at: i64) -> Result<bool> {
+        if self.store.groups.get(&self.txn, name.as_str())?.is_some() {
+            return Ok(false);
+        }
+        let group = Group {
+            name: name.clone(),
+            created_at,
+        };
+        self.store
+            .groups
+            .put(&mut self.txn, name.as_str(), &group)?;
+        Ok(true)
+    }
+
+    /// Sets a metadata value.
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        Ok(self.store.meta.put(&mut self.txn, key, value)?)
+    }
+
+    /// Reads within this transaction.
+    pub fn agent(&self, id: AgentId) -> Result<Option<Agent>> {
+        self.reader(|r| r.agent(id))
+    }
+
+    fn import_entry(&mut self, entry: &KeyEntry, registered_at: i64) -> Result<()> {
+        match entry {
+            KeyEntry::Active { id, name, ip, key } => {
+                let agent = Agent::new(*id, name.clone(), ip.clone(), key.clone(), registered_at);
+                self.insert(&agent)
+            }
+            KeyEntry::Removed { id, line } => {
+                let raw = id.get();
+                if self.store.agents.get(&self.txn, &raw)?.is_some()
+                    || self.store.removed.get(&self.txn, &raw)?.is_some()
+                {
+                    return Err(StoreError::DuplicateId(*id));
+                }
+                self.store.removed.put(&mut self.txn, &raw, line)?;
+                let position = self.next_position()?;
+                self.store.order.put(&mut self.txn, &raw, &position)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the record and moves its index entries from `old` to `new`.
+    fn put(&mut self, old: Option<&Agent>, new: &Agent) -> Result<()> {
+        if old.is_none_or(|o| o.name != new.name)
+            && let Some(existing) = self
+                .store
+                .index
+                .get(&self.txn, &IndexKey::name(new.name.as_str()))?
+            && index::decode_id(existing) != Some(new.id.get())
+        {
+            return Err(StoreError::DuplicateName(new.name.clone()));
+        }
+        let before = old.map(IndexKey::all).unwrap_or_default();
+        let after = IndexKey::all(new);
+        for key in before.iter().filter(|k| !after.contains(k)) {
+            self.store.index.delete(&mut self.txn, key)?;
+        }
+        let id = new.id.get().to_be_bytes();
+        for key in after.iter().filter(|k| !before.contains(k)) {
+            self.store.index.put(&mut self.txn, key, &id)?;
+        }
+        self.store.agents.put(&mut self.txn, &new.id.get(), new)?;
+        Ok(())
+    }
+
+    fn next_position(&mut self) -> Result<u64> {
+        let current = self
+            .store
+            .meta
+            .get(&self.txn, NEXT_POSITION)?
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_be_bytes);
+        self.store
+            .meta
+            .put(&mut self.txn, NEXT_POSITION, &(current + 1).to_be_bytes())?;
+        Ok(current)
+    }
+}
+
+#[cfg(test)]
+mod tests;
