@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod home;
 pub mod logging;
+pub mod ruleset;
 pub mod server;
 pub mod store;
 pub mod xml;

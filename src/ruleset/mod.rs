@@ -1,0 +1,3 @@
+//! The Wazuh ruleset: expression dialects, decoders, rules and lists, loaded unchanged.
+
+pub mod regex;

@@ -1,0 +1,553 @@
+//! OS_Regex: Wazuh's own regular-expression dialect, with its matcher's exact behaviour.
+//!
+//! This is not a backtracking engine: it scans start positions left to right, quantified classes
+//! are greedy with a one-token lookahead and at most four saved restart points. Its end pointer
+//! and captures are what decoders build on (`after_regex`, `pmatch`), so the matcher below
+//! follows Wazuh's `_OS_Regex` step by step; `osregex_golden.jsonl` (answers of Wazuh's C code)
+//! checks it.
+//!
+//! Syntax: `\d \w \s \p \. \t \D \W \S` classes and `\( \) \\ \$ \| \<` literals; only an escape
+//! may take `+` or `*`; one level of `( )` for captures; `|` splits alternatives at depth 0;
+//! `^`/`$` anchor each alternative; literals compare case-insensitively.
+
+use super::osmatch::MAX_PATTERN;
+
+/// Why a pattern does not compile (Wazuh's `OS_REGEX_*` errors).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OsRegexError {
+    /// Longer than the maximum pattern size.
+    #[error("pattern longer than {MAX_PATTERN} bytes")]
+    TooLong,
+    /// `\` followed by a character that is not an escape.
+    #[error("invalid escape '\\{0}'")]
+    BadEscape(char),
+    /// Nested, unbalanced, or `|` inside parentheses.
+    #[error("bad parenthesis")]
+    BadParenthesis,
+}
+
+/// Escape codes as Wazuh's compiler stores them after a backslash.
+mod code {
+    pub const DIGIT: u8 = 1;
+    pub const WORD: u8 = 2;
+    pub const SPACE: u8 = 3;
+    pub const PUNCT: u8 = 4;
+    pub const LPAREN: u8 = 5;
+    pub const RPAREN: u8 = 6;
+    pub const BACKSLASH: u8 = 7;
+    pub const NOT_DIGIT: u8 = 8;
+    pub const NOT_WORD: u8 = 9;
+    pub const NOT_SPACE: u8 = 10;
+    pub const ANY: u8 = 11;
+    pub const TAB: u8 = 12;
+    pub const DOLLAR: u8 = 13;
+    pub const PIPE: u8 = 14;
+    pub const LT: u8 = 15;
+}
+
+fn escape_code(c: u8) -> Option<u8> {
+    Some(match c {
+        b'd' => code::DIGIT,
+        b'w' => code::WORD,
+        b's' => code::SPACE,
+        b'p' => code::PUNCT,
+        b'(' => code::LPAREN,
+        b')' => code::RPAREN,
+        b'\\' => code::BACKSLASH,
+        b'D' => code::NOT_DIGIT,
+        b'W' => code::NOT_WORD,
+        b'S' => code::NOT_SPACE,
+        b'.' => code::ANY,
+        b't' => code::TAB,
+        b'$' => code::DOLLAR,
+        b'|' => code::PIPE,
+        b'<' => code::LT,
+        _ => return None,
+    })
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'@' | b'_')
+}
+
+/// Wazuh's `\p`: `!"#$%&'()*+,-.:;<=>?[]{|}`.
+fn is_punct(b: u8) -> bool {
+    matches!(b, 33..=46 | 58..=63 | b'[' | b']' | 123..=125)
+}
+
+/// Whether byte `b` belongs to escape class `code` (Wazuh's `regexmap`).
+fn class(code: u8, b: u8) -> bool {
+    match code {
+        code::DIGIT => b.is_ascii_digit(),
+        code::WORD => is_word(b),
+        code::SPACE => b == b' ',
+        code::PUNCT => is_punct(b),
+        code::LPAREN => b == b'(',
+        code::RPAREN => b == b')',
+        code::BACKSLASH => b == b'\\',
+        code::NOT_DIGIT => !b.is_ascii_digit(),
+        code::NOT_WORD => !is_word(b),
+        code::NOT_SPACE => b != b' ',
+        code::ANY => true,
+        code::TAB => b == b'\t',
+        code::DOLLAR => b == b'$',
+        code::PIPE => b == b'|',
+        code::LT => b == b'<',
+        _ => false,
+    }
+}
+
+fn is_plus(b: u8) -> bool {
+    b == b'+' || b == b'*'
+}
+
+/// Both parentheses are stored as `(` after compilation, as in Wazuh.
+const PAREN: u8 = b'(';
+/// Zero bytes after each compiled alternative, so look-aheads past its end read NUL as in C.
+const PAD: usize = 4;
+
+/// One `|`-separated alternative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Alternative {
+    /// Encoded pattern followed by [`PAD`] zero bytes.
+    code: Vec<u8>,
+    begin: bool,
+    end: bool,
+    /// Positions of the parentheses in `code`, in order (open, close, open, close…).
+    parens: Vec<usize>,
+}
+
+/// A compiled OS_Regex pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsRegex {
+    alternatives: Vec<Alternative>,
+    /// Compiled for substrings (Wazuh's `OS_RETURN_SUBSTRING`). Without it Wazuh skips the
+    /// end-of-input parenthesis step, which can change the result, so both modes exist.
+    captures: bool,
+}
+
+/// A successful match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match<'a> {
+    /// Wazuh's end pointer as an offset into the input: usually the last byte consumed, sometimes
+    /// elsewhere (even -1); decoders continue at `end + 1` unless that is past the input.
+    pub end: isize,
+    /// Captured substrings of the alternative that matched, in parenthesis order.
+    pub captures: Vec<&'a [u8]>,
+}
+
+impl OsRegex {
+    /// Compiles `pattern` for matching with captures (decoder `<regex>`, rule `<regex>`).
+    pub fn new(pattern: &str) -> Result<Self, OsRegexError> {
+        Self::compile(pattern, true)
+    }
+
+    /// Compiles `pattern` for matching only (decoder `<prematch>`).
+    pub fn without_captures(pattern: &str) -> Result<Self, OsRegexError> {
+        Self::compile(pattern, false)
+    }
+
+    /// Compiles `pattern` as Wazuh's `OSRegex_Compile` does.
+    fn compile(pattern: &str, captures: bool) -> Result<Self, OsRegexError> {
+        if pattern.len() > MAX_PATTERN {
+            return Err(OsRegexError::TooLong);
+        }
+        let src = pattern.as_bytes();
+        let mut encoded = Vec::with_capacity(src.len());
+        let mut depth = 0i32;
+        let mut i = 0;
+        while i < src.len() {
+            let c = src[i];
+            if c == b'\\' {
+                let next = src.get(i + 1).copied().unwrap_or(0);
+                let code = escape_code(next).ok_or(OsRegexError::BadEscape(char::from(next)))?;
+                encoded.extend_from_slice(&[b'\\', code]);
+                i += 2;
+                continue;
+            }
+            let mut c = c.to_ascii_lowercase();
+            if c == b'(' {
+                depth += 1;
+            } else if c == b')' {
+                c = PAREN;
+                depth -= 1;
+            }
+            if depth != 0 && depth != 1 {
+                return Err(OsRegexError::BadParenthesis);
+            }
+            if c == b'|' && depth != 0 {
+                return Err(OsRegexError::BadParenthesis);
+            }
+            encoded.push(c);
+            i += 1;
+        }
+        if depth != 0 {
+            return Err(OsRegexError::BadParenthesis);
+        }
+        let alternatives = split_alternatives(&encoded)
+            .into_iter()
+            .map(compile_alternative)
+            .collect();
+        Ok(Self {
+            alternatives,
+            captures,
+        })
+    }
+
+    /// Matches `input` (bytes up to the first NUL, as C sees them). The first alternative that
+    /// matches wins.
+    pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
+        let input = &input[..input.iter().position(|&b| b == 0).unwrap_or(input.len())];
+        let mut marks = Vec::new();
+        for alt in &self.alternatives {
+            marks.clear();
+            if self.captures {
+                marks.resize(alt.parens.len(), None);
+            }
+            if let Some(end) = run(alt, input, &mut marks) {
+                let mut captures = Vec::new();
+                for pair in marks.chunks(2) {
+                    let (Some(open), Some(&Some(close))) = (pair[0], pair.get(1)) else {
+                        break;
+                    };
+                    // Wazuh cannot allocate a negative-length capture and reports no match.
+                    if close < open {
+                        return None;
+                    }
+                    let (open, close) = (clamp(open, input.len()), clamp(close, input.len()));
+                    captures.push(&input[open..close]);
+                }
+                return Some(Match { end, captures });
+            }
+        }
+        None
+    }
+
+    /// Whether `input` matches.
+    pub fn is_match(&self, input: &[u8]) -> bool {
+        self.find(input).is_some()
+    }
+}
+
+fn clamp(pos: isize, len: usize) -> usize {
+    usize::try_from(pos).unwrap_or(0).min(len)
+}
+
+/// Splits on `|` (already checked to be at depth 0); an escaped `\|` is a code byte, not a `|`.
+fn split_alternatives(encoded: &[u8]) -> Vec<Vec<u8>> {
+    let mut parts = vec![Vec::new()];
+    let mut i = 0;
+    while i < encoded.len() {
+        match encoded[i] {
+            b'\\' => {
+                if let Some(part) = parts.last_mut() {
+                    part.extend_from_slice(&encoded[i..(i + 2).min(encoded.len())]);
+                }
+                i += 2;
+                continue;
+            }
+            b'|' => parts.push(Vec::new()),
+            c => {
+                if let Some(part) = parts.last_mut() {
+                    part.push(c);
+                }
+            }
+        }
+        i += 1;
+    }
+    parts
+}
+
+fn compile_alternative(mut code: Vec<u8>) -> Alternative {
+    let begin = code.first() == Some(&b'^');
+    if begin {
+        code.remove(0);
+    }
+    // `$` anchors only as the last byte (`\$` was encoded as a code byte).
+    let end = code.last() == Some(&b'$');
+    if end {
+        code.pop();
+    }
+    let mut parens = Vec::new();
+    let mut i = 0;
+    while i < code.len() {
+        if code[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if code[i] == PAREN {
+            parens.push(i);
+        }
+        i += 1;
+    }
+    code.extend_from_slice(&[0; PAD]);
+    Alternative {
+        code,
+        begin,
+        end,
+        parens,
+    }
+}
+
+/// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
+/// one before the input (`st--`).
+fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize> {
+    let pat = &alt.code;
+    let p = |i: usize| pat.get(i).copied().unwrap_or(0);
+    let at = |i: isize| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| s.get(i))
+            .copied()
+            .unwrap_or(0)
+    };
+    let lower = |i: isize| at(i).to_ascii_lowercase();
+    // Records where a parenthesis sits in the input; a no-op without captures.
+    let mark = |marks: &mut [Option<isize>], at_pt: usize, value: isize| {
+        if let Some(slot) = alt
+            .parens
+            .iter()
+            .position(|&q| q == at_pt)
+            .and_then(|k| marks.get_mut(k))
+        {
+            *slot = Some(value);
+        }
+    };
+
+    let mut r_code: Option<isize> = Some(0);
+    let mut regex_matched = false;
+    let mut st_error: Option<isize> = None;
+    let mut pt = 0usize;
+    let mut pt_error: [Option<(usize, isize)>; 4] = [None; 4];
+    let mut st: isize = 0;
+
+    while at(st) != 0 {
+        // `advance` mirrors C's `continue` in `for (..; ++st)`; `stay` is `st--; continue`.
+        macro_rules! advance {
+            () => {{
+                st += 1;
+                continue;
+            }};
+        }
+        match p(pt) {
+            0 if !alt.end => return r_code,
+            PAREN => {
+                mark(marks, pt, st);
+                pt += 1;
+                if p(pt) == 0 && !alt.end {
+                    return r_code;
+                }
+            }
+            _ => {}
+        }
+
+        if p(pt) == b'\\' {
+            if class(p(pt + 1), at(st)) {
+                let mut next_pt = pt + 2;
+                if !is_plus(p(next_pt)) {
+                    pt = next_pt;
+                    st_error.get_or_insert(st);
+                    r_code = Some(st);
+                    advance!();
+                }
+                if p(next_pt) == b'*' {
+                    regex_matched = true;
+                }
+                if regex_matched {
+                    next_pt += 1;
+                    let mut ok_here: i32 = -1;
+                    if p(next_pt) == PAREN {
+                        next_pt += 1;
+                    }
+                    if p(next_pt) == 0 {
+                        ok_here = 1;
+                    } else if p(next_pt) == b'\\' {
+                        if class(p(next_pt + 1), at(st)) {
+                            ok_here = if is_plus(p(next_pt + 2)) { 0 } else { 2 };
+                        }
+                    } else if p(next_pt) == lower(st) {
+                        regex_matched = false;
+                        ok_here = 1;
+                    }
+                    if ok_here >= 0 {
+                        if p(next_pt - 1) == PAREN {
+                            let value = if regex_matched && ok_here == 1 {
+                                st + 1
+                            } else {
+                                st
+                            };
+                            mark(marks, next_pt - 1, value);
+                        }
+                        if p(next_pt) == 0 {
+                            advance!();
+                        }
+                        next_pt += usize::try_from(ok_here).unwrap_or(0);
+                        if let Some(slot) = pt_error.iter_mut().find(|e| e.is_none()) {
+                            *slot = Some((pt, st));
+                        }
+                        pt = next_pt;
+                    }
+                } else {
+                    next_pt += 1;
+                    if p(next_pt) == PAREN {
+                        let value = if at(st + 1) == 0 { st + 1 } else { st };
+                        mark(marks, next_pt, value);
+                    }
+                    regex_matched = true;
+                }
+                r_code = Some(st);
+                advance!();
+            } else if (p(pt + 2) == 0 || p(pt + 3) == 0) && regex_matched && r_code.is_some() {
+                r_code = Some(st);
+                if !alt.end {
+                    return r_code;
+                }
+            } else if p(pt + 2) == b'+' && regex_matched {
+                pt += 3;
+                regex_matched = false;
+                continue;
+            } else if p(pt + 2) == b'*' {
+                pt += 3;
+                r_code = Some(st - 1);
+                regex_matched = false;
+                continue;
+            }
+            regex_matched = false;
+        } else if p(pt) == lower(st) {
+            pt += 1;
+            st_error.get_or_insert(st);
+            r_code = Some(st);
+            advance!();
+        }
+
+        // A mismatch: resume from the latest saved restart point, else from the next start.
+        if let Some((saved_pt, saved_st)) = pt_error.iter_mut().rev().find_map(Option::take) {
+            pt = saved_pt;
+            st = saved_st;
+            advance!();
+        }
+        if alt.begin {
+            return None;
+        }
+        if let Some(e) = st_error.take() {
+            st = e;
+        }
+        pt = 0;
+        r_code = None;
+        st += 1;
+    }
+
+    // End of input: a last parenthesis closes here.
+    if !marks.is_empty() {
+        while p(pt) != PAREN && p(pt) != 0 {
+            if p(pt) == b'\\' && p(pt + 2) == b'*' {
+                pt += 3;
+            } else {
+                break;
+            }
+        }
+        if p(pt) == PAREN {
+            mark(marks, pt, st);
+        }
+    }
+    // What may remain of the pattern: nothing, a `\X+` being matched, or `\X*` tokens.
+    let mut q = pt;
+    let end_of_pattern = |q: &mut usize| {
+        if p(*q) == PAREN {
+            *q += 1;
+        }
+        p(*q) == 0
+    };
+    if end_of_pattern(&mut q) {
+        return r_code;
+    }
+    if p(q) == b'\\' && regex_matched {
+        q += 2;
+        if is_plus(p(q)) {
+            q += 1;
+            if end_of_pattern(&mut q) {
+                return r_code;
+            }
+            if p(q) == b'\\' {
+                q += 2;
+                if p(q) == b'*' {
+                    q += 1;
+                    if end_of_pattern(&mut q) {
+                        return r_code;
+                    }
+                }
+            }
+        }
+    }
+    if p(q) == b'\\' {
+        q += 2;
+        if p(q) == b'*' {
+            q += 1;
+            if end_of_pattern(&mut q) {
+                return r_code;
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(p: &str, s: &str) -> Option<(isize, Vec<String>)> {
+        let re = OsRegex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+        re.find(s.as_bytes()).map(|m| {
+            (
+                m.end,
+                m.captures
+                    .iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect(),
+            )
+        })
+    }
+
+    #[test]
+    fn verified_quirks() {
+        assert_eq!(find(r"^\d+\.\d+$", "12.5"), None);
+        assert_eq!(find(r"^(.+)$", "abc"), None);
+        assert_eq!(
+            find(r"^(\w+)-(\w+)$", "ab-cd-ef").map(|m| m.1),
+            Some(vec!["ab".into(), "cd-ef".into()])
+        );
+        assert_eq!(find("ab+c", "abbc"), None);
+        assert!(find("ab+c", "ab+c").is_some());
+        assert_eq!(find(r"\s", "\t"), None);
+        assert_eq!(find("^foo|^bar", "xbar"), None);
+        assert_eq!(find(r"^foo \S+", "foo barbaz rest").map(|m| m.0), Some(10));
+        assert_eq!(find(r"^foo \S+", "foo barbaz").map(|m| m.0), Some(4));
+        assert_eq!(find(r"^foo (\d+)", "foo 12345 rest").map(|m| m.0), Some(4));
+        assert_eq!(find(r"^foo (\d+) ", "foo 12345 rest").map(|m| m.0), Some(9));
+    }
+
+    #[test]
+    fn compile_errors() {
+        assert_eq!(OsRegex::new(r"\q"), Err(OsRegexError::BadEscape('q')));
+        assert_eq!(OsRegex::new("((a))"), Err(OsRegexError::BadParenthesis));
+        assert_eq!(OsRegex::new("(a|b)"), Err(OsRegexError::BadParenthesis));
+        assert_eq!(OsRegex::new("(a"), Err(OsRegexError::BadParenthesis));
+        assert!(OsRegex::new("a)").is_err());
+        assert!(OsRegex::new(r"\\").is_ok());
+    }
+
+    #[test]
+    fn case_insensitive_literals_raw_classes() {
+        assert!(find("FAILED", "failed").is_some());
+        assert!(find(r"\d", "x").is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(pattern in r"[\\a-c()|^$+*.dwsp ]{0,16}", input in "[a-c 0-9().+-]{0,24}") {
+            if let Ok(re) = OsRegex::new(&pattern) {
+                let _ = re.find(input.as_bytes());
+            }
+        }
+    }
+}
