@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod home;
 pub mod logging;
 pub mod ruleset;

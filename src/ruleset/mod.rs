@@ -1,3 +1,8 @@
 //! The Wazuh ruleset: expression dialects, decoders, rules and lists, loaded unchanged.
 
+pub mod decoder;
+pub mod files;
+mod load;
 pub mod regex;
+
+pub use load::{Problem, Ruleset, load};

@@ -1,0 +1,208 @@
+//! Decoding: walking the decoder tree for one event, as analysisd's `DecodeEvent` does.
+//!
+//! Positions (`pmatch`, `cmatch`, the previous regex end) are byte offsets into `log`, kept as
+//! `isize` because Wazuh's end pointers can sit one byte before the text. Reading "the C string
+//! at a position" past the end gives `""`, and before the start gives `""` too (Wazuh reads the
+//! NUL that precedes `log` there).
+
+use super::event::Event;
+use super::plugins;
+use crate::ruleset::decoder::{DecoderId, DecoderSet, Node, Offset, Slot};
+
+/// The text of `log` from `pos` on.
+fn from(log: &str, pos: isize) -> &str {
+    usize::try_from(pos)
+        .ok()
+        .and_then(|p| log.get(p..))
+        .unwrap_or_default()
+}
+
+/// The byte at `pos` (NUL outside the text).
+fn at(log: &str, pos: isize) -> u8 {
+    usize::try_from(pos)
+        .ok()
+        .and_then(|p| log.as_bytes().get(p))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Wazuh's "next character": one past `end`, unless `end` is on the terminating NUL.
+fn after(log: &str, end: isize) -> isize {
+    if at(log, end) != 0 { end + 1 } else { end }
+}
+
+/// Counts of work done, for the prefilter report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tried {
+    /// Top-level decoders whose program name and prematch were evaluated.
+    pub top_level: u32,
+}
+
+/// What decoding asks of its surroundings.
+pub trait Hooks {
+    /// Whether top-level decoder `id` may match this event's `log`. A prefilter answers `false`
+    /// only for decoders whose prematch cannot match; the default tries them all.
+    fn may_match(&self, _id: DecoderId) -> bool {
+        true
+    }
+
+    /// Whether a rule id is loaded (the OSSECAlert plugin needs it).
+    fn rule_exists(&self, _id: &str) -> bool {
+        false
+    }
+}
+
+/// No prefilter and no rules.
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
+/// Decodes `event` with `set`.
+pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
+    let mut tried = Tried::default();
+    let list = if event.pre.program_name.is_some() {
+        &set.with_program
+    } else {
+        &set.without_program
+    };
+    let log = std::mem::take(&mut event.pre.log);
+    for node in list {
+        let top = set.get(node.decoder);
+        let mut pmatch: isize = 0;
+        if let Some(program) = event.pre.program_name.as_deref() {
+            let matches = top
+                .program_name
+                .as_ref()
+                .is_some_and(|e| e.is_match(program.as_bytes()));
+            if !matches {
+                continue;
+            }
+        }
+        if let Some(prematch) = &top.prematch {
+            if !hooks.may_match(node.decoder) {
+                continue;
+            }
+            tried.top_level += 1;
+            match prematch.find(log.as_bytes()) {
+                Some(m) => pmatch = after(&log, m.end),
+                None => continue,
+            }
+        } else {
+            tried.top_level += 1;
+        }
+        event.decoder = Some(node.decoder);
+        event.log_after_prematch = Some(pmatch);
+        let rewritten = extract(set, node, &log, pmatch, event, hooks);
+        event.pre.log = rewritten.unwrap_or(log);
+        return tried;
+    }
+    event.pre.log = log;
+    tried
+}
+
+/// Chooses the child (step 5 of `DecodeEvent`) and runs the extraction chain (step 6). Returns a
+/// replacement log when a plugin rewrote the event.
+fn extract(
+    set: &DecoderSet,
+    node: &Node,
+    log: &str,
+    pmatch: isize,
+    event: &mut Event,
+    hooks: &dyn Hooks,
+) -> Option<String> {
+    let single = [node.decoder];
+    let (chain, cmatch): (&[DecoderId], isize) = if node.children.is_empty() {
+        (&single, pmatch)
+    } else {
+        let children = &node.children;
+        let mut i = 0;
+        let mut chosen = None;
+        while i < children.len() {
+            let child = set.get(children[i]);
+            let Some(prematch) = &child.prematch else {
+                // No prematch: chosen at once, but the event keeps reporting the parent.
+                chosen = Some((i, pmatch));
+                break;
+            };
+            let start = if child.prematch_offset == Offset::AfterParent {
+                pmatch
+            } else {
+                0
+            };
+            if let Some(m) = prematch.find(from(log, start).as_bytes()) {
+                let cmatch = after(log, start + m.end);
+                event.decoder = Some(children[i]);
+                event.log_after_parent = Some(pmatch);
+                event.log_after_prematch = Some(cmatch);
+                chosen = Some((i, cmatch));
+                break;
+            }
+            if child.get_next {
+                // Skip the rest of this same-name group, including its last member.
+                i += 1;
+                while i < children.len() && set.get(children[i]).get_next {
+                    i += 1;
+                }
+                if i >= children.len() {
+                    return None;
+                }
+            }
+            i += 1;
+        }
+        match chosen {
+            Some((i, cmatch)) => (&children[i..], cmatch),
+            None => return None,
+        }
+    };
+
+    let mut regex_prev: Option<isize> = None;
+    for &id in chain {
+        let d = set.get(id);
+        if let Some(plugin) = d.plugin {
+            let info = event.decoder.map(|i| set.get(i)).unwrap_or(d);
+            let input = match info.plugin_offset {
+                Offset::Start => Some(log),
+                Offset::AfterParent => event.log_after_parent.map(|p| from(log, p)),
+                Offset::AfterPrematch => event.log_after_prematch.map(|p| from(log, p)),
+                Offset::AfterRegex => None,
+            };
+            let rule_exists = |id: &str| hooks.rule_exists(id);
+            if let Some(new_log) = plugins::run(plugin, input, log, info, event, &rule_exists) {
+                return Some(new_log);
+            }
+        } else if let Some(regex) = &d.regex {
+            let start = match d.regex_offset {
+                Offset::Start => 0,
+                Offset::AfterParent => pmatch,
+                Offset::AfterPrematch => cmatch,
+                Offset::AfterRegex => regex_prev.unwrap_or(cmatch),
+            };
+            let Some(m) = regex.find(from(log, start).as_bytes()) else {
+                if d.get_next {
+                    continue;
+                }
+                return None;
+            };
+            regex_prev = Some(after(log, start + m.end));
+            if event.dynamic_len() >= super::event::MAX_DYNAMIC {
+                tracing::error!("Regex has too many groups.");
+                return None;
+            }
+            for (slot, capture) in d.order.iter().zip(&m.captures) {
+                let value = String::from_utf8_lossy(capture).into_owned();
+                match slot {
+                    Slot::Static(field) => event.set(*field, value),
+                    Slot::Dynamic(key) => {
+                        event.push_dynamic(key.clone(), value);
+                    }
+                }
+            }
+        } else {
+            return None;
+        }
+        if !d.get_next {
+            return None;
+        }
+    }
+    None
+}

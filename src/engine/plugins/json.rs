@@ -1,0 +1,105 @@
+//! `JSON_Decoder`: every key of a JSON object becomes a field (engine.md §3.4).
+//!
+//! Nested keys join with `.`; only exact top-level keys map to static fields (`systemname` to
+//! `system_name`; `user` to `dstuser` while that is unset); numbers print as Wazuh prints them;
+//! arrays print as cJSON does, or join as CSV with `<json_array_structure>csv`.
+
+use std::sync::Arc;
+
+use super::cjson::{self, Json};
+use crate::engine::event::Event;
+use crate::ruleset::decoder::{Decoder, JsonArray, JsonNull, StaticField};
+
+/// Longest CSV value Wazuh builds (`OS_MAXSTR`).
+const MAX_CSV: usize = 65536;
+
+/// Decodes `input` into `event` with `decoder`'s JSON options.
+pub fn decode(input: &str, decoder: &Decoder, event: &mut Event) {
+    let Some(Json::Object(members)) = cjson::parse(input) else {
+        return;
+    };
+    read_object(&members, None, decoder, event);
+}
+
+fn read_object(
+    members: &[(String, Json)],
+    parent: Option<&str>,
+    decoder: &Decoder,
+    event: &mut Event,
+) {
+    for (name, value) in members {
+        let key = match parent {
+            Some(p) => format!("{p}.{name}"),
+            None => name.clone(),
+        };
+        match value {
+            Json::String(s) => fill(event, &key, s.clone()),
+            Json::Number(d) => fill(event, &key, cjson::number_field(*d)),
+            Json::True => fill(event, &key, "true".into()),
+            Json::False => fill(event, &key, "false".into()),
+            Json::Null if decoder.json_null == JsonNull::String => fill(event, &key, "null".into()),
+            Json::Null => {}
+            Json::Object(inner) => read_object(inner, Some(&key), decoder, event),
+            Json::Array(items) => {
+                let text = match decoder.json_array {
+                    JsonArray::Array => cjson::print(value),
+                    JsonArray::Csv => csv(items),
+                };
+                if !text.is_empty() {
+                    fill(event, &key, text);
+                }
+            }
+        }
+    }
+}
+
+/// Scalars joined with `,` (nested arrays and objects skipped); empty if it would be too long.
+fn csv(items: &[Json]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let text = match item {
+            Json::String(s) => s.clone(),
+            Json::Number(d) => cjson::number_field(*d),
+            Json::Null => "null".into(),
+            Json::True => "true".into(),
+            Json::False => "false".into(),
+            Json::Array(_) | Json::Object(_) => continue,
+        };
+        if out.len() + text.len() >= MAX_CSV || out.len() + text.len() + 1 >= MAX_CSV {
+            return String::new();
+        }
+        out.push_str(&text);
+        if i + 1 < items.len() {
+            out.push(',');
+        }
+    }
+    out
+}
+
+/// Wazuh's `fillData`: exact top-level names go to static fields.
+fn fill(event: &mut Event, key: &str, value: String) {
+    let field = match key {
+        "srcip" => StaticField::SrcIp,
+        "dstip" => StaticField::DstIp,
+        "dstport" => StaticField::DstPort,
+        "srcport" => StaticField::SrcPort,
+        "protocol" => StaticField::Protocol,
+        "action" => StaticField::Action,
+        "srcuser" => StaticField::SrcUser,
+        "dstuser" => StaticField::DstUser,
+        "user" if event.get(StaticField::DstUser).is_none_or(str::is_empty) => StaticField::DstUser,
+        "id" => StaticField::Id,
+        "status" => StaticField::Status,
+        "url" => StaticField::Url,
+        "data" => StaticField::Data,
+        "extra_data" => StaticField::ExtraData,
+        "systemname" => StaticField::SystemName,
+        _ => {
+            if !event.push_dynamic(Arc::from(key), value) {
+                tracing::warn!(key, "Too many fields for JSON decoder.");
+            }
+            return;
+        }
+    };
+    event.set(field, value);
+}
