@@ -3,6 +3,7 @@
 pub mod decoder;
 pub mod files;
 mod load;
+pub mod prefilter;
 pub mod regex;
 
 pub use load::{Problem, Ruleset, load};

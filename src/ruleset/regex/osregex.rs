@@ -66,27 +66,45 @@ fn escape_code(c: u8) -> Option<u8> {
     })
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'@' | b'_')
+/// Wazuh's `\w`: letters, digits, `-`, `@`, `_`.
+const fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'@' || b == b'_'
 }
 
 /// Wazuh's `\p`: `!"#$%&'()*+,-.:;<=>?[]{|}`.
-fn is_punct(b: u8) -> bool {
+const fn is_punct(b: u8) -> bool {
     matches!(b, 33..=46 | 58..=63 | b'[' | b']' | 123..=125)
 }
 
+/// `class_of` as a table: one 256-entry row per code, built at compile time.
+static CLASSES: [[bool; 256]; 16] = {
+    let mut table = [[false; 256]; 16];
+    let mut code = 0;
+    while code < 16 {
+        let mut b = 0;
+        while b < 256 {
+            table[code][b] = class_of_const(code as u8, b as u8);
+            b += 1;
+        }
+        code += 1;
+    }
+    table
+};
+
 /// Whether byte `b` belongs to escape class `code` (Wazuh's `regexmap`).
-fn class(code: u8, b: u8) -> bool {
+const fn class_of_const(code: u8, b: u8) -> bool {
+    let word = is_word(b);
+    let punct = is_punct(b);
     match code {
         code::DIGIT => b.is_ascii_digit(),
-        code::WORD => is_word(b),
+        code::WORD => word,
         code::SPACE => b == b' ',
-        code::PUNCT => is_punct(b),
+        code::PUNCT => punct,
         code::LPAREN => b == b'(',
         code::RPAREN => b == b')',
         code::BACKSLASH => b == b'\\',
         code::NOT_DIGIT => !b.is_ascii_digit(),
-        code::NOT_WORD => !is_word(b),
+        code::NOT_WORD => !word,
         code::NOT_SPACE => b != b' ',
         code::ANY => true,
         code::TAB => b == b'\t',
@@ -95,6 +113,11 @@ fn class(code: u8, b: u8) -> bool {
         code::LT => b == b'<',
         _ => false,
     }
+}
+
+#[inline]
+fn class(code: u8, b: u8) -> bool {
+    CLASSES[usize::from(code & 15)][usize::from(b)]
 }
 
 fn is_plus(b: u8) -> bool {
@@ -115,6 +138,54 @@ struct Alternative {
     end: bool,
     /// Positions of the parentheses in `code`, in order (open, close, open, close…).
     parens: Vec<usize>,
+    /// Literal runs every match of this alternative contains (see [`literal_runs`]).
+    runs: Vec<Vec<u8>>,
+    /// A cheap presence test per run, checked before running the matcher.
+    needles: Vec<Needle>,
+}
+
+/// A necessary condition for a literal run to occur in the input.
+#[derive(Debug, Clone)]
+enum Needle {
+    /// A run without letters occurs exactly.
+    Exact(Box<memchr::memmem::Finder<'static>>),
+    /// A byte of the run that is not a letter.
+    Byte(u8),
+    /// A letter of the run, in either case.
+    Letter(u8, u8),
+}
+
+impl PartialEq for Needle {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Exact(a), Self::Exact(b)) => a.needle() == b.needle(),
+            (Self::Byte(a), Self::Byte(b)) => a == b,
+            (Self::Letter(a, _), Self::Letter(b, _)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Needle {}
+
+impl Needle {
+    fn for_run(run: &[u8]) -> Self {
+        if run.len() > 1 && !run.iter().any(u8::is_ascii_alphabetic) {
+            return Self::Exact(Box::new(memchr::memmem::Finder::new(run).into_owned()));
+        }
+        match run.iter().find(|b| !b.is_ascii_alphabetic()) {
+            Some(&b) => Self::Byte(b),
+            None => Self::Letter(run[0], run[0].to_ascii_uppercase()),
+        }
+    }
+
+    fn present(&self, input: &[u8]) -> bool {
+        match self {
+            Self::Exact(finder) => finder.find(input).is_some(),
+            Self::Byte(b) => memchr::memchr(*b, input).is_some(),
+            Self::Letter(lower, upper) => memchr::memchr2(*lower, *upper, input).is_some(),
+        }
+    }
 }
 
 /// A compiled OS_Regex pattern.
@@ -197,9 +268,20 @@ impl OsRegex {
     /// Matches `input` (bytes up to the first NUL, as C sees them). The first alternative that
     /// matches wins.
     pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
+        self.find_with(input, true)
+    }
+
+    /// [`OsRegex::find`]; `precheck` skips alternatives whose literals are absent (only tests
+    /// turn it off, to prove it changes nothing).
+    fn find_with<'a>(&self, input: &'a [u8], precheck: bool) -> Option<Match<'a>> {
         let input = &input[..input.iter().position(|&b| b == 0).unwrap_or(input.len())];
         let mut marks = Vec::new();
         for alt in &self.alternatives {
+            // Anchored alternatives fail fast on their own; a scan for literals only pays off for
+            // unanchored ones, which Wazuh retries at every start position.
+            if precheck && !alt.begin && !alt.needles.iter().all(|n| n.present(input)) {
+                continue;
+            }
             marks.clear();
             if self.captures {
                 marks.resize(alt.parens.len(), None);
@@ -227,6 +309,55 @@ impl OsRegex {
     pub fn is_match(&self, input: &[u8]) -> bool {
         self.find(input).is_some()
     }
+
+    /// For each alternative, its longest run of literal bytes (lower case): any match of that
+    /// alternative contains the run, ASCII case-insensitively, because the matcher consumes
+    /// consecutive literals on consecutive input bytes. `None` when some alternative has no
+    /// literal at all (it could match text containing none of them).
+    pub fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.alternatives
+            .iter()
+            .map(|a| a.runs.iter().max_by_key(|r| r.len()).cloned())
+            .collect()
+    }
+}
+
+/// The literal runs of an encoded alternative that every match contains, in order. Runs break
+/// at escapes and parentheses. A last literal byte right after an unquantified escape is left
+/// out: Wazuh's matcher can succeed on `\X c` at the end of a pattern without reading `c`.
+fn literal_runs(code: &[u8]) -> Vec<Vec<u8>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut push = |from: usize, to: usize| {
+        if to > from {
+            runs.push(code[from..to].to_vec());
+        }
+    };
+    while i < code.len() {
+        match code[i] {
+            b'\\' => {
+                push(start, i);
+                i += 2;
+                if code.get(i).copied().is_some_and(is_plus) {
+                    i += 1;
+                }
+                start = i.min(code.len());
+            }
+            PAREN => {
+                push(start, i);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    let n = code.len();
+    let optional_last = n >= 3 && code[n - 3] == b'\\' && start == n - 1;
+    if !optional_last {
+        push(start, n);
+    }
+    runs
 }
 
 fn clamp(pos: isize, len: usize) -> usize {
@@ -280,12 +411,16 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
         }
         i += 1;
     }
+    let runs = literal_runs(&code);
+    let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
     code.extend_from_slice(&[0; PAD]);
     Alternative {
         code,
         begin,
         end,
         parens,
+        runs,
+        needles,
     }
 }
 
@@ -321,7 +456,35 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
     let mut pt_error: [Option<(usize, isize)>; 4] = [None; 4];
     let mut st: isize = 0;
 
+    let first = p(0);
+    let first_is_literal = first != 0 && first != b'\\' && first != PAREN;
     while at(st) != 0 {
+        // Fresh state on a literal first token: every start that is not that byte fails the same
+        // way (Wazuh loops through them), so jump to the next candidate.
+        if first_is_literal
+            && pt == 0
+            && st_error.is_none()
+            && pt_error.iter().all(Option::is_none)
+            && lower(st) != first
+        {
+            if alt.begin {
+                return None;
+            }
+            let from = usize::try_from(st).unwrap_or(0);
+            let next = if first.is_ascii_lowercase() {
+                memchr::memchr2(first, first.to_ascii_uppercase(), &s[from..])
+            } else {
+                memchr::memchr(first, &s[from..])
+            };
+            r_code = None;
+            match next {
+                Some(offset) => st = isize::try_from(from + offset).unwrap_or(isize::MAX),
+                None => {
+                    st = isize::try_from(s.len()).unwrap_or(isize::MAX);
+                    break;
+                }
+            }
+        }
         // `advance` mirrors C's `continue` in `for (..; ++st)`; `stay` is `st--; continue`.
         macro_rules! advance {
             () => {{
@@ -527,6 +690,69 @@ mod tests {
     }
 
     #[test]
+    fn required_literals_per_alternative() {
+        let lits = |p: &str| OsRegex::new(p).ok().and_then(|r| r.required_literals());
+        assert_eq!(lits(r"^Failed (\S+) for"), Some(vec![b"failed ".to_vec()]));
+        assert_eq!(
+            lits(r"^sshd\d+ab|xyz\s"),
+            Some(vec![b"sshd".to_vec(), b"xyz".to_vec()])
+        );
+        assert_eq!(lits(r"^\d+\s|abc"), None, "an alternative with no literal");
+        assert_eq!(
+            lits(r"a+b"),
+            Some(vec![b"a+b".to_vec()]),
+            "+ after a literal is a literal"
+        );
+        assert_eq!(
+            lits(r"\d+\s\wc"),
+            None,
+            "a last byte after an escape is optional"
+        );
+        assert_eq!(
+            find(r"\w+\d\S%", "ab5 x"),
+            Some((3, vec![])),
+            "Wazuh matches without reading the %"
+        );
+    }
+
+    /// The byte ranges of Wazuh's `regexmap` rows, as dumped from its C table.
+    #[test]
+    fn class_table_matches_wazuh_regexmap() {
+        let rows: [(u8, &[(u8, u8)]); 15] = [
+            (code::DIGIT, &[(48, 57)]),
+            (
+                code::WORD,
+                &[(45, 45), (48, 57), (64, 90), (95, 95), (97, 122)],
+            ),
+            (code::SPACE, &[(32, 32)]),
+            (
+                code::PUNCT,
+                &[(33, 46), (58, 63), (91, 91), (93, 93), (123, 125)],
+            ),
+            (code::LPAREN, &[(40, 40)]),
+            (code::RPAREN, &[(41, 41)]),
+            (code::BACKSLASH, &[(92, 92)]),
+            (code::NOT_DIGIT, &[(0, 47), (58, 255)]),
+            (
+                code::NOT_WORD,
+                &[(0, 44), (46, 47), (58, 63), (91, 94), (96, 96), (123, 255)],
+            ),
+            (code::NOT_SPACE, &[(0, 31), (33, 255)]),
+            (code::ANY, &[(0, 255)]),
+            (code::TAB, &[(9, 9)]),
+            (code::DOLLAR, &[(36, 36)]),
+            (code::PIPE, &[(124, 124)]),
+            (code::LT, &[(60, 60)]),
+        ];
+        for (code, ranges) in rows {
+            for b in 0..=255u8 {
+                let expected = ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&b));
+                assert_eq!(class(code, b), expected, "code {code} byte {b}");
+            }
+        }
+    }
+
+    #[test]
     fn compile_errors() {
         assert_eq!(OsRegex::new(r"\q"), Err(OsRegexError::BadEscape('q')));
         assert_eq!(OsRegex::new("((a))"), Err(OsRegexError::BadParenthesis));
@@ -547,6 +773,14 @@ mod tests {
         fn never_panics(pattern in r"[\\a-c()|^$+*.dwsp ]{0,16}", input in "[a-c 0-9().+-]{0,24}") {
             if let Ok(re) = OsRegex::new(&pattern) {
                 let _ = re.find(input.as_bytes());
+            }
+        }
+
+        /// Skipping alternatives whose literals are absent never changes an answer.
+        #[test]
+        fn literal_precheck_is_sound(pattern in r"(\\[dwsSpD.]|[ab%: ]|[+*]|\(|\)){0,10}", input in "[ab%: 0-9A-B]{0,16}") {
+            if let Ok(re) = OsRegex::new(&pattern) {
+                proptest::prop_assert_eq!(re.find_with(input.as_bytes(), true), re.find_with(input.as_bytes(), false));
             }
         }
     }
