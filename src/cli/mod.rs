@@ -2,6 +2,7 @@
 
 mod agents;
 mod config_check;
+mod ruleset_check;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Inspect the ruleset.
+    Ruleset {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: RulesetCommand,
+    },
     /// Manage registered agents.
     Agents {
         /// What to do with them.
@@ -75,6 +82,17 @@ pub enum ConfigCommand {
     },
 }
 
+/// `vigil ruleset …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesetCommand {
+    /// Load the home's decoders, rules and lists; print counts and every problem with file:line.
+    Check {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+    },
+}
+
 /// Runs a parsed command line; the exit code follows.
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
@@ -87,6 +105,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let path = file.unwrap_or_else(|| home.home().config_file());
             Ok(config_check::run(&path, json))
         }
+        Command::Ruleset {
+            command: RulesetCommand::Check { home },
+        } => Ok(ruleset_check::run(&home.home())),
         Command::Agents { command } => {
             agents::run(command).map(|()| std::process::ExitCode::SUCCESS)
         }

@@ -59,13 +59,26 @@ impl Hooks for NoHooks {}
 
 /// Decodes `event` with `set`.
 pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
+    let log = std::mem::take(&mut event.pre.log);
+    let (tried, rewritten) = decode_log(set, event, &log, hooks);
+    event.pre.log = rewritten.unwrap_or(log);
+    tried
+}
+
+/// Decodes `event` whose `log` the caller holds (taken out of the event, so hooks can borrow
+/// it). Returns the work done and the log a plugin rewrote, if any.
+pub fn decode_log(
+    set: &DecoderSet,
+    event: &mut Event,
+    log: &str,
+    hooks: &dyn Hooks,
+) -> (Tried, Option<String>) {
     let mut tried = Tried::default();
     let list = if event.pre.program_name.is_some() {
         &set.with_program
     } else {
         &set.without_program
     };
-    let log = std::mem::take(&mut event.pre.log);
     for node in list {
         let top = set.get(node.decoder);
         let mut pmatch: isize = 0;
@@ -84,7 +97,7 @@ pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
             }
             tried.top_level += 1;
             match prematch.find(log.as_bytes()) {
-                Some(m) => pmatch = after(&log, m.end),
+                Some(m) => pmatch = after(log, m.end),
                 None => continue,
             }
         } else {
@@ -92,12 +105,9 @@ pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
         }
         event.decoder = Some(node.decoder);
         event.log_after_prematch = Some(pmatch);
-        let rewritten = extract(set, node, &log, pmatch, event, hooks);
-        event.pre.log = rewritten.unwrap_or(log);
-        return tried;
+        return (tried, extract(set, node, log, pmatch, event, hooks));
     }
-    event.pre.log = log;
-    tried
+    (tried, None)
 }
 
 /// Chooses the child (step 5 of `DecodeEvent`) and runs the extraction chain (step 6). Returns a
@@ -189,7 +199,7 @@ fn extract(
                 return None;
             }
             for (slot, capture) in d.order.iter().zip(&m.captures) {
-                let value = String::from_utf8_lossy(capture).into_owned();
+                let value = super::text::lossy(capture);
                 match slot {
                     Slot::Static(field) => event.set(*field, value),
                     Slot::Dynamic(key) => {

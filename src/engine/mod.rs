@@ -5,6 +5,7 @@ pub mod decode;
 pub mod event;
 pub mod plugins;
 pub mod predecode;
+mod text;
 
 use std::sync::Mutex;
 
@@ -74,8 +75,12 @@ impl Engine {
         let decoders = &self.ruleset.decoders;
         let tried = match &self.prefilter {
             Some(p) => {
-                let hits = p.scan(event.pre.log.as_bytes());
-                decode::decode(decoders, &mut event, &hits)
+                // The prefilter reads the log while decoding fills the event.
+                let log = std::mem::take(&mut event.pre.log);
+                let hits = p.scan(log.as_bytes());
+                let (tried, rewritten) = decode::decode_log(decoders, &mut event, &log, &hits);
+                event.pre.log = rewritten.unwrap_or(log);
+                tried
             }
             None => decode::decode(decoders, &mut event, &decode::NoHooks),
         };

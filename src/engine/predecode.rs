@@ -62,15 +62,15 @@ impl Buf {
     /// The C string starting at `i`.
     fn cstr(&self, i: usize) -> String {
         let tail = self.0.get(i..).unwrap_or_default();
-        let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
-        String::from_utf8_lossy(&tail[..end]).into_owned()
+        let end = memchr::memchr(0, tail).unwrap_or(tail.len());
+        super::text::lossy(&tail[..end])
     }
 
     /// Index of the first `c` at or after `i`, before any NUL.
     fn find(&self, i: usize, c: u8) -> Option<usize> {
         let tail = self.0.get(i..)?;
-        let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
-        tail[..end].iter().position(|&b| b == c).map(|p| i + p)
+        let end = memchr::memchr(0, tail).unwrap_or(tail.len());
+        memchr::memchr(c, &tail[..end]).map(|p| i + p)
     }
 
     fn starts_with(&self, i: usize, s: &[u8]) -> bool {
@@ -115,7 +115,7 @@ fn unescape_location(s: &[u8]) -> String {
             i += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    super::text::lossy(&out)
 }
 
 /// Header positions found by the format checks.
@@ -132,14 +132,14 @@ pub fn predecode(raw: &[u8], manager_host: &str) -> Result<Predecoded, Predecode
     let queue = *raw.first().ok_or(PredecodeError::Format)?;
     let rest = raw.get(2..).ok_or(PredecodeError::Format)?;
     // Everything is a C string in analysisd: a NUL ends the message.
-    let rest = &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())];
+    let rest = &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())];
     let colon = unescaped_colon(rest).ok_or(PredecodeError::Format)?;
     let location = unescape_location(&rest[..colon]);
     let message = &rest[colon + 1..];
 
     let mut copy = Buf(message.to_vec());
     let header = syslog_header(message, &mut copy);
-    let full_log = String::from_utf8_lossy(message).into_owned();
+    let full_log = super::text::lossy(message);
     let log = copy.cstr(header.log);
     let program_name = header.program_name.map(|i| copy.cstr(i));
     let timestamp = header.timestamp.map(|i| copy.cstr(i));
@@ -214,14 +214,14 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
     let loglen = msg.len() + 1;
     // "Mä" in a month name is two bytes; Wazuh checks the formats on "Ma" shifted one byte,
     // while `log` still advances on the original (the timestamp loses its last character).
-    let check = if loglen >= 3 && msg.get(1) == Some(&0xC3) && msg.get(2) == Some(&0xA4) {
-        let mut shifted = b"Ma".to_vec();
-        shifted.extend_from_slice(&msg[3..]);
-        Buf(shifted)
+    let shifted;
+    let check: &[u8] = if loglen >= 3 && msg.get(1) == Some(&0xC3) && msg.get(2) == Some(&0xA4) {
+        shifted = [b"Ma".as_slice(), &msg[3..]].concat();
+        &shifted
     } else {
-        Buf(msg.to_vec())
+        msg
     };
-    let p = |i: usize| check.at(i);
+    let p = |i: usize| check.get(i).copied().unwrap_or(0);
     let mut h = Header {
         log: 0,
         hostname: None,
@@ -264,10 +264,10 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
                 32
             })
         } else {
-            iso_fallbacks(&check, loglen)
+            iso_fallbacks(check, loglen)
         }
     } else {
-        iso_fallbacks(&check, loglen)
+        iso_fallbacks(check, loglen)
     };
 
     if let Some(skip) = syslog_skip {
@@ -363,8 +363,8 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
 }
 
 /// `2015 Dec 29 10:00:01 ` and `2021-04-21 10:16:09.404756-0700 `.
-fn iso_fallbacks(check: &Buf, loglen: usize) -> Option<usize> {
-    let p = |i: usize| check.at(i);
+fn iso_fallbacks(check: &[u8], loglen: usize) -> Option<usize> {
+    let p = |i: usize| check.get(i).copied().unwrap_or(0);
     if loglen > 21
         && p(0).is_ascii_digit()
         && p(4) == b' '

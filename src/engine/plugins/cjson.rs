@@ -101,29 +101,32 @@ impl Parser<'_> {
         self.i += 1;
         let mut out = Vec::new();
         loop {
-            let b = *self.s.get(self.i)?;
+            // Copy the plain stretch up to the next quote or backslash in one go.
+            let rest = self.s.get(self.i..)?;
+            let stop = memchr::memchr2(b'"', b'\\', rest)?;
+            out.extend_from_slice(&rest[..stop]);
+            self.i += stop + 1;
+            if rest[stop] == b'"' {
+                return Some(
+                    String::from_utf8(out)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                );
+            }
+            let e = *self.s.get(self.i)?;
             self.i += 1;
-            match b {
-                b'"' => return String::from_utf8(out).ok().or_else(|| Some(String::new())),
-                b'\\' => {
-                    let e = *self.s.get(self.i)?;
-                    self.i += 1;
-                    match e {
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'u' => {
-                            let c = self.unicode()?;
-                            let mut buf = [0; 4];
-                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                        }
-                        _ => return None,
-                    }
+            match e {
+                b'b' => out.push(8),
+                b'f' => out.push(12),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'"' | b'\\' | b'/' => out.push(e),
+                b'u' => {
+                    let c = self.unicode()?;
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
-                _ => out.push(b),
+                _ => return None,
             }
         }
     }

@@ -18,39 +18,50 @@ pub fn decode(input: &str, decoder: &Decoder, event: &mut Event) {
     let Some(Json::Object(members)) = cjson::parse(input) else {
         return;
     };
-    read_object(&members, None, decoder, event);
+    let mut key = String::new();
+    read_object(members, &mut key, decoder, event);
 }
 
+/// Emits the fields of an object; `key` holds the dotted path of the object (empty at the top)
+/// and is restored on return.
 fn read_object(
-    members: &[(String, Json)],
-    parent: Option<&str>,
+    members: Vec<(String, Json)>,
+    key: &mut String,
     decoder: &Decoder,
     event: &mut Event,
 ) {
+    let prefix = key.len();
     for (name, value) in members {
-        let key = match parent {
-            Some(p) => format!("{p}.{name}"),
-            None => name.clone(),
-        };
-        match value {
-            Json::String(s) => fill(event, &key, s.clone()),
-            Json::Number(d) => fill(event, &key, cjson::number_field(*d)),
-            Json::True => fill(event, &key, "true".into()),
-            Json::False => fill(event, &key, "false".into()),
-            Json::Null if decoder.json_null == JsonNull::String => fill(event, &key, "null".into()),
-            Json::Null => {}
-            Json::Object(inner) => read_object(inner, Some(&key), decoder, event),
+        key.truncate(prefix);
+        if prefix > 0 {
+            key.push('.');
+        }
+        key.push_str(&name);
+        let text = match value {
+            Json::String(s) => s,
+            Json::Number(d) => cjson::number_field(d),
+            Json::True => "true".into(),
+            Json::False => "false".into(),
+            Json::Null if decoder.json_null == JsonNull::String => "null".into(),
+            Json::Null => continue,
+            Json::Object(inner) => {
+                read_object(inner, key, decoder, event);
+                continue;
+            }
             Json::Array(items) => {
                 let text = match decoder.json_array {
-                    JsonArray::Array => cjson::print(value),
-                    JsonArray::Csv => csv(items),
+                    JsonArray::Array => cjson::print(&Json::Array(items)),
+                    JsonArray::Csv => csv(&items),
                 };
-                if !text.is_empty() {
-                    fill(event, &key, text);
+                if text.is_empty() {
+                    continue;
                 }
+                text
             }
-        }
+        };
+        fill(event, key, text);
     }
+    key.truncate(prefix);
 }
 
 /// Scalars joined with `,` (nested arrays and objects skipped); empty if it would be too long.

@@ -23,7 +23,7 @@ static PATTERNS: LazyLock<Option<Patterns>> = LazyLock::new(|| {
 });
 
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::engine::text::lossy(bytes)
 }
 
 /// The C string at an end pointer (`-1` reads as empty).

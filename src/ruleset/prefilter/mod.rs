@@ -1,18 +1,24 @@
-//! The decoder prefilter: one multi-literal scan of an event's `log` decides which top-level
-//! decoders' prematches could possibly match, so only those are tried.
+//! The decoder prefilter: cheap tests on an event's `log` that rule out top-level decoders whose
+//! prematch cannot match, so only the others are tried.
 //!
-//! For each top-level decoder with an OS_Regex prematch, every alternative's longest literal run
-//! must occur (ASCII case-insensitively) for that alternative to match; a decoder is skipped when
-//! none of its alternatives' literals occur. Decoders whose prematch has no such literal (PCRE2,
-//! class-only alternatives) are always tried. The scan engine sits behind [`LiteralMatcher`]:
-//! Hyperscan/Vectorscan, or pure-Rust Aho-Corasick; both must agree.
+//! Each OS_Regex prematch alternative needs something of the input (see
+//! [`OsRegex::requirements`]): anchored ones must start with their leading literals (checked in
+//! place), others must contain their longest literal run. Runs of two bytes or more are found by
+//! one multi-literal scan of the log, done only when a decoder first asks; single bytes by
+//! `memchr`. A decoder is skipped when none of its alternatives' needs is met; prematches with an
+//! alternative that needs nothing (PCRE2, class-only) are always tried. The scan engine sits
+//! behind [`LiteralMatcher`]: Hyperscan/Vectorscan, or pure-Rust Aho-Corasick; both must agree.
+//!
+//! [`OsRegex::requirements`]: crate::ruleset::regex::OsRegex::requirements
 
 mod aho;
 mod hyperscan;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use crate::ruleset::decoder::{DecoderId, DecoderSet};
+use crate::ruleset::regex::Requirement;
 
 pub use self::aho::AhoCorasickMatcher;
 pub use self::hyperscan::HyperscanMatcher;
@@ -45,11 +51,22 @@ pub struct PrefilterError {
     pub reason: String,
 }
 
+/// One alternative's need, compiled.
+#[derive(Debug, Clone)]
+enum Need {
+    /// The log starts with these (lower-case) bytes.
+    Prefix(Vec<u8>),
+    /// The log contains this byte, in either case.
+    Byte(u8, u8),
+    /// The log contains scanned literal number `n`.
+    Literal(u32),
+}
+
 /// Literal requirements for the top-level decoders of one [`DecoderSet`].
 pub struct Prefilter {
     matcher: Box<dyn LiteralMatcher>,
-    /// For each decoder id: `None` = always try; `Some(ids)` = try if any literal occurs.
-    requirements: Vec<Option<Vec<u32>>>,
+    /// For each decoder id: `None` = always try; `Some(needs)` = try if any need is met.
+    needs: Vec<Option<Vec<Need>>>,
     literals: usize,
 }
 
@@ -62,19 +79,39 @@ impl std::fmt::Debug for Prefilter {
     }
 }
 
-/// The literals a scan found in one event.
+/// The prefilter applied to one event's `log`; the literal scan runs on first use.
 pub struct Hits<'a> {
     prefilter: &'a Prefilter,
-    found: Vec<bool>,
+    log: &'a [u8],
+    found: OnceCell<Vec<bool>>,
 }
 
 impl Hits<'_> {
     /// Whether top-level decoder `id` may match.
     pub fn may_match(&self, id: DecoderId) -> bool {
-        match self.prefilter.requirements.get(id) {
-            Some(Some(literals)) => literals.iter().any(|&l| self.found[l as usize]),
-            _ => true,
-        }
+        let Some(Some(needs)) = self.prefilter.needs.get(id) else {
+            return true;
+        };
+        needs.iter().any(|need| match need {
+            Need::Prefix(p) => {
+                self.log.len() >= p.len() && self.log[..p.len()].eq_ignore_ascii_case(p)
+            }
+            Need::Byte(lower, upper) => memchr::memchr2(*lower, *upper, self.log).is_some(),
+            Need::Literal(n) => self.found()[*n as usize],
+        })
+    }
+
+    fn found(&self) -> &[bool] {
+        self.found.get_or_init(|| {
+            let mut found = vec![false; self.prefilter.literals];
+            self.prefilter.matcher.scan(self.log, &mut found);
+            found
+        })
+    }
+
+    /// Whether the literal scan ran for this event.
+    pub fn scanned(&self) -> bool {
+        self.found.get().is_some()
     }
 }
 
@@ -83,27 +120,33 @@ impl Prefilter {
     pub fn new(set: &DecoderSet, engine: Engine) -> Result<Self, PrefilterError> {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut index: HashMap<Vec<u8>, u32> = HashMap::new();
-        let mut requirements = vec![None; set.len()];
+        let mut needs = vec![None; set.len()];
         for node in set.with_program.iter().chain(&set.without_program) {
             let decoder = set.get(node.decoder);
-            let Some(runs) = decoder
+            let Some(reqs) = decoder
                 .prematch
                 .as_ref()
                 .and_then(|p| p.as_osregex())
-                .and_then(|r| r.required_literals())
+                .and_then(|r| r.requirements())
             else {
                 continue;
             };
-            let ids = runs
+            let compiled = reqs
                 .into_iter()
-                .map(|run| {
-                    *index.entry(run.clone()).or_insert_with(|| {
-                        literals.push(run);
-                        (literals.len() - 1) as u32
-                    })
+                .map(|req| match req {
+                    Requirement::StartsWith(prefix) => Need::Prefix(prefix),
+                    Requirement::Contains(run) if run.len() == 1 => {
+                        Need::Byte(run[0], run[0].to_ascii_uppercase())
+                    }
+                    Requirement::Contains(run) => {
+                        Need::Literal(*index.entry(run.clone()).or_insert_with(|| {
+                            literals.push(run);
+                            (literals.len() - 1) as u32
+                        }))
+                    }
                 })
                 .collect();
-            requirements[node.decoder] = Some(ids);
+            needs[node.decoder] = Some(compiled);
         }
         let matcher: Box<dyn LiteralMatcher> = match engine {
             Engine::Hyperscan => Box::new(HyperscanMatcher::new(&literals)?),
@@ -111,20 +154,17 @@ impl Prefilter {
         };
         Ok(Self {
             matcher,
-            requirements,
+            needs,
             literals: literals.len(),
         })
     }
 
-    /// Scans `log` once.
-    pub fn scan(&self, log: &[u8]) -> Hits<'_> {
-        let mut found = vec![false; self.literals];
-        if self.literals > 0 {
-            self.matcher.scan(log, &mut found);
-        }
+    /// The prefilter for one event's `log`.
+    pub fn scan<'a>(&'a self, log: &'a [u8]) -> Hits<'a> {
         Hits {
             prefilter: self,
-            found,
+            log,
+            found: OnceCell::new(),
         }
     }
 
@@ -133,13 +173,13 @@ impl Prefilter {
         self.matcher.name()
     }
 
-    /// Number of distinct literals.
+    /// Number of distinct scanned literals.
     pub fn literal_count(&self) -> usize {
         self.literals
     }
 
-    /// Number of top-level decoders that can be skipped by a scan.
+    /// Number of top-level decoders that can be ruled out.
     pub fn filtered_decoders(&self) -> usize {
-        self.requirements.iter().filter(|r| r.is_some()).count()
+        self.needs.iter().filter(|r| r.is_some()).count()
     }
 }

@@ -7,5 +7,5 @@ pub mod pcre2;
 
 pub use expression::{Dialect, Expression, ExpressionError};
 pub use osmatch::{OsMatch, OsMatchError};
-pub use osregex::{Match, OsRegex, OsRegexError};
+pub use osregex::{Match, OsRegex, OsRegexError, Requirement};
 pub use pcre2::{Pcre2, Pcre2Error};

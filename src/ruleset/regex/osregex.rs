@@ -140,6 +140,8 @@ struct Alternative {
     parens: Vec<usize>,
     /// Literal runs every match of this alternative contains (see [`literal_runs`]).
     runs: Vec<Vec<u8>>,
+    /// For an anchored alternative, the literal bytes every match starts with.
+    prefix: Option<Vec<u8>>,
     /// A cheap presence test per run, checked before running the matcher.
     needles: Vec<Needle>,
 }
@@ -274,12 +276,20 @@ impl OsRegex {
     /// [`OsRegex::find`]; `precheck` skips alternatives whose literals are absent (only tests
     /// turn it off, to prove it changes nothing).
     fn find_with<'a>(&self, input: &'a [u8], precheck: bool) -> Option<Match<'a>> {
-        let input = &input[..input.iter().position(|&b| b == 0).unwrap_or(input.len())];
+        let input = &input[..memchr::memchr(0, input).unwrap_or(input.len())];
         let mut marks = Vec::new();
         for alt in &self.alternatives {
             // Anchored alternatives fail fast on their own; a scan for literals only pays off for
             // unanchored ones, which Wazuh retries at every start position.
             if precheck && !alt.begin && !alt.needles.iter().all(|n| n.present(input)) {
+                continue;
+            }
+            if precheck
+                && let Some(prefix) = &alt.prefix
+                && !input
+                    .get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+            {
                 continue;
             }
             marks.clear();
@@ -310,16 +320,45 @@ impl OsRegex {
         self.find(input).is_some()
     }
 
-    /// For each alternative, its longest run of literal bytes (lower case): any match of that
-    /// alternative contains the run, ASCII case-insensitively, because the matcher consumes
-    /// consecutive literals on consecutive input bytes. `None` when some alternative has no
-    /// literal at all (it could match text containing none of them).
-    pub fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+    /// For each alternative, what any match of it needs from the input: the text it must start
+    /// with (anchored, leading literals), else its longest literal run anywhere (the matcher
+    /// consumes consecutive literals on consecutive input bytes, ASCII case-insensitively).
+    /// `None` when some alternative needs nothing.
+    pub fn requirements(&self) -> Option<Vec<Requirement>> {
         self.alternatives
             .iter()
-            .map(|a| a.runs.iter().max_by_key(|r| r.len()).cloned())
+            .map(|a| match &a.prefix {
+                Some(prefix) => Some(Requirement::StartsWith(prefix.clone())),
+                None => a
+                    .runs
+                    .iter()
+                    .max_by_key(|r| r.len())
+                    .cloned()
+                    .map(Requirement::Contains),
+            })
             .collect()
     }
+}
+
+/// What one alternative needs from the input to match (lower-case literals, compared ASCII
+/// case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    /// The input starts with these bytes.
+    StartsWith(Vec<u8>),
+    /// The input contains these bytes.
+    Contains(Vec<u8>),
+}
+
+/// The literal bytes an anchored alternative starts with (after zero-width parentheses).
+fn leading_literal(code: &[u8]) -> Option<Vec<u8>> {
+    let start = code.iter().take_while(|&&b| b == PAREN).count();
+    let run: Vec<u8> = code[start..]
+        .iter()
+        .take_while(|&&b| b != b'\\' && b != PAREN)
+        .copied()
+        .collect();
+    (!run.is_empty()).then_some(run)
 }
 
 /// The literal runs of an encoded alternative that every match contains, in order. Runs break
@@ -413,6 +452,7 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
     }
     let runs = literal_runs(&code);
     let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
+    let prefix = if begin { leading_literal(&code) } else { None };
     code.extend_from_slice(&[0; PAD]);
     Alternative {
         code,
@@ -420,6 +460,7 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
         end,
         parens,
         runs,
+        prefix,
         needles,
     }
 }
@@ -690,21 +731,29 @@ mod tests {
     }
 
     #[test]
-    fn required_literals_per_alternative() {
-        let lits = |p: &str| OsRegex::new(p).ok().and_then(|r| r.required_literals());
-        assert_eq!(lits(r"^Failed (\S+) for"), Some(vec![b"failed ".to_vec()]));
+    fn requirements_per_alternative() {
+        use Requirement::{Contains, StartsWith};
+        let reqs = |p: &str| OsRegex::new(p).ok().and_then(|r| r.requirements());
         assert_eq!(
-            lits(r"^sshd\d+ab|xyz\s"),
-            Some(vec![b"sshd".to_vec(), b"xyz".to_vec()])
+            reqs(r"^Failed (\S+) for"),
+            Some(vec![StartsWith(b"failed ".to_vec())])
         );
-        assert_eq!(lits(r"^\d+\s|abc"), None, "an alternative with no literal");
         assert_eq!(
-            lits(r"a+b"),
-            Some(vec![b"a+b".to_vec()]),
+            reqs(r"^(sshd)\d+ab|xyz\s"),
+            Some(vec![
+                StartsWith(b"sshd".to_vec()),
+                Contains(b"xyz".to_vec())
+            ])
+        );
+        assert_eq!(reqs(r"^\d+:ab"), Some(vec![Contains(b":ab".to_vec())]));
+        assert_eq!(reqs(r"^\d+\s|abc"), None, "an alternative with no literal");
+        assert_eq!(
+            reqs(r"a+b"),
+            Some(vec![Contains(b"a+b".to_vec())]),
             "+ after a literal is a literal"
         );
         assert_eq!(
-            lits(r"\d+\s\wc"),
+            reqs(r"\w+\d\Sc"),
             None,
             "a last byte after an escape is optional"
         );

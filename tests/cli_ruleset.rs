@@ -1,0 +1,85 @@
+//! `vigil ruleset check` on a Wazuh-shaped home, and what broken decoder files get.
+
+mod common;
+
+use common::ruleset_home::{shared, wazuh_home};
+use common::vigil;
+
+fn check(home: &std::path::Path) -> (bool, String, String) {
+    let out = vigil()
+        .args(["ruleset", "check", "--home"])
+        .arg(home)
+        .output()
+        .expect("run vigil");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stock_ruleset_loads_with_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    wazuh_home(dir.path());
+    std::os::unix::fs::symlink(
+        shared().join("etc/ossec-server.conf"),
+        dir.path().join("etc/ossec.conf"),
+    )
+    .expect("link config");
+    let (ok, stdout, stderr) = check(dir.path());
+    assert!(ok, "{stdout}\n{stderr}");
+    // 1,575 stock decoders, the test suite's, and local_decoder.xml's.
+    let decoders: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("decoders: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(decoders > 1575, "{stdout}");
+    assert!(stdout.contains("lists: 4 ("), "{stdout}");
+    assert!(!stderr.contains(": error:"), "{stderr}");
+}
+
+#[test]
+fn broken_decoders_are_named_and_the_rest_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    wazuh_home(dir.path());
+    std::os::unix::fs::symlink(
+        shared().join("etc/ossec-server.conf"),
+        dir.path().join("etc/ossec.conf"),
+    )
+    .expect("link config");
+    std::fs::write(
+        dir.path().join("etc/decoders/zz_broken.xml"),
+        "<decoder name=\"good-one\">\n  <prematch>^good </prematch>\n</decoder>\n\
+         <decoder name=\"bad-element\">\n  <prematch>x</prematch>\n  <colour>red</colour>\n</decoder>\n\
+         <decoder name=\"bad-regex\">\n  <prematch>\\q</prematch>\n</decoder>\n\
+         <decoder name=\"bad-plugin\">\n  <prematch>y</prematch>\n  <plugin_decoder>Nope_Decoder</plugin_decoder>\n</decoder>\n\
+         <decoder name=\"orphan\">\n  <parent>no-such-parent</parent>\n  <regex>(\\d+)</regex>\n  <order>id</order>\n</decoder>\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("etc/decoders/zz_unclosed.xml"),
+        "<decoder name=\"x\">\n  <prematch>a</prematch>\n",
+    )
+    .expect("write");
+    let (ok, stdout, stderr) = check(dir.path());
+    assert!(!ok, "broken files fail the check");
+    for needle in [
+        "etc/decoders/zz_broken.xml:6: error: decoder 'bad-element': Invalid element 'colour' for decoder 'decoder'",
+        "etc/decoders/zz_broken.xml:9: error: decoder 'bad-regex': (1452): Syntax error on regex: '\\q'",
+        "etc/decoders/zz_broken.xml:13: error: decoder 'bad-plugin': (2110): Invalid decoder argument for plugin_decoder: 'Nope_Decoder'.",
+        "etc/decoders/zz_broken.xml:15: error: decoder 'orphan': (2101): Parent decoder name invalid: 'no-such-parent'.",
+        "etc/decoders/zz_unclosed.xml:3: error: (1226): Error reading XML file: XMLERR: End of file and some elements were not closed.",
+    ] {
+        assert!(stderr.contains(needle), "missing `{needle}` in:\n{stderr}");
+    }
+    let decoders: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("decoders: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(decoders > 1575, "the rest still loads: {stdout}");
+}
