@@ -24,18 +24,11 @@ fn main() -> std::io::Result<()> {
     println!("cargo:rerun-if-changed=ruleset");
     let mut files = Vec::new();
     collect(&root, &root, &mut files)?;
-    let mut code = String::from(
-        "/// Files of the project's `ruleset/` folder: (path relative to it, content).\n",
-    );
+    let mut code = String::from("/// Files of the project's `ruleset/` folder: (path relative to it, content).\n");
     code.push_str("pub const FILES: &[(&str, &[u8])] = &[\n");
     for rel in &files {
         let abs = root.join(rel);
-        writeln!(
-            code,
-            "    ({rel:?}, include_bytes!({:?})),",
-            abs.to_string_lossy()
-        )
-        .map_err(std::io::Error::other)?;
+        writeln!(code, "    ({rel:?}, include_bytes!({:?})),", abs.to_string_lossy()).map_err(std::io::Error::other)?;
     }
     code.push_str("];\n");
     let out = std::env::var("OUT_DIR").map_err(std::io::Error::other)?;

@@ -15,19 +15,13 @@ fn main() {
 }
 
 fn shared() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/wazuh")
-        .canonicalize()
-        .expect("../shared/wazuh")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh").canonicalize().expect("../shared/wazuh")
 }
 
 /// The stock decoders plus the test-suite decoders, by absolute path.
 fn engine(prefilter: Option<Prefilter>) -> Engine {
     let shared = shared();
-    let dir = |p: &Path, pattern: &str| Dir {
-        path: p.to_string_lossy().into_owned(),
-        pattern: pattern.into(),
-    };
+    let dir = |p: &Path, pattern: &str| Dir { path: p.to_string_lossy().into_owned(), pattern: pattern.into() };
     let config = RulesetConfig {
         decoder_dirs: vec![
             dir(&shared.join("ruleset/decoders"), ".xml$"),
@@ -41,11 +35,8 @@ fn engine(prefilter: Option<Prefilter>) -> Engine {
 
 fn ini_logs() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(shared().join("ruleset/testing/tests"))
-        .expect("tests")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(shared().join("ruleset/testing/tests")).expect("tests").flatten().map(|e| e.path()).collect();
     files.sort();
     for path in files {
         let text = std::fs::read_to_string(path).unwrap_or_default();

@@ -11,17 +11,7 @@ fn main() {
 const SIZES: &[u32] = &[1_000, 100_000];
 
 fn keys_file(n: u32) -> String {
-    (1..=n)
-        .map(|i| {
-            format!(
-                "{i:03} agent-{i} 10.{}.{}.{} {:064x}\n",
-                i >> 16,
-                (i >> 8) & 255,
-                i & 255,
-                i
-            )
-        })
-        .collect()
+    (1..=n).map(|i| format!("{i:03} agent-{i} 10.{}.{}.{} {:064x}\n", i >> 16, (i >> 8) & 255, i & 255, i)).collect()
 }
 
 fn store_with(n: u32) -> (tempfile::TempDir, Store) {
@@ -36,11 +26,7 @@ fn store_with(n: u32) -> (tempfile::TempDir, Store) {
 fn by_name(bencher: Bencher, n: u32) {
     let (_dir, store) = store_with(n);
     let name = format!("agent-{}", n / 2);
-    bencher.bench_local(|| {
-        store
-            .agent_by_name(divan::black_box(&name))
-            .expect("lookup")
-    });
+    bencher.bench_local(|| store.agent_by_name(divan::black_box(&name)).expect("lookup"));
 }
 
 #[divan::bench(args = SIZES)]
@@ -61,7 +47,5 @@ fn by_ip(bencher: Bencher, n: u32) {
 #[divan::bench]
 fn parse_client_keys_10k(bencher: Bencher) {
     let text = keys_file(10_000);
-    bencher
-        .counter(divan::counter::ItemsCount::new(10_000u32))
-        .bench_local(|| keys::parse(divan::black_box(&text)));
+    bencher.counter(divan::counter::ItemsCount::new(10_000u32)).bench_local(|| keys::parse(divan::black_box(&text)));
 }

@@ -40,13 +40,8 @@ const DIRS: &[&str] = &[
 ];
 
 /// Filesystems LMDB must not be used on (its lock file needs local shared memory).
-const REMOTE_FILESYSTEMS: &[(i64, &str)] = &[
-    (0x6969, "NFS"),
-    (0x517B, "SMB"),
-    (0xFF53_4D42, "CIFS"),
-    (0xFE53_4D42, "SMB2"),
-    (0x0102_1994, "tmpfs-on-9p"),
-];
+const REMOTE_FILESYSTEMS: &[(i64, &str)] =
+    &[(0x6969, "NFS"), (0x517B, "SMB"), (0xFF53_4D42, "CIFS"), (0xFE53_4D42, "SMB2"), (0x0102_1994, "tmpfs-on-9p")];
 
 /// Why a home cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -104,30 +99,19 @@ pub struct Home {
 }
 
 fn create_error(path: &Path) -> impl FnOnce(std::io::Error) -> HomeError + '_ {
-    move |source| HomeError::Create {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| HomeError::Create { path: path.to_owned(), source }
 }
 
 /// Writes a new file with `mode`, refusing to overwrite one.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), HomeError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(create_error(path))?;
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(create_error(path))?;
     file.write_all(bytes).map_err(create_error(path))?;
     file.sync_all().map_err(create_error(path))
 }
 
 /// This machine's host name.
 pub fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
 impl Home {
@@ -177,31 +161,15 @@ impl Home {
         if root.exists() && !root.is_dir() {
             return Err(HomeError::NotADirectory(root.clone()));
         }
-        let not_writable = |source| HomeError::NotWritable {
-            path: root.clone(),
-            source,
-        };
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o750)
-            .create(root)
-            .map_err(not_writable)?;
+        let not_writable = |source| HomeError::NotWritable { path: root.clone(), source };
+        DirBuilder::new().recursive(true).mode(0o750).create(root).map_err(not_writable)?;
         let probe = root.join(format!(".vigil-write-test-{}", std::process::id()));
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&probe)
-            .map_err(not_writable)?;
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&probe).map_err(not_writable)?;
         fs::remove_file(&probe).map_err(not_writable)?;
         if let Ok(stat) = rustix::fs::statfs(root.as_path()) {
             let kind = stat.f_type;
             if let Some((_, name)) = REMOTE_FILESYSTEMS.iter().find(|(magic, _)| *magic == kind) {
-                return Err(HomeError::RemoteFilesystem {
-                    path: root.clone(),
-                    kind: name,
-                });
+                return Err(HomeError::RemoteFilesystem { path: root.clone(), kind: name });
             }
         }
         Ok(())
@@ -211,31 +179,19 @@ impl Home {
     /// certificate, store, and groups for the directories under `etc/shared/`.
     pub fn prepare(&self, now: i64) -> Result<Prepared, HomeError> {
         self.check_usable()?;
-        let mut prepared = Prepared {
-            new_home: !self.config_file().exists(),
-            ..Prepared::default()
-        };
+        let mut prepared = Prepared { new_home: !self.config_file().exists(), ..Prepared::default() };
         for dir in DIRS {
             let path = self.path(dir);
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o750)
-                .create(&path)
-                .map_err(create_error(&path))?;
+            DirBuilder::new().recursive(true).mode(0o750).create(&path).map_err(create_error(&path))?;
         }
         let db = self.path("var/db");
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&db)
-            .map_err(create_error(&db))?;
+        DirBuilder::new().recursive(true).mode(0o700).create(&db).map_err(create_error(&db))?;
         if prepared.new_home {
             write_new(&self.config_file(), config::DEFAULT.as_bytes(), 0o640)?;
             self.install_ruleset()?;
         }
         let auth = config::load(&self.config_file()).config.auth;
-        prepared.certificate =
-            self.ensure_certificate(&auth.ssl_manager_cert, &auth.ssl_manager_key)?;
+        prepared.certificate = self.ensure_certificate(&auth.ssl_manager_cert, &auth.ssl_manager_key)?;
         let store = self.store()?;
         prepared.groups_added = self.sync_groups(&store, now)?;
         Ok(prepared)
@@ -249,11 +205,7 @@ impl Home {
                 continue;
             }
             if let Some(parent) = path.parent() {
-                DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o750)
-                    .create(parent)
-                    .map_err(create_error(parent))?;
+                DirBuilder::new().recursive(true).mode(0o750).create(parent).map_err(create_error(parent))?;
             }
             write_new(&path, bytes, 0o640)?;
         }
@@ -269,11 +221,7 @@ impl Home {
         let names = vec![hostname(), "localhost".to_owned()];
         let certified = rcgen::generate_simple_self_signed(names)?;
         // Key first, 0600, so no window exists where it is readable by others.
-        write_new(
-            &key,
-            certified.signing_key.serialize_pem().as_bytes(),
-            0o600,
-        )?;
+        write_new(&key, certified.signing_key.serialize_pem().as_bytes(), 0o600)?;
         write_new(&cert, certified.cert.pem().as_bytes(), 0o644)?;
         Ok(true)
     }
@@ -301,16 +249,10 @@ impl Home {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tmp = dir.join(format!(
             ".{}.tmp{}",
-            path.file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             std::process::id()
         ));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
@@ -324,10 +266,7 @@ mod tests {
 
     #[test]
     fn new_home_is_laid_out_with_tight_modes() -> Result<(), HomeError> {
-        let dir = tempfile::tempdir().map_err(|e| HomeError::Create {
-            path: PathBuf::new(),
-            source: e,
-        })?;
+        let dir = tempfile::tempdir().map_err(|e| HomeError::Create { path: PathBuf::new(), source: e })?;
         let home = Home::new(dir.path().join("home"));
         let first = home.prepare(1)?;
         assert!(first.new_home && first.certificate);
@@ -336,10 +275,7 @@ mod tests {
         assert_eq!(mode(home.path("etc/sslmanager.key")), Some(0o600));
         assert_eq!(mode(home.config_file()), Some(0o640));
         assert_eq!(mode(home.path("var/db")), Some(0o700));
-        assert!(
-            home.path("ruleset/mitre/enterprise-attack-techniques.json")
-                .is_file()
-        );
+        assert!(home.path("ruleset/mitre/enterprise-attack-techniques.json").is_file());
         let pem = fs::read_to_string(home.path("etc/sslmanager.cert")).unwrap_or_default();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
         // A second start changes nothing.
@@ -351,13 +287,7 @@ mod tests {
     #[test]
     fn a_file_is_not_a_home() {
         let file = tempfile::NamedTempFile::new().ok();
-        let path = file
-            .as_ref()
-            .map(|f| f.path().to_owned())
-            .unwrap_or_default();
-        assert!(matches!(
-            Home::new(path).check_usable(),
-            Err(HomeError::NotADirectory(_))
-        ));
+        let path = file.as_ref().map(|f| f.path().to_owned()).unwrap_or_default();
+        assert!(matches!(Home::new(path).check_usable(), Err(HomeError::NotADirectory(_))));
     }
 }

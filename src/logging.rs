@@ -41,9 +41,7 @@ fn tag(target: &str) -> String {
 }
 
 fn timestamp() -> String {
-    jiff::ZonedDateTime::now()
-        .strftime("%Y/%m/%d %H:%M:%S")
-        .to_string()
+    jiff::ZonedDateTime::now().strftime("%Y/%m/%d %H:%M:%S").to_string()
 }
 
 /// Collects the message and the other fields as ` key=value`.
@@ -87,22 +85,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(
-        &self,
-        _: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn format_event(&self, _: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         let message = Message::of(event);
-        writeln!(
-            w,
-            "{} {}: {}: {}",
-            timestamp(),
-            tag(meta.target()),
-            level_word(meta.level()),
-            message
-        )
+        writeln!(w, "{} {}: {}: {}", timestamp(), tag(meta.target()), level_word(meta.level()), message)
     }
 }
 
@@ -114,12 +100,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(
-        &self,
-        _: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn format_event(&self, _: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         let line = serde_json::json!({
             "timestamp": timestamp(),
@@ -132,22 +113,15 @@ where
 }
 
 fn open_log(path: &Path) -> std::io::Result<Mutex<std::fs::File>> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(path)
-        .map(Mutex::new)
+    OpenOptions::new().create(true).append(true).mode(0o640).open(path).map(Mutex::new)
 }
 
 /// Sends tracing events to the home's log files (and to the terminal when there is one).
 ///
 /// `debug` lowers the threshold to DEBUG, like Wazuh's `-d`; `RUST_LOG` overrides both.
 pub fn init(logs_dir: &Path, format: Logging, debug: bool) -> std::io::Result<()> {
-    let filter = || {
-        EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new(if debug { "debug" } else { "info" }))
-    };
+    let filter =
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(if debug { "debug" } else { "info" }));
     let plain = match format.plain {
         true => Some(
             tracing_subscriber::fmt::layer()
@@ -167,15 +141,9 @@ pub fn init(logs_dir: &Path, format: Logging, debug: bool) -> std::io::Result<()
         false => None,
     };
     let terminal = std::io::stderr().is_terminal().then(|| {
-        tracing_subscriber::fmt::layer()
-            .event_format(Plain)
-            .with_writer(std::io::stderr)
-            .with_filter(filter())
+        tracing_subscriber::fmt::layer().event_format(Plain).with_writer(std::io::stderr).with_filter(filter())
     });
-    let subscriber = tracing_subscriber::registry()
-        .with(plain)
-        .with(json)
-        .with(terminal);
+    let subscriber = tracing_subscriber::registry().with(plain).with(json).with(terminal);
     tracing::subscriber::set_global_default(subscriber).map_err(std::io::Error::other)
 }
 
@@ -195,9 +163,6 @@ mod tests {
         let t = timestamp();
         let b = t.as_bytes();
         assert_eq!(t.len(), 19, "{t}");
-        assert_eq!(
-            (b[4], b[7], b[10], b[13], b[16]),
-            (b'/', b'/', b' ', b':', b':')
-        );
+        assert_eq!((b[4], b[7], b[10], b[13], b[16]), (b'/', b'/', b' ', b':', b':'));
     }
 }

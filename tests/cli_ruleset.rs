@@ -6,11 +6,7 @@ use common::ruleset_home::{shared, wazuh_home};
 use common::vigil;
 
 fn check(home: &std::path::Path) -> (bool, String, String) {
-    let out = vigil()
-        .args(["ruleset", "check", "--home"])
-        .arg(home)
-        .output()
-        .expect("run vigil");
+    let out = vigil().args(["ruleset", "check", "--home"]).arg(home).output().expect("run vigil");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -22,11 +18,8 @@ fn check(home: &std::path::Path) -> (bool, String, String) {
 fn stock_ruleset_loads_with_counts() {
     let dir = tempfile::tempdir().expect("tempdir");
     wazuh_home(dir.path());
-    std::os::unix::fs::symlink(
-        shared().join("etc/ossec-server.conf"),
-        dir.path().join("etc/ossec.conf"),
-    )
-    .expect("link config");
+    std::os::unix::fs::symlink(shared().join("etc/ossec-server.conf"), dir.path().join("etc/ossec.conf"))
+        .expect("link config");
     let (ok, stdout, stderr) = check(dir.path());
     assert!(ok, "{stdout}\n{stderr}");
     // 1,575 stock decoders, the test suite's, and local_decoder.xml's.
@@ -45,11 +38,8 @@ fn stock_ruleset_loads_with_counts() {
 fn broken_decoders_are_named_and_the_rest_loads() {
     let dir = tempfile::tempdir().expect("tempdir");
     wazuh_home(dir.path());
-    std::os::unix::fs::symlink(
-        shared().join("etc/ossec-server.conf"),
-        dir.path().join("etc/ossec.conf"),
-    )
-    .expect("link config");
+    std::os::unix::fs::symlink(shared().join("etc/ossec-server.conf"), dir.path().join("etc/ossec.conf"))
+        .expect("link config");
     std::fs::write(
         dir.path().join("etc/decoders/zz_broken.xml"),
         "<decoder name=\"good-one\">\n  <prematch>^good </prematch>\n</decoder>\n\
@@ -59,11 +49,8 @@ fn broken_decoders_are_named_and_the_rest_loads() {
          <decoder name=\"orphan\">\n  <parent>no-such-parent</parent>\n  <regex>(\\d+)</regex>\n  <order>id</order>\n</decoder>\n",
     )
     .expect("write");
-    std::fs::write(
-        dir.path().join("etc/decoders/zz_unclosed.xml"),
-        "<decoder name=\"x\">\n  <prematch>a</prematch>\n",
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("etc/decoders/zz_unclosed.xml"), "<decoder name=\"x\">\n  <prematch>a</prematch>\n")
+        .expect("write");
     let (ok, stdout, stderr) = check(dir.path());
     assert!(!ok, "broken files fail the check");
     for needle in [

@@ -21,21 +21,11 @@ fn log(home: &Path) -> String {
 }
 
 fn start(home: &Path) -> Child {
-    vigil()
-        .arg("serve")
-        .arg("--home")
-        .arg(home)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn vigil serve")
+    vigil().arg("serve").arg("--home").arg(home).stderr(Stdio::piped()).spawn().expect("spawn vigil serve")
 }
 
 fn term(child: &Child) {
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
     assert!(status.success());
 }
 
@@ -43,9 +33,7 @@ fn term(child: &Child) {
 fn serve_creates_a_home_and_stops_cleanly_on_sigterm() {
     let s = scratch();
     let mut child = start(&s.home);
-    wait_for("start-up", Duration::from_secs(20), || {
-        log(&s.home).contains("vigil-server: INFO: Started")
-    });
+    wait_for("start-up", Duration::from_secs(20), || log(&s.home).contains("vigil-server: INFO: Started"));
     for path in [
         "etc/ossec.conf",
         "etc/sslmanager.cert",
@@ -69,32 +57,16 @@ fn serve_creates_a_home_and_stops_cleanly_on_sigterm() {
     term(&child);
     let stopped = Instant::now();
     let status = child.wait().expect("wait");
-    assert!(
-        stopped.elapsed() < Duration::from_secs(5),
-        "took {:?} to stop",
-        stopped.elapsed()
-    );
+    assert!(stopped.elapsed() < Duration::from_secs(5), "took {:?} to stop", stopped.elapsed());
     assert!(status.success(), "{status:?}");
-    assert!(
-        !s.home.join("var/run/vigil.pid").exists(),
-        "pid file removed"
-    );
+    assert!(!s.home.join("var/run/vigil.pid").exists(), "pid file removed");
     let text = log(&s.home);
-    assert!(
-        text.contains("INFO: Stopping signal=SIGTERM") && text.contains("INFO: Stopped"),
-        "{text}"
-    );
+    assert!(text.contains("INFO: Stopping signal=SIGTERM") && text.contains("INFO: Stopped"), "{text}");
     // Every line has Wazuh's shape: `YYYY/MM/DD HH:MM:SS vigil-<service>: LEVEL: message`.
     for line in text.lines() {
         let (stamp, rest) = line.split_at(19);
-        assert!(
-            stamp.as_bytes()[4] == b'/' && stamp.as_bytes()[13] == b':',
-            "{line}"
-        );
-        assert!(
-            rest.starts_with(" vigil-") && rest.contains(": INFO: "),
-            "{line}"
-        );
+        assert!(stamp.as_bytes()[4] == b'/' && stamp.as_bytes()[13] == b':', "{line}");
+        assert!(rest.starts_with(" vigil-") && rest.contains(": INFO: "), "{line}");
     }
 }
 
@@ -119,10 +91,7 @@ fn serve_refuses_a_read_only_home() {
         dst = s.home.display(),
         bin = env!("CARGO_BIN_EXE_vigil"),
     );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .expect("unshare");
+    let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().expect("unshare");
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("mount:") || err.contains("unshare:") {
         // Without the privilege to mount (not root) this check cannot be staged; the refusal
@@ -131,10 +100,7 @@ fn serve_refuses_a_read_only_home() {
         return;
     }
     assert!(!out.status.success());
-    assert!(
-        err.contains("is not writable") && err.contains("Read-only file system"),
-        "{err}"
-    );
+    assert!(err.contains("is not writable") && err.contains("Read-only file system"), "{err}");
 }
 
 #[test]
@@ -149,41 +115,21 @@ fn serve_refuses_a_config_with_errors_naming_file_and_line() {
     let err = fails(&s.home, &["serve"]);
     assert!(err.contains("configuration error"), "{err}");
     let text = log(&s.home);
-    assert!(
-        text.contains("ERROR: Invalid value for element 'logall': perhaps.")
-            && text.contains("line=3"),
-        "{text}"
-    );
+    assert!(text.contains("ERROR: Invalid value for element 'logall': perhaps.") && text.contains("line=3"), "{text}");
 
-    let out = vigil()
-        .args(["config", "check", "--home"])
-        .arg(&s.home)
-        .output()
-        .expect("run");
+    let out = vigil().args(["config", "check", "--home"]).arg(&s.home).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("etc/ossec.conf:3: error: Invalid value for element 'logall': perhaps."),
-        "{stderr}"
-    );
+    assert!(stderr.contains("etc/ossec.conf:3: error: Invalid value for element 'logall': perhaps."), "{stderr}");
 }
 
 #[test]
 fn config_check_reads_wazuh_stock_config() {
     let s = scratch();
     let stock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/etc/ossec-server.conf");
-    let out = vigil()
-        .args(["config", "check", "--json", "-c"])
-        .arg(&stock)
-        .arg("--home")
-        .arg(&s.home)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        vigil().args(["config", "check", "--json", "-c"]).arg(&stock).arg("--home").arg(&s.home).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["config"]["alerts"]["log_alert_level"], 3);
     assert_eq!(json["config"]["global"]["agents_disconnection_time"], 900);

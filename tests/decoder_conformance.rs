@@ -14,8 +14,7 @@ use vigil::engine::predecode::predecode;
 const KNOWN_FAILURES: &[(&str, &str, &str, &str)] = &[];
 
 fn golden() -> HashMap<(String, String, String), serde_json::Value> {
-    let text =
-        std::fs::read_to_string(shared().join("golden/logtest-shared.jsonl")).expect("golden");
+    let text = std::fs::read_to_string(shared().join("golden/logtest-shared.jsonl")).expect("golden");
     text.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("golden line"))
         .map(|v| {
@@ -34,31 +33,18 @@ fn every_ini_log_gets_wazuhs_decoder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
     let (ruleset, problems) = vigil::ruleset::load(dir.path(), &config);
-    let errors: Vec<String> = problems
-        .iter()
-        .filter(|p| !p.warning)
-        .map(ToString::to_string)
-        .collect();
-    assert!(
-        errors.iter().all(|e| !e.contains("decoders/")),
-        "decoder load errors: {errors:#?}"
-    );
+    let errors: Vec<String> = problems.iter().filter(|p| !p.warning).map(ToString::to_string).collect();
+    assert!(errors.iter().all(|e| !e.contains("decoders/")), "decoder load errors: {errors:#?}");
     let golden = golden();
 
     let mut per_file: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut checked_against_golden = 0;
     let mut failures = Vec::new();
-    let mut ini_files: Vec<_> = std::fs::read_dir(shared().join("ruleset/testing/tests"))
-        .expect("tests")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut ini_files: Vec<_> =
+        std::fs::read_dir(shared().join("ruleset/testing/tests")).expect("tests").flatten().map(|e| e.path()).collect();
     ini_files.sort();
     for path in ini_files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.contains("_geoip") {
             continue; // Wazuh builds without GeoIP; these run only with --geoip.
         }
@@ -67,19 +53,11 @@ fn every_ini_log_gets_wazuhs_decoder() {
             let pre = predecode(raw.as_bytes(), "vm").expect("logtest input predecodes");
             let mut event = Event::new(pre);
             decode(&ruleset.decoders, &mut event, &NoHooks);
-            let got = event
-                .decoder
-                .map(|d| ruleset.decoders.get(d).name.to_string())
-                .unwrap_or_default();
+            let got = event.decoder.map(|d| ruleset.decoders.get(d).name.to_string()).unwrap_or_default();
             let expected_by_golden = golden
                 .get(&(case.file.clone(), case.section.clone(), case.key.clone()))
                 .and_then(|g| g["outputs"].as_array().and_then(|o| o.last()).cloned())
-                .map(|o| {
-                    o["output"]["decoder"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned()
-                });
+                .map(|o| o["output"]["decoder"]["name"].as_str().unwrap_or_default().to_owned());
             let mut ok = true;
             if case.pass && got != case.decoder {
                 ok = false;
@@ -92,9 +70,7 @@ fn every_ini_log_gets_wazuhs_decoder() {
             }
             let entry = per_file.entry(name.clone()).or_default();
             entry.0 += 1;
-            let known = KNOWN_FAILURES
-                .iter()
-                .any(|k| k.0 == case.file && k.1 == case.section && k.2 == case.key);
+            let known = KNOWN_FAILURES.iter().any(|k| k.0 == case.file && k.1 == case.section && k.2 == case.key);
             if ok {
                 entry.1 += 1;
             } else if !known {
@@ -111,9 +87,7 @@ fn every_ini_log_gets_wazuhs_decoder() {
             }
         }
     }
-    let (total, passed) = per_file
-        .values()
-        .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+    let (total, passed) = per_file.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
     for (file, (n, ok)) in &per_file {
         println!("{file}: {ok}/{n}");
     }
@@ -121,16 +95,8 @@ fn every_ini_log_gets_wazuhs_decoder() {
         "decoder conformance: {passed} passed, {} failed (of {total} logs; {checked_against_golden} also against golden output)",
         total - passed
     );
-    assert!(
-        checked_against_golden > 1300,
-        "the golden outputs were not matched to the ini cases"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} logs got the wrong decoder:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(checked_against_golden > 1300, "the golden outputs were not matched to the ini cases");
+    assert!(failures.is_empty(), "{} logs got the wrong decoder:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Flattens alert `data` the way decoders produced it: nested objects join keys with `.`.
@@ -138,11 +104,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, s
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten(&key, v, out);
             }
         }
@@ -158,16 +120,12 @@ fn extracted_fields_and_header_match_wazuh() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
     let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
-    let text =
-        std::fs::read_to_string(shared().join("golden/logtest-shared.jsonl")).expect("golden");
+    let text = std::fs::read_to_string(shared().join("golden/logtest-shared.jsonl")).expect("golden");
     let (mut checked, mut failures) = (0, Vec::new());
     for line in text.lines() {
         let row: serde_json::Value = serde_json::from_str(line).expect("golden line");
         let (Some(log), Some(output)) = (
-            row["lines"]
-                .as_array()
-                .and_then(|l| l.last())
-                .and_then(|l| l.as_str()),
+            row["lines"].as_array().and_then(|l| l.last()).and_then(|l| l.as_str()),
             row["outputs"].as_array().and_then(|o| o.last()),
         ) else {
             continue;
@@ -183,15 +141,11 @@ fn extracted_fields_and_header_match_wazuh() {
         let mut got: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         // Alerts leave out empty dynamic values (static ones stay); rules see them all the same.
         for (field, value) in event.statics() {
-            got.insert(
-                field.name().to_owned(),
-                serde_json::Value::String(value.to_owned()),
-            );
+            got.insert(field.name().to_owned(), serde_json::Value::String(value.to_owned()));
         }
         for (key, value) in event.dynamic().iter().filter(|(_, v)| !v.is_empty()) {
             let v = if value.starts_with('[') {
-                serde_json::from_str(value)
-                    .unwrap_or_else(|_| serde_json::Value::String(value.clone()))
+                serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.clone()))
             } else {
                 serde_json::Value::String(value.clone())
             };
@@ -200,11 +154,7 @@ fn extracted_fields_and_header_match_wazuh() {
         let pre = &event.pre;
         let shown = vigil::engine::predecode::shown_hostname(&pre.full_log);
         if pre.header_hostname && shown.is_some() {
-            assert_eq!(
-                shown,
-                Some(pre.hostname.as_str()),
-                "pre-decoded hostname for {log}"
-            );
+            assert_eq!(shown, Some(pre.hostname.as_str()), "pre-decoded hostname for {log}");
         }
         let header = serde_json::json!({
             "program_name": pre.program_name,
@@ -221,31 +171,19 @@ fn extracted_fields_and_header_match_wazuh() {
                 .iter()
                 .filter(|(k, v)| got.get(*k) != Some(v))
                 .map(|(k, v)| format!("{k}: want {v}, got {:?}", got.get(k)))
-                .chain(
-                    got.iter()
-                        .filter(|(k, _)| !want.contains_key(*k))
-                        .map(|(k, v)| format!("{k}: unexpected {v}")),
-                )
+                .chain(got.iter().filter(|(k, _)| !want.contains_key(*k)).map(|(k, v)| format!("{k}: unexpected {v}")))
                 .collect();
             failures.push(format!(
                 "{} [{}]: {}{}\n    {}",
                 row["file"].as_str().unwrap_or_default(),
                 row["section"].as_str().unwrap_or_default(),
-                if header != want_header {
-                    format!("header want {want_header} got {header}; ")
-                } else {
-                    String::new()
-                },
+                if header != want_header { format!("header want {want_header} got {header}; ") } else { String::new() },
                 diff.join("; "),
                 log.chars().take(140).collect::<String>()
             ));
         }
     }
-    println!(
-        "fields and header: {} passed, {} failed (of {checked})",
-        checked - failures.len(),
-        failures.len()
-    );
+    println!("fields and header: {} passed, {} failed (of {checked})", checked - failures.len(), failures.len());
     assert!(
         failures.is_empty(),
         "{} events decoded differently:\n{}",

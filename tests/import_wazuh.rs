@@ -33,19 +33,11 @@ INSERT INTO labels (id, key, value) VALUES (1, 'env', 'prod');
 ";
 
 fn wazuh_home(root: &Path) {
-    for dir in [
-        "etc/shared/default",
-        "etc/shared/linux",
-        "etc/shared/windows",
-        "queue/db",
-    ] {
+    for dir in ["etc/shared/default", "etc/shared/linux", "etc/shared/windows", "queue/db"] {
         std::fs::create_dir_all(root.join(dir)).expect("mkdir");
     }
-    std::fs::write(
-        root.join("etc/client.keys"),
-        "001 web01 any k1\n002 db01 10.0.0.7 k2\n003 !old any k3\n",
-    )
-    .expect("keys");
+    std::fs::write(root.join("etc/client.keys"), "001 web01 any k1\n002 db01 10.0.0.7 k2\n003 !old any k3\n")
+        .expect("keys");
     let db = rusqlite::Connection::open(root.join("queue/db/global.db")).expect("sqlite");
     db.execute_batch(SCHEMA).expect("schema");
 }
@@ -55,21 +47,13 @@ fn migrates_agents_groups_dates_and_status_once() {
     let s = scratch();
     wazuh_home(&s.home);
     let out = ok(&s.home, &["agents", "import-wazuh"]);
-    assert!(
-        out.contains("Imported 2 agents, 1 removed entries and 3 groups")
-            && out.contains("global.db"),
-        "{out}"
-    );
+    assert!(out.contains("Imported 2 agents, 1 removed entries and 3 groups") && out.contains("global.db"), "{out}");
 
     let agents = agents_json(&s.home);
     assert_eq!(agents.len(), 2);
     let web = &agents[0];
     assert_eq!(web["name"], "web01");
-    assert_eq!(
-        web["groups"],
-        serde_json::json!(["linux", "default"]),
-        "priority order from belongs"
-    );
+    assert_eq!(web["groups"], serde_json::json!(["linux", "default"]), "priority order from belongs");
     assert_eq!(web["registered_at"], "2022-04-15T05:20:00Z");
     assert_eq!(web["status"], "active");
     assert_eq!(web["last_ip"], "10.0.0.5");
@@ -77,24 +61,15 @@ fn migrates_agents_groups_dates_and_status_once() {
     assert_eq!(web["version"], "Wazuh v4.14.7");
     assert_eq!(web["labels"]["env"], "prod");
     let db = &agents[1];
-    assert_eq!(
-        (db["status"].as_str(), db["status_code"].as_u64()),
-        (Some("disconnected"), Some(4))
-    );
+    assert_eq!((db["status"].as_str(), db["status_code"].as_u64()), (Some("disconnected"), Some(4)));
     assert_eq!(db["disconnected_at"], "2023-11-14T22:15:00Z");
-    let windows: Vec<serde_json::Value> = serde_json::from_str(&ok(
-        &s.home,
-        &["agents", "list", "--group", "linux", "--json"],
-    ))
-    .expect("json");
+    let windows: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&s.home, &["agents", "list", "--group", "linux", "--json"])).expect("json");
     assert_eq!(windows.len(), 1);
 
     // Keys and the removed entry survive, so ids keep counting from 003.
     let keys = ok(&s.home, &["agents", "export-keys"]);
-    assert_eq!(
-        keys,
-        "001 web01 any k1\n002 db01 10.0.0.7 k2\n003 !old any k3\n"
-    );
+    assert_eq!(keys, "001 web01 any k1\n002 db01 10.0.0.7 k2\n003 !old any k3\n");
     assert!(ok(&s.home, &["agents", "add", "new01"]).contains("id 004"));
 
     assert!(fails(&s.home, &["agents", "import-wazuh"]).contains("refusing to import twice"));
@@ -107,43 +82,19 @@ fn works_without_global_db_using_agents_timestamp() {
     std::fs::create_dir_all(w.join("etc/shared/default")).expect("mkdir");
     std::fs::create_dir_all(w.join("queue")).expect("mkdir");
     std::fs::write(w.join("etc/client.keys"), "001 web01 any k1\n").expect("keys");
-    std::fs::write(
-        w.join("queue/agents-timestamp"),
-        "001 web01 any 2021-08-03 10:32:34\n",
-    )
-    .expect("ts");
-    let out = ok(
-        &s.home,
-        &[
-            "agents",
-            "import-wazuh",
-            "--from",
-            w.to_str().expect("utf-8"),
-        ],
-    );
+    std::fs::write(w.join("queue/agents-timestamp"), "001 web01 any 2021-08-03 10:32:34\n").expect("ts");
+    let out = ok(&s.home, &["agents", "import-wazuh", "--from", w.to_str().expect("utf-8")]);
     assert!(out.contains("Imported 1 agents"), "{out}");
     let agents = agents_json(&s.home);
-    assert!(
-        agents[0]["registered_at"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("2021-08-0")),
-        "{agents:?}"
-    );
+    assert!(agents[0]["registered_at"].as_str().is_some_and(|t| t.starts_with("2021-08-0")), "{agents:?}");
 }
 
 #[test]
 fn a_broken_client_keys_imports_nothing() {
     let s = scratch();
     wazuh_home(&s.home);
-    std::fs::write(
-        s.home.join("etc/client.keys"),
-        "001 web01 any k1\n002 db 01 10.0.0.7 k2\n",
-    )
-    .expect("keys");
+    std::fs::write(s.home.join("etc/client.keys"), "001 web01 any k1\n002 db 01 10.0.0.7 k2\n").expect("keys");
     let err = fails(&s.home, &["agents", "import-wazuh"]);
-    assert!(
-        err.contains("etc/client.keys") && err.contains("line 2"),
-        "{err}"
-    );
+    assert!(err.contains("etc/client.keys") && err.contains("line 2"), "{err}");
     assert!(agents_json(&s.home).is_empty());
 }

@@ -18,8 +18,7 @@ struct Case {
 
 #[test]
 fn golden_results_reproduce_exactly() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/regex/osregex_golden.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/regex/osregex_golden.jsonl");
     let text = std::fs::read_to_string(&path).expect("golden file");
     let (mut total, mut failures) = (0, Vec::new());
     for (n, line) in text.lines().enumerate() {
@@ -28,11 +27,7 @@ fn golden_results_reproduce_exactly() {
         let got = match case.engine.as_str() {
             "osregex" => match OsRegex::new(&case.pattern) {
                 Ok(re) => re.find(case.input.as_bytes()).map(|m| {
-                    let caps = m
-                        .captures
-                        .iter()
-                        .map(|c| String::from_utf8_lossy(c).into_owned())
-                        .collect::<Vec<_>>();
+                    let caps = m.captures.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>();
                     (m.end, caps)
                 }),
                 Err(e) => panic!("line {}: {:?} does not compile: {e}", n + 1, case.pattern),
@@ -65,10 +60,7 @@ fn golden_results_reproduce_exactly() {
             ));
         }
     }
-    println!(
-        "{} of {total} golden results reproduced",
-        total - failures.len()
-    );
+    println!("{} of {total} golden results reproduced", total - failures.len());
     assert!(
         failures.is_empty(),
         "{} mismatches, first ones:\n{}",

@@ -10,32 +10,18 @@ use vigil::ruleset::prefilter::Engine as Prefilter;
 
 fn corpus_with_ini_logs() -> Vec<Vec<u8>> {
     let mut messages = corpus::mix(20_000, 42);
-    let mut ini: Vec<_> = std::fs::read_dir(shared().join("ruleset/testing/tests"))
-        .expect("tests")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut ini: Vec<_> =
+        std::fs::read_dir(shared().join("ruleset/testing/tests")).expect("tests").flatten().map(|e| e.path()).collect();
     ini.sort();
     for path in ini {
-        messages.extend(
-            read_ini(&path)
-                .into_iter()
-                .map(|c| format!("1:stdin:{}", c.log).into_bytes()),
-        );
+        messages.extend(read_ini(&path).into_iter().map(|c| format!("1:stdin:{}", c.log).into_bytes()));
     }
     messages
 }
 
 fn summary(engine: &Engine, event: &Event) -> String {
-    let decoder = event
-        .decoder
-        .map(|d| engine.ruleset().decoders.get(d).name.to_string());
-    format!(
-        "{decoder:?} {:?} {:?} {:?}",
-        event.statics().collect::<Vec<_>>(),
-        event.dynamic(),
-        event.pre.log
-    )
+    let decoder = event.decoder.map(|d| engine.ruleset().decoders.get(d).name.to_string());
+    format!("{decoder:?} {:?} {:?} {:?}", event.statics().collect::<Vec<_>>(), event.dynamic(), event.pre.log)
 }
 
 #[test]
@@ -43,52 +29,29 @@ fn every_engine_gives_identical_results_and_prunes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
     let messages = corpus_with_ini_logs();
-    let engines: Vec<(Option<Prefilter>, Engine)> = [
-        None,
-        Some(Prefilter::AhoCorasick),
-        Some(Prefilter::Hyperscan),
-    ]
-    .into_iter()
-    .map(|p| {
-        let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
-        (p, Engine::new(ruleset, p, "vm").expect("engine builds"))
-    })
-    .collect();
+    let engines: Vec<(Option<Prefilter>, Engine)> = [None, Some(Prefilter::AhoCorasick), Some(Prefilter::Hyperscan)]
+        .into_iter()
+        .map(|p| {
+            let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
+            (p, Engine::new(ruleset, p, "vm").expect("engine builds"))
+        })
+        .collect();
     let mut mismatches = 0;
     for raw in &messages {
         let results: Vec<String> = engines
             .iter()
-            .map(|(_, e)| {
-                e.decode(raw, 0)
-                    .map(|(ev, _)| summary(e, &ev))
-                    .unwrap_or_else(|err| err.to_string())
-            })
+            .map(|(_, e)| e.decode(raw, 0).map(|(ev, _)| summary(e, &ev)).unwrap_or_else(|err| err.to_string()))
             .collect();
         if results.iter().any(|r| *r != results[0]) {
             mismatches += 1;
-            eprintln!(
-                "differs for {}:\n{results:#?}",
-                String::from_utf8_lossy(raw)
-            );
+            eprintln!("differs for {}:\n{results:#?}", String::from_utf8_lossy(raw));
         }
     }
-    assert_eq!(
-        mismatches,
-        0,
-        "the prefilter changed {mismatches} of {} results",
-        messages.len()
-    );
+    assert_eq!(mismatches, 0, "the prefilter changed {mismatches} of {} results", messages.len());
 
-    let runs: Vec<_> = engines
-        .iter()
-        .map(|(p, e)| (p, decode_all(e, &messages)))
-        .collect();
+    let runs: Vec<_> = engines.iter().map(|(p, e)| (p, decode_all(e, &messages))).collect();
     for (p, run) in &runs {
-        println!(
-            "{p:?}: {:.2} top-level decoders tried per event ({} events)",
-            run.tried_per_event(),
-            run.events
-        );
+        println!("{p:?}: {:.2} top-level decoders tried per event ({} events)", run.tried_per_event(), run.events);
     }
     let without = runs[0].1.tried_per_event();
     for (p, run) in &runs[1..] {

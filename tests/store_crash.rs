@@ -11,9 +11,7 @@ use common::{agents_json, ok, scratch, vigil};
 const AGENTS: usize = 50_000;
 
 fn keys_file() -> String {
-    (1..=AGENTS)
-        .map(|i| format!("{i:03} crash-{i} any {i:064x}\n"))
-        .collect()
+    (1..=AGENTS).map(|i| format!("{i:03} crash-{i} any {i:064x}\n")).collect()
 }
 
 #[test]
@@ -26,10 +24,7 @@ fn kill_during_import_leaves_all_or_nothing() {
     let probe = scratch();
     ok(&probe.home, &["agents", "list"]);
     let start = Instant::now();
-    ok(
-        &probe.home,
-        &["agents", "import-keys", file.to_str().expect("utf-8")],
-    );
+    ok(&probe.home, &["agents", "import-keys", file.to_str().expect("utf-8")]);
     let full = start.elapsed();
     assert_eq!(agents_json(&probe.home).len(), AGENTS);
 
@@ -49,10 +44,7 @@ fn kill_during_import_leaves_all_or_nothing() {
         let _ = child.kill();
         let status = child.wait().expect("wait");
         let count = agents_json(&s.home).len();
-        assert!(
-            count == 0 || count == AGENTS,
-            "a partial import is visible: {count} agents"
-        );
+        assert!(count == 0 || count == AGENTS, "a partial import is visible: {count} agents");
         if count == AGENTS {
             // The import committed before the kill; nothing to interrupt any more.
             assert!(status.success() || status.code().is_none());
@@ -61,10 +53,7 @@ fn kill_during_import_leaves_all_or_nothing() {
         interrupted += 1;
     }
     eprintln!("{interrupted} kills landed inside a {full:?} import");
-    assert!(
-        interrupted > 0,
-        "no kill landed inside the write (full import took {full:?})"
-    );
+    assert!(interrupted > 0, "no kill landed inside the write (full import took {full:?})");
     // The store is still writable after the kills.
     ok(&s.home, &["agents", "add", "after-crash"]);
     assert!(!agents_json(&s.home).is_empty());

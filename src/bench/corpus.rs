@@ -22,19 +22,11 @@ impl Rng {
     }
 
     fn ip(&mut self) -> String {
-        format!(
-            "{}.{}.{}.{}",
-            10 + self.below(200),
-            self.below(256),
-            self.below(256),
-            1 + self.below(254)
-        )
+        format!("{}.{}.{}.{}", 10 + self.below(200), self.below(256), self.below(256), 1 + self.below(254))
     }
 }
 
-const USERS: &[&str] = &[
-    "root", "admin", "alice", "bob", "deploy", "postgres", "ubuntu", "oracle",
-];
+const USERS: &[&str] = &["root", "admin", "alice", "bob", "deploy", "postgres", "ubuntu", "oracle"];
 const HOSTS: &[&str] = &["web01", "web02", "db01", "bastion", "mail01", "fw01"];
 const PATHS: &[&str] = &[
     "/",
@@ -45,21 +37,10 @@ const PATHS: &[&str] = &[
     "/static/app.js",
     "/../../etc/passwd",
 ];
-const AGENTS: &[&str] = &[
-    "Mozilla/5.0 (X11; Linux x86_64)",
-    "curl/8.5.0",
-    "sqlmap/1.7",
-    "Googlebot/2.1",
-];
+const AGENTS: &[&str] = &["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "sqlmap/1.7", "Googlebot/2.1"];
 
 fn timestamp(rng: &mut Rng) -> String {
-    format!(
-        "Nov {:2} {:02}:{:02}:{:02}",
-        1 + rng.below(28),
-        rng.below(24),
-        rng.below(60),
-        rng.below(60)
-    )
+    format!("Nov {:2} {:02}:{:02}:{:02}", 1 + rng.below(28), rng.below(24), rng.below(60), rng.below(60))
 }
 
 fn auth_line(rng: &mut Rng) -> String {
@@ -67,39 +48,29 @@ fn auth_line(rng: &mut Rng) -> String {
     let pid = 1000 + rng.below(60000);
     let port = 1024 + rng.below(60000);
     match rng.below(10) {
-        0 | 1 => format!(
-            "{ts} {host} sshd[{pid}]: Failed password for {user} from {ip} port {port} ssh2"
-        ),
-        2 => format!(
-            "{ts} {host} sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2"
-        ),
+        0 | 1 => format!("{ts} {host} sshd[{pid}]: Failed password for {user} from {ip} port {port} ssh2"),
+        2 => format!("{ts} {host} sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2"),
         3 => format!(
             "{ts} {host} sshd[{pid}]: Accepted publickey for {user} from {ip} port {port} ssh2: RSA SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
         ),
         4 => format!(
             "{ts} {host} sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"
         ),
-        5 => format!(
-            "{ts} {host} sshd[{pid}]: Disconnected from authenticating user {user} {ip} port {port} [preauth]"
-        ),
+        5 => {
+            format!("{ts} {host} sshd[{pid}]: Disconnected from authenticating user {user} {ip} port {port} [preauth]")
+        }
         6 => format!(
             "{ts} {host} sudo:   {user} : TTY=pts/{} ; PWD=/home/{user} ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx",
             rng.below(9)
         ),
-        7 => format!(
-            "{ts} {host} su[{pid}]: pam_unix(su:session): session opened for user root by {user}(uid=1000)"
-        ),
-        8 => format!(
-            "{ts} {host} CRON[{pid}]: pam_unix(cron:session): session opened for user {user} by (uid=0)"
-        ),
+        7 => format!("{ts} {host} su[{pid}]: pam_unix(su:session): session opened for user root by {user}(uid=1000)"),
+        8 => format!("{ts} {host} CRON[{pid}]: pam_unix(cron:session): session opened for user {user} by (uid=0)"),
         _ => format!("{ts} {host} CRON[{pid}]: ({user}) CMD (/usr/local/bin/backup.sh --quiet)"),
     }
 }
 
 fn web_line(rng: &mut Rng) -> String {
-    let status = *[200u32, 200, 200, 301, 404, 403, 500]
-        .get(rng.below(7) as usize)
-        .unwrap_or(&200);
+    let status = *[200u32, 200, 200, 301, 404, 403, 500].get(rng.below(7) as usize).unwrap_or(&200);
     format!(
         "{} - - [{:02}/Nov/2026:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/1.1\" {status} {} \"-\" \"{}\"",
         rng.ip(),
@@ -168,11 +139,7 @@ pub fn mix(count: usize, seed: u64) -> Vec<Vec<u8>> {
             let location = if i % 2 == 0 {
                 "/var/log/auth.log".to_owned()
             } else {
-                format!(
-                    "[{:03}] ({}) any->/var/log/messages",
-                    1 + rng.below(500),
-                    rng.pick(HOSTS)
-                )
+                format!("[{:03}] ({}) any->/var/log/messages", 1 + rng.below(500), rng.pick(HOSTS))
             };
             format!("1:{location}:{line}").into_bytes()
         })
@@ -188,13 +155,7 @@ mod tests {
         let a = mix(2000, 7);
         assert_eq!(a, mix(2000, 7));
         assert_ne!(a, mix(2000, 8));
-        let json = a
-            .iter()
-            .filter(|l| l.windows(2).any(|w| w == b":{"))
-            .count();
-        assert!(
-            (400..600).contains(&json),
-            "about 25% JSON, got {json} of 2000"
-        );
+        let json = a.iter().filter(|l| l.windows(2).any(|w| w == b":{")).count();
+        assert!((400..600).contains(&json), "about 25% JSON, got {json} of 2000");
     }
 }

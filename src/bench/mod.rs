@@ -41,10 +41,5 @@ pub fn decode_all(engine: &Engine, messages: &[Vec<u8>]) -> Throughput {
             tried += u64::from(t.top_level);
         }
     }
-    Throughput {
-        events: messages.len(),
-        elapsed: start.elapsed(),
-        decoded,
-        tried,
-    }
+    Throughput { events: messages.len(), elapsed: start.elapsed(), decoded, tried }
 }

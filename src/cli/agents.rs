@@ -126,9 +126,7 @@ struct View<'a> {
 }
 
 fn iso(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    jiff::Timestamp::from_second(t).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
 impl<'a> From<&'a Agent> for View<'a> {
@@ -163,21 +161,9 @@ fn print_table(agents: &[Agent]) {
     let rows: Vec<[String; 6]> = agents
         .iter()
         .map(|a| {
-            let groups = a
-                .groups
-                .iter()
-                .map(GroupName::as_str)
-                .collect::<Vec<_>>()
-                .join(",");
+            let groups = a.groups.iter().map(GroupName::as_str).collect::<Vec<_>>().join(",");
             let os = a.os.name.clone().unwrap_or_default();
-            [
-                a.id.to_string(),
-                a.name.to_string(),
-                a.ip.to_string(),
-                a.status.as_str().to_owned(),
-                groups,
-                os,
-            ]
+            [a.id.to_string(), a.name.to_string(), a.ip.to_string(), a.status.as_str().to_owned(), groups, os]
         })
         .collect();
     let header = ["ID", "NAME", "IP", "STATUS", "GROUPS", "OS"];
@@ -188,11 +174,7 @@ fn print_table(agents: &[Agent]) {
         }
     }
     let line = |cells: &[&str]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(&header);
@@ -204,47 +186,31 @@ fn print_table(agents: &[Agent]) {
 /// Opens the home's store, laying out a missing home first (as `serve` would).
 fn open(home: &HomeArg) -> anyhow::Result<(Home, Store)> {
     let home = home.home();
-    home.prepare(now())
-        .with_context(|| format!("cannot prepare home {}", home.root().display()))?;
+    home.prepare(now()).with_context(|| format!("cannot prepare home {}", home.root().display()))?;
     let store = home.store()?;
     Ok((home, store))
 }
 
 fn find(store: &Store, key: &str) -> anyhow::Result<Agent> {
-    let by_id = key
-        .parse()
-        .ok()
-        .map(|id| store.agent(id))
-        .transpose()?
-        .flatten();
+    let by_id = key.parse().ok().map(|id| store.agent(id)).transpose()?.flatten();
     match by_id {
         Some(agent) => Ok(agent),
-        None => store
-            .agent_by_name(key)?
-            .with_context(|| format!("no agent with id or name '{key}'")),
+        None => store.agent_by_name(key)?.with_context(|| format!("no agent with id or name '{key}'")),
     }
 }
 
 /// Runs an agents subcommand.
 pub fn run(command: AgentsCommand) -> anyhow::Result<()> {
     match command {
-        AgentsCommand::List {
-            home,
-            status,
-            group,
-            ip,
-            json,
-        } => {
+        AgentsCommand::List { home, status, group, ip, json } => {
             let (_, store) = open(&home)?;
             let mut agents = match (&group, status) {
                 (Some(g), _) => store.agents_in_group(g)?,
                 (None, Some(s)) => store.agents_with_status(s)?,
                 (None, None) => store.agents()?,
             };
-            agents.retain(|a| {
-                status.is_none_or(|s| a.status == s)
-                    && ip.as_deref().is_none_or(|ip| a.ip.as_str() == ip)
-            });
+            agents
+                .retain(|a| status.is_none_or(|s| a.status == s) && ip.as_deref().is_none_or(|ip| a.ip.as_str() == ip));
             if json {
                 print_json(&agents.iter().map(View::from).collect::<Vec<_>>())
             } else {
@@ -252,53 +218,25 @@ pub fn run(command: AgentsCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        AgentsCommand::Add {
-            home,
-            name,
-            ip,
-            groups,
-            json,
-        } => {
+        AgentsCommand::Add { home, name, ip, groups, json } => {
             let (_, store) = open(&home)?;
-            let groups = if groups.is_empty() {
-                vec![GroupName::default_group()]
-            } else {
-                groups
-            };
-            let agent = store.add_agent(NewAgent {
-                name,
-                ip,
-                groups,
-                registered_at: now(),
-            })?;
+            let groups = if groups.is_empty() { vec![GroupName::default_group()] } else { groups };
+            let agent = store.add_agent(NewAgent { name, ip, groups, registered_at: now() })?;
             if json {
                 let mut value = serde_json::to_value(View::from(&agent))?;
                 value["key"] = agent.key.expose().into();
                 print_json(&value)
             } else {
-                println!(
-                    "Agent added: id {} name {} ip {}",
-                    agent.id, agent.name, agent.ip
-                );
+                println!("Agent added: id {} name {} ip {}", agent.id, agent.name, agent.ip);
                 Ok(())
             }
         }
-        AgentsCommand::Remove {
-            home,
-            agent,
-            purge,
-            keep,
-        } => {
+        AgentsCommand::Remove { home, agent, purge, keep } => {
             let (home, store) = open(&home)?;
             let purge = purge || (!keep && config::load(&home.config_file()).config.auth.purge);
             let target = find(&store, &agent)?;
             store.remove_agent(target.id, purge)?;
-            println!(
-                "Agent removed: id {} name {}{}",
-                target.id,
-                target.name,
-                if purge { " (purged)" } else { "" }
-            );
+            println!("Agent removed: id {} name {}{}", target.id, target.name, if purge { " (purged)" } else { "" });
             Ok(())
         }
         AgentsCommand::Show { home, agent, json } => {
@@ -323,12 +261,10 @@ pub fn run(command: AgentsCommand) -> anyhow::Result<()> {
         }
         AgentsCommand::ImportKeys { home, file } => {
             let (_, store) = open(&home)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let entries = keys::parse(&text).with_context(|| format!("{}", file.display()))?;
-            let count = store
-                .import_keys(&entries, now())
-                .with_context(|| format!("{}: nothing imported", file.display()))?;
+            let count =
+                store.import_keys(&entries, now()).with_context(|| format!("{}: nothing imported", file.display()))?;
             println!("Imported {count} entries from {}", file.display());
             Ok(())
         }
@@ -348,10 +284,7 @@ pub fn run(command: AgentsCommand) -> anyhow::Result<()> {
             let (home, store) = open(&home)?;
             let source = from.unwrap_or_else(|| home.root().to_owned());
             if !source.join("etc/client.keys").exists() {
-                bail!(
-                    "{} has no etc/client.keys: not a Wazuh manager home",
-                    source.display()
-                );
+                bail!("{} has no etc/client.keys: not a Wazuh manager home", source.display());
             }
             let done = store::wazuh::import(&store, &source, now())?;
             println!(
@@ -360,11 +293,7 @@ pub fn run(command: AgentsCommand) -> anyhow::Result<()> {
                 done.removed,
                 done.groups,
                 source.display(),
-                if done.used_global_db {
-                    " (with wazuh-db global.db)"
-                } else {
-                    ""
-                }
+                if done.used_global_db { " (with wazuh-db global.db)" } else { "" }
             );
             Ok(())
         }

@@ -19,18 +19,11 @@ pub fn run(path: &Path, json: bool) -> ExitCode {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!("{}:", path.display());
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&loaded.config).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&loaded.config).unwrap_or_default());
         for p in &loaded.problems {
             eprintln!("{p}");
         }
         eprintln!("{errors} error(s), {warnings} warning(s)");
     }
-    if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

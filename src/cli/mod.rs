@@ -99,17 +99,11 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve { home, debug } => {
             crate::server::serve(&home.home(), debug).map(|()| std::process::ExitCode::SUCCESS)
         }
-        Command::Config {
-            command: ConfigCommand::Check { home, file, json },
-        } => {
+        Command::Config { command: ConfigCommand::Check { home, file, json } } => {
             let path = file.unwrap_or_else(|| home.home().config_file());
             Ok(config_check::run(&path, json))
         }
-        Command::Ruleset {
-            command: RulesetCommand::Check { home },
-        } => Ok(ruleset_check::run(&home.home())),
-        Command::Agents { command } => {
-            agents::run(command).map(|()| std::process::ExitCode::SUCCESS)
-        }
+        Command::Ruleset { command: RulesetCommand::Check { home } } => Ok(ruleset_check::run(&home.home())),
+        Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
 }

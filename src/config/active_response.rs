@@ -67,17 +67,9 @@ impl Command {
             }
         }
         match (name, executable) {
-            (Some(name), Some(executable)) => Some(Self {
-                name,
-                executable,
-                extra_args,
-                timeout_allowed,
-            }),
+            (Some(name), Some(executable)) => Some(Self { name, executable, extra_args, timeout_allowed }),
             _ => {
-                r.error(
-                    section,
-                    "Command options missing: <name> and <executable> are required.",
-                );
+                r.error(section, "Command options missing: <name> and <executable> are required.");
                 None
             }
         }
@@ -107,9 +99,7 @@ impl ActiveResponse {
                 "location" => location = Some(el),
                 "agent_id" => r.text(el, &mut ar.agent_id),
                 "level" => r.number(el, 0..=20, &mut ar.level),
-                "rules_id" => {
-                    ar.rules_id = el.text.split(',').map(|s| s.trim().to_owned()).collect()
-                }
+                "rules_id" => ar.rules_id = el.text.split(',').map(|s| s.trim().to_owned()).collect(),
                 "rules_group" => r.text(el, &mut ar.rules_group),
                 "timeout" => ar.timeout = el.text.trim().parse().unwrap_or(0),
                 "repeated_offenders" => repeated_offenders = true,
@@ -122,35 +112,24 @@ impl ActiveResponse {
         }
         let (Some(command), Some(location)) = (command, location) else {
             if !repeated_offenders {
-                r.error(
-                    section,
-                    "Missing command or location for the active response.",
-                );
+                r.error(section, "Missing command or location for the active response.");
             }
             return None;
         };
         let Some(found) = commands.iter().find(|c| c.name == command.text) else {
-            r.error(
-                command,
-                format!("Invalid command '{}' in the active response.", command.text),
-            );
+            r.error(command, format!("Invalid command '{}' in the active response.", command.text));
             return None;
         };
         ar.command.clone_from(&found.name);
         let where_ = location.text.to_ascii_lowercase();
         ar.location = Location {
-            server: ["as", "analysisd", "analysis-server", "server"]
-                .iter()
-                .any(|w| where_.contains(w)),
+            server: ["as", "analysisd", "analysis-server", "server"].iter().any(|w| where_.contains(w)),
             local: where_.contains("local"),
             defined_agent: where_.contains("defined-agent"),
             all: where_.contains("all") || where_.contains("any"),
         };
         if ar.location == Location::default() {
-            r.error(
-                location,
-                format!("Invalid active response location: '{}'.", location.text),
-            );
+            r.error(location, format!("Invalid active response location: '{}'.", location.text));
             return None;
         }
         if ar.location.defined_agent && ar.agent_id.is_none() {
@@ -158,13 +137,7 @@ impl ActiveResponse {
             return None;
         }
         if !found.timeout_allowed && ar.timeout != 0 {
-            r.warn(
-                section,
-                format!(
-                    "Command '{}' does not allow a timeout; timeout set to 0.",
-                    found.name
-                ),
-            );
+            r.warn(section, format!("Command '{}' does not allow a timeout; timeout set to 0.", found.name));
             ar.timeout = 0;
         }
         Some(ar)

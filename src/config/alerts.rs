@@ -16,10 +16,7 @@ pub struct Alerts {
 
 impl Default for Alerts {
     fn default() -> Self {
-        Self {
-            log_alert_level: 1,
-            email_alert_level: 7,
-        }
+        Self { log_alert_level: 1, email_alert_level: 7 }
     }
 }
 

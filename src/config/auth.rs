@@ -109,12 +109,7 @@ impl Auth {
     pub fn absent() -> Self {
         Self {
             remote_enrollment: false,
-            force: Force {
-                enabled: false,
-                key_mismatch: false,
-                disconnected_time: None,
-                ..Force::default()
-            },
+            force: Force { enabled: false, key_mismatch: false, disconnected_time: None, ..Force::default() },
             ..Self::default()
         }
     }
@@ -151,31 +146,20 @@ impl Auth {
                 "force_insert" => {
                     let mut v = false;
                     r.yes_no(el, &mut v);
-                    r.warn(
-                        el,
-                        "The <force_insert> tag is deprecated. Use <force> instead.",
-                    );
+                    r.warn(el, "The <force_insert> tag is deprecated. Use <force> instead.");
                     legacy_force = Some(v);
                 }
                 "force_time" => {
                     let mut v = 0u64;
                     r.number(el, 0..=u64::MAX, &mut v);
-                    r.warn(
-                        el,
-                        "The <force_time> tag is deprecated. Use <force> instead.",
-                    );
+                    r.warn(el, "The <force_time> tag is deprecated. Use <force> instead.");
                     legacy_time = Some(v);
                 }
                 "agents" => {
                     for child in el.children() {
                         match child.name.as_str() {
-                            "allow_higher_versions" => {
-                                r.yes_no(child, &mut self.allow_higher_versions)
-                            }
-                            _ => r.warn(
-                                child,
-                                format!("Invalid element in the configuration: '{}'.", child.name),
-                            ),
+                            "allow_higher_versions" => r.yes_no(child, &mut self.allow_higher_versions),
+                            _ => r.warn(child, format!("Invalid element in the configuration: '{}'.", child.name)),
                         }
                     }
                 }
@@ -230,10 +214,7 @@ fn interval(text: &str) -> Option<Duration> {
         Some(b's') => (&text[..text.len() - 1], 1),
         _ => (text, 1),
     };
-    let n = if let Some(hex) = number
-        .strip_prefix("0x")
-        .or_else(|| number.strip_prefix("0X"))
-    {
+    let n = if let Some(hex) = number.strip_prefix("0x").or_else(|| number.strip_prefix("0X")) {
         u64::from_str_radix(hex, 16).ok()?
     } else if number.len() > 1 && number.starts_with('0') {
         u64::from_str_radix(&number[1..], 8).ok()?

@@ -75,9 +75,7 @@ impl Default for Cluster {
 
 /// Characters Wazuh allows in cluster and node names.
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!\"#$%&'-.:<=>?[\\]^_{|}~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!\"#$%&'-.:<=>?[\\]^_{|}~".contains(&b))
 }
 
 impl Cluster {
@@ -101,9 +99,7 @@ impl Cluster {
                 "hidden" => r.yes_no(el, &mut self.hidden),
                 "disabled" => r.yes_no(el, &mut self.disabled),
                 "nats" => self.read_nats(r, el),
-                "interval" | "socket_timeout" | "connection_timeout" | "haproxy_helper" => {
-                    r.unused(el)
-                }
+                "interval" | "socket_timeout" | "connection_timeout" | "haproxy_helper" => r.unused(el),
                 _ => r.invalid_element(el),
             }
         }

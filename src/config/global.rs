@@ -111,9 +111,10 @@ fn is_email(s: &str) -> bool {
     // Wazuh's unanchored check: `[a-zA-Z0-9._-]+@[a-zA-Z0-9._-]`.
     let ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
     let bytes = s.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'@' && i > 0 && ok(bytes[i - 1]) && bytes.get(i + 1).is_some_and(|&n| ok(n))
-    })
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'@' && i > 0 && ok(bytes[i - 1]) && bytes.get(i + 1).is_some_and(|&n| ok(n)))
 }
 
 /// Wazuh's size syntax: digits with an optional `B`, `K`, `M` or `G`.
@@ -163,38 +164,24 @@ impl Global {
                     }
                 }
                 "agents_disconnection_time" => {
-                    r.time(
-                        el,
-                        Duration::from_secs(1),
-                        &mut self.agents_disconnection_time,
-                    );
+                    r.time(el, Duration::from_secs(1), &mut self.agents_disconnection_time);
                 }
                 "agents_disconnection_alert_time" => {
-                    r.time(
-                        el,
-                        Duration::ZERO,
-                        &mut self.agents_disconnection_alert_time,
-                    );
+                    r.time(el, Duration::ZERO, &mut self.agents_disconnection_alert_time);
                 }
                 "white_list" => self.white_list.push(el.text.clone()),
                 "memory_size" => {
                     r.number(el, 0..=u32::MAX, &mut self.memory_size);
                     self.memory_size = self.memory_size.max(2048);
                 }
-                "rotate_interval" => match el
-                    .text
-                    .strip_suffix('w')
-                    .map_or_else(|| super::value::parse_time(&el.text), |_| None)
-                {
-                    Some(d) if d.is_zero() || (600..=86_400).contains(&d.as_secs()) => {
-                        self.rotate_interval = d
+                "rotate_interval" => {
+                    match el.text.strip_suffix('w').map_or_else(|| super::value::parse_time(&el.text), |_| None) {
+                        Some(d) if d.is_zero() || (600..=86_400).contains(&d.as_secs()) => self.rotate_interval = d,
+                        _ => r.invalid_value(el),
                     }
-                    _ => r.invalid_value(el),
-                },
+                }
                 "max_output_size" => match parse_size(&el.text) {
-                    Some(n) if n == 0 || (1_000_000..=1 << 40).contains(&n) => {
-                        self.max_output_size = n
-                    }
+                    Some(n) if n == 0 || (1_000_000..=1 << 40).contains(&n) => self.max_output_size = n,
                     _ => r.invalid_value(el),
                 },
                 "custom_alert_output" => r.text(el, &mut self.custom_alert_output),

@@ -35,12 +35,7 @@ pub struct Shipper {
 
 impl Default for Shipper {
     fn default() -> Self {
-        Self {
-            batch_docs: 1000,
-            batch_bytes: 5 << 20,
-            flush_interval: Duration::from_secs(1),
-            credentials_file: None,
-        }
+        Self { batch_docs: 1000, batch_bytes: 5 << 20, flush_interval: Duration::from_secs(1), credentials_file: None }
     }
 }
 
@@ -72,10 +67,7 @@ impl Indexer {
     /// Reads one `<indexer>` block; as in Wazuh, the last block wins. Unknown elements are
     /// warnings there, not errors.
     pub fn read(&mut self, r: &mut Reader<'_>, section: &Element) {
-        *self = Self {
-            enabled: true,
-            ..Self::default()
-        };
+        *self = Self { enabled: true, ..Self::default() };
         for el in section.children() {
             match el.name.as_str() {
                 "enabled" => r.yes_no(el, &mut self.enabled),
@@ -87,13 +79,7 @@ impl Indexer {
                 }
                 "ssl" => self.read_ssl(r, el),
                 "shipper" => self.read_shipper(r, el),
-                _ => r.warn(
-                    el,
-                    format!(
-                        "Invalid element in the configuration: 'indexer.{}'.",
-                        el.name
-                    ),
-                ),
+                _ => r.warn(el, format!("Invalid element in the configuration: 'indexer.{}'.", el.name)),
             }
         }
     }
@@ -102,21 +88,14 @@ impl Indexer {
         for el in ssl.children() {
             match el.name.as_str() {
                 "certificate_authorities" => {
-                    self.ssl.certificate_authorities =
-                        el.children().map(|c| c.text.clone()).collect();
+                    self.ssl.certificate_authorities = el.children().map(|c| c.text.clone()).collect();
                     if self.ssl.certificate_authorities.is_empty() {
                         r.error(el, "indexer.ssl.certificate_authorities is empty.");
                     }
                 }
                 "certificate" => r.text(el, &mut self.ssl.certificate),
                 "key" => r.text(el, &mut self.ssl.key),
-                _ => r.warn(
-                    el,
-                    format!(
-                        "Invalid element in the configuration: 'indexer.ssl.{}'.",
-                        el.name
-                    ),
-                ),
+                _ => r.warn(el, format!("Invalid element in the configuration: 'indexer.ssl.{}'.", el.name)),
             }
         }
     }
@@ -126,9 +105,7 @@ impl Indexer {
             match el.name.as_str() {
                 "batch_docs" => r.number(el, 1..=100_000, &mut self.shipper.batch_docs),
                 "batch_bytes" => r.number(el, 1024..=1 << 30, &mut self.shipper.batch_bytes),
-                "flush_interval" => {
-                    r.time(el, Duration::from_secs(1), &mut self.shipper.flush_interval)
-                }
+                "flush_interval" => r.time(el, Duration::from_secs(1), &mut self.shipper.flush_interval),
                 "credentials_file" => r.text(el, &mut self.shipper.credentials_file),
                 _ => r.invalid_element(el),
             }

@@ -81,10 +81,7 @@ impl Integration {
             }
         }
         if i.name.is_empty() {
-            r.error(
-                section,
-                "Invalid integratord configuration: <name> is missing.",
-            );
+            r.error(section, "Invalid integratord configuration: <name> is missing.");
             return None;
         }
         Some(i)

@@ -16,10 +16,7 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Self {
-            plain: true,
-            json: false,
-        }
+        Self { plain: true, json: false }
     }
 }
 

@@ -115,24 +115,13 @@ pub struct Loaded {
 impl Loaded {
     /// The errors only.
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
-        self.problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
+        self.problems.iter().filter(|p| p.severity == Severity::Error)
     }
 }
 
 /// Sections that only match Wazuh's readers when they have children (`<global/>` is fatal there).
-const NEED_CHILDREN: &[&str] = &[
-    "global",
-    "remote",
-    "ruleset",
-    "alerts",
-    "cluster",
-    "rule_test",
-    "integration",
-    "command",
-    "active-response",
-];
+const NEED_CHILDREN: &[&str] =
+    &["global", "remote", "ruleset", "alerts", "cluster", "rule_test", "integration", "command", "active-response"];
 
 /// Reads a config file. A file that cannot be read or is not Wazuh XML is one error problem.
 pub fn load(path: &Path) -> Loaded {
@@ -146,10 +135,7 @@ pub fn load(path: &Path) -> Loaded {
                 severity: Severity::Error,
                 message: e.message,
             });
-            return Loaded {
-                config: Config::default(),
-                problems,
-            };
+            return Loaded { config: Config::default(), problems };
         }
     };
     let config = read_document(&doc, path, &mut problems);
@@ -211,9 +197,7 @@ fn read_document(doc: &Document, file: &Path, problems: &mut Vec<Problem>) -> Co
                 "rule_test" => config.rule_test.read(&mut r, section),
                 "cluster" => config.cluster.read(&mut r, section),
                 "indexer" => config.indexer.read(&mut r, section),
-                "integration" => config
-                    .integrations
-                    .extend(Integration::read(&mut r, section)),
+                "integration" => config.integrations.extend(Integration::read(&mut r, section)),
                 "command" => config.commands.extend(Command::read(&mut r, section)),
                 "active-response" => {
                     let ar = ActiveResponse::read(&mut r, section, &config.commands);
@@ -226,26 +210,12 @@ fn read_document(doc: &Document, file: &Path, problems: &mut Vec<Problem>) -> Co
     config
 }
 
-fn keep_other(
-    r: &mut Reader<'_>,
-    section: &Element,
-    other: &mut Vec<OtherSection>,
-    warned: &mut Vec<String>,
-) {
+fn keep_other(r: &mut Reader<'_>, section: &Element, other: &mut Vec<OtherSection>, warned: &mut Vec<String>) {
     if !warned.contains(&section.name) {
-        r.warn(
-            section,
-            format!(
-                "Section <{}> is not served by vigil; it is kept and ignored.",
-                section.name
-            ),
-        );
+        r.warn(section, format!("Section <{}> is not served by vigil; it is kept and ignored.", section.name));
         warned.push(section.name.clone());
     }
-    other.push(OtherSection {
-        name: section.name.clone(),
-        line: section.line,
-    });
+    other.push(OtherSection { name: section.name.clone(), line: section.line });
 }
 
 /// The config file of a home.

@@ -103,10 +103,7 @@ impl Remote {
                 "ipv6" => match el.text.to_ascii_lowercase().as_str() {
                     "yes" => ipv6 = true,
                     "no" => ipv6 = false,
-                    _ => r.warn(
-                        el,
-                        format!("Ignored invalid value '{}' for 'ipv6'.", el.text),
-                    ),
+                    _ => r.warn(el, format!("Ignored invalid value '{}' for 'ipv6'.", el.text)),
                 },
                 "local_ip" => match el.text.parse() {
                     Ok(ip) => local_ip = Some(ip),
@@ -119,20 +116,10 @@ impl Remote {
                 "denied-ips" => self.denied_ips.push(el.text.clone()),
                 "queue_size" => r.number(el, 1..=u32::MAX, &mut self.queue_size),
                 "rids_closing_time" => match parse_time(&el.text) {
-                    Some(d)
-                        if el
-                            .text
-                            .ends_with(|c: char| c.is_ascii_digit() || "sSmMhHdD".contains(c)) =>
-                    {
+                    Some(d) if el.text.ends_with(|c: char| c.is_ascii_digit() || "sSmMhHdD".contains(c)) => {
                         self.rids_closing_time = d;
                     }
-                    _ => r.warn(
-                        el,
-                        format!(
-                            "Invalid value '{}' for 'rids_closing_time'; using 5m.",
-                            el.text
-                        ),
-                    ),
+                    _ => r.warn(el, format!("Invalid value '{}' for 'rids_closing_time'; using 5m.", el.text)),
                 },
                 "connection_overtake_time" => {
                     let mut secs = 60u64;
@@ -142,13 +129,8 @@ impl Remote {
                 "agents" => {
                     for child in el.children() {
                         match child.name.as_str() {
-                            "allow_higher_versions" => {
-                                r.yes_no(child, &mut self.allow_higher_versions)
-                            }
-                            _ => r.warn(
-                                child,
-                                format!("Invalid element in the configuration: '{}'.", child.name),
-                            ),
+                            "allow_higher_versions" => r.yes_no(child, &mut self.allow_higher_versions),
+                            _ => r.warn(child, format!("Invalid element in the configuration: '{}'.", child.name)),
                         }
                     }
                 }
@@ -159,16 +141,8 @@ impl Remote {
             r.error(section, "No remote connection configured.");
             return;
         };
-        if connection == Connection::Secure
-            && self
-                .listeners
-                .iter()
-                .any(|l| l.connection == Connection::Secure)
-        {
-            r.error(
-                section,
-                "Only one secure remote connection can be configured.",
-            );
+        if connection == Connection::Secure && self.listeners.iter().any(|l| l.connection == Connection::Secure) {
+            r.error(section, "Only one secure remote connection can be configured.");
             return;
         }
         let (mut tcp, mut udp) = (false, false);
@@ -177,10 +151,7 @@ impl Remote {
                 match token.to_ascii_lowercase().as_str() {
                     "tcp" => tcp = true,
                     "udp" => udp = true,
-                    _ => r.warn(
-                        el,
-                        format!("Ignored invalid value '{token}' for 'protocol'."),
-                    ),
+                    _ => r.warn(el, format!("Ignored invalid value '{token}' for 'protocol'.")),
                 }
             }
         }
@@ -188,24 +159,10 @@ impl Remote {
             tcp = true;
         }
         if connection == Connection::Syslog && tcp && udp {
-            r.warn(
-                section,
-                "Only one protocol is allowed for syslog connections; using TCP.",
-            );
+            r.warn(section, "Only one protocol is allowed for syslog connections; using TCP.");
             udp = false;
         }
-        let default_port = if connection == Connection::Secure {
-            1514
-        } else {
-            514
-        };
-        self.listeners.push(Listener {
-            connection,
-            port: port.unwrap_or(default_port),
-            tcp,
-            udp,
-            ipv6,
-            local_ip,
-        });
+        let default_port = if connection == Connection::Secure { 1514 } else { 514 };
+        self.listeners.push(Listener { connection, port: port.unwrap_or(default_port), tcp, udp, ipv6, local_ip });
     }
 }

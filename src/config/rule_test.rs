@@ -23,12 +23,7 @@ pub struct RuleTest {
 
 impl Default for RuleTest {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            threads: 1,
-            max_sessions: 64,
-            session_timeout: Duration::from_secs(900),
-        }
+        Self { enabled: true, threads: 1, max_sessions: 64, session_timeout: Duration::from_secs(900) }
     }
 }
 
@@ -41,8 +36,7 @@ impl RuleTest {
             match el.name.as_str() {
                 "enabled" => r.yes_no(el, &mut self.enabled),
                 "threads" if el.text == "auto" => {
-                    self.threads =
-                        std::thread::available_parallelism().map_or(1, |n| n.get().min(128) as u16);
+                    self.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(128) as u16);
                 }
                 "threads" => {
                     r.number(el, 0..=65_534, &mut self.threads);
@@ -61,10 +55,7 @@ impl RuleTest {
                 "session_timeout" => {
                     r.time(el, Duration::from_secs(1), &mut self.session_timeout);
                     if self.session_timeout > MAX_TIMEOUT {
-                        r.warn(
-                            el,
-                            "Maximum value for 'session_timeout' is 31536000 s; using it.",
-                        );
+                        r.warn(el, "Maximum value for 'session_timeout' is 31536000 s; using it.");
                         self.session_timeout = MAX_TIMEOUT;
                     }
                 }

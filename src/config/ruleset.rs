@@ -47,16 +47,10 @@ impl Ruleset {
 
     fn fill_defaults(&mut self) {
         if self.decoder_dirs.is_empty() {
-            self.decoder_dirs.push(Dir {
-                path: "ruleset/decoders".into(),
-                pattern: ".xml$".into(),
-            });
+            self.decoder_dirs.push(Dir { path: "ruleset/decoders".into(), pattern: ".xml$".into() });
         }
         if self.rule_dirs.is_empty() {
-            self.rule_dirs.push(Dir {
-                path: "ruleset/rules".into(),
-                pattern: ".xml$".into(),
-            });
+            self.rule_dirs.push(Dir { path: "ruleset/rules".into(), pattern: ".xml$".into() });
         }
     }
 
@@ -66,9 +60,7 @@ impl Ruleset {
             match el.name.as_str() {
                 "decoder_dir" => push_dir(r, el, &mut self.decoder_dirs),
                 "rule_dir" => push_dir(r, el, &mut self.rule_dirs),
-                "decoder_include" => self
-                    .decoder_include
-                    .push(include(&el.text, "ruleset/decoders")),
+                "decoder_include" => self.decoder_include.push(include(&el.text, "ruleset/decoders")),
                 "rule_include" => self.rule_include.push(include(&el.text, "ruleset/rules")),
                 "decoder_exclude" => self.decoder_exclude.push(el.text.clone()),
                 "rule_exclude" => self.rule_exclude.push(el.text.clone()),
@@ -81,11 +73,7 @@ impl Ruleset {
 }
 
 fn include(file: &str, dir: &str) -> String {
-    if file.contains('/') {
-        file.to_owned()
-    } else {
-        format!("{dir}/{file}")
-    }
+    if file.contains('/') { file.to_owned() } else { format!("{dir}/{file}") }
 }
 
 fn push_dir(r: &mut Reader<'_>, el: &Element, dirs: &mut Vec<Dir>) {
@@ -93,18 +81,9 @@ fn push_dir(r: &mut Reader<'_>, el: &Element, dirs: &mut Vec<Dir>) {
         (true, _) => ".xml$".to_owned(),
         (false, Some(p)) => p.to_owned(),
         (false, None) => {
-            r.error(
-                el,
-                format!(
-                    "Invalid attribute for '{}': only 'pattern' is allowed.",
-                    el.name
-                ),
-            );
+            r.error(el, format!("Invalid attribute for '{}': only 'pattern' is allowed.", el.name));
             return;
         }
     };
-    dirs.push(Dir {
-        path: el.text.clone(),
-        pattern,
-    });
+    dirs.push(Dir { path: el.text.clone(), pattern });
 }

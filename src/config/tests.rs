@@ -11,11 +11,7 @@ fn parse_ok(text: &str) -> Config {
 }
 
 fn problems(text: &str) -> Vec<(u32, Severity, String)> {
-    parse(text, Path::new("test.conf"))
-        .problems
-        .into_iter()
-        .map(|p| (p.line, p.severity, p.message))
-        .collect()
+    parse(text, Path::new("test.conf")).problems.into_iter().map(|p| (p.line, p.severity, p.message)).collect()
 }
 
 #[test]
@@ -25,10 +21,7 @@ fn defaults_are_wazuh_code_defaults() {
     assert_eq!(c.alerts.email_alert_level, 7);
     assert_eq!(c.global.agents_disconnection_time, Duration::from_secs(900));
     assert!(c.global.jsonout_output && c.global.alerts_log && !c.global.logall);
-    assert!(
-        !c.auth.remote_enrollment,
-        "no <auth> block: no network enrollment, as in Wazuh"
-    );
+    assert!(!c.auth.remote_enrollment, "no <auth> block: no network enrollment, as in Wazuh");
     assert!(c.cluster.disabled);
     assert!(!c.indexer.enabled);
     assert_eq!(c.ruleset.rule_dirs[0].path, "ruleset/rules");
@@ -58,18 +51,8 @@ fn blocks_merge_in_order() {
     assert!(!c.global.logall, "the later scalar wins");
     assert_eq!(c.global.email_to, ["a@b.c", "d@e.f"], "lists accumulate");
     assert_eq!(c.remote.listeners.len(), 2);
-    assert_eq!(
-        (c.remote.listeners[0].port, c.remote.listeners[0].udp),
-        (514, true)
-    );
-    assert_eq!(
-        (
-            c.remote.listeners[1].port,
-            c.remote.listeners[1].tcp,
-            c.remote.listeners[1].udp
-        ),
-        (1600, true, true)
-    );
+    assert_eq!((c.remote.listeners[0].port, c.remote.listeners[0].udp), (514, true));
+    assert_eq!((c.remote.listeners[1].port, c.remote.listeners[1].tcp, c.remote.listeners[1].udp), (1600, true, true));
 }
 
 #[test]
@@ -81,26 +64,10 @@ fn bad_values_are_errors_with_lines() {
     assert_eq!(
         found,
         vec![
-            (
-                3,
-                Severity::Error,
-                "Invalid value for element 'logall': maybe.".to_owned()
-            ),
-            (
-                4,
-                Severity::Error,
-                "Invalid element in the configuration: 'bogus'.".to_owned()
-            ),
-            (
-                6,
-                Severity::Error,
-                "Invalid value for element 'log_alert_level':  3 .".to_owned()
-            ),
-            (
-                7,
-                Severity::Error,
-                "No remote connection configured.".to_owned()
-            ),
+            (3, Severity::Error, "Invalid value for element 'logall': maybe.".to_owned()),
+            (4, Severity::Error, "Invalid element in the configuration: 'bogus'.".to_owned()),
+            (6, Severity::Error, "Invalid value for element 'log_alert_level':  3 .".to_owned()),
+            (7, Severity::Error, "No remote connection configured.".to_owned()),
         ]
     );
 }
@@ -124,14 +91,7 @@ fn empty_known_section_is_an_error_as_in_wazuh() {
 #[test]
 fn broken_xml_is_one_error() {
     let found = problems("<ossec_config>\n<global>\n</ossec_config>");
-    assert_eq!(
-        found,
-        vec![(
-            3,
-            Severity::Error,
-            "XMLERR: Element 'global' not closed.".to_owned()
-        )]
-    );
+    assert_eq!(found, vec![(3, Severity::Error, "XMLERR: Element 'global' not closed.".to_owned())]);
 }
 
 #[test]
@@ -150,9 +110,8 @@ fn auth_force_and_legacy() {
     .config;
     assert!(!c.auth.force.enabled);
     assert_eq!(c.auth.force.disconnected_time, None);
-    let found = problems(
-        "<ossec_config><auth><force><disconnected_time>1h</disconnected_time></force></auth></ossec_config>",
-    );
+    let found =
+        problems("<ossec_config><auth><force><disconnected_time>1h</disconnected_time></force></auth></ossec_config>");
     assert_eq!(found[0].2, "Empty attribute for disconnected_time.");
 }
 

@@ -40,13 +40,7 @@ impl fmt::Display for Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}: {level}: {}",
-            self.file.display(),
-            self.line,
-            self.message
-        )
+        write!(f, "{}:{}: {level}: {}", self.file.display(), self.line, self.message)
     }
 }
 
@@ -84,11 +78,7 @@ pub fn parse_time(text: &str) -> Option<Duration> {
     let trimmed = text.trim_start();
     let trimmed = trimmed.strip_prefix('+').unwrap_or(trimmed);
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
-    let number: u64 = if digits == 0 {
-        0
-    } else {
-        trimmed[..digits].parse().ok()?
-    };
+    let number: u64 = if digits == 0 { 0 } else { trimmed[..digits].parse().ok()? };
     let unit = match trimmed.as_bytes().get(digits) {
         None | Some(b's') => 1,
         Some(b'm') => 60,
@@ -113,12 +103,7 @@ impl<'a> Reader<'a> {
     }
 
     fn push(&mut self, line: u32, severity: Severity, message: String) {
-        self.problems.push(Problem {
-            file: self.file.to_owned(),
-            line,
-            severity,
-            message,
-        });
+        self.problems.push(Problem { file: self.file.to_owned(), line, severity, message });
     }
 
     /// Records an error at an element.
@@ -133,29 +118,17 @@ impl<'a> Reader<'a> {
 
     /// Wazuh's 1230: an element the section does not know.
     pub fn invalid_element(&mut self, el: &Element) {
-        self.error(
-            el,
-            format!("Invalid element in the configuration: '{}'.", el.name),
-        );
+        self.error(el, format!("Invalid element in the configuration: '{}'.", el.name));
     }
 
     /// Wazuh's 1235: a value the element does not take.
     pub fn invalid_value(&mut self, el: &Element) {
-        self.error(
-            el,
-            format!("Invalid value for element '{}': {}.", el.name, el.text),
-        );
+        self.error(el, format!("Invalid value for element '{}': {}.", el.name, el.text));
     }
 
     /// An element Wazuh accepts but vigil has no use for.
     pub fn unused(&mut self, el: &Element) {
-        self.warn(
-            el,
-            format!(
-                "Element '{}' is accepted for compatibility and not used by vigil.",
-                el.name
-            ),
-        );
+        self.warn(el, format!("Element '{}' is accepted for compatibility and not used by vigil.", el.name));
     }
 
     /// `yes` or `no`, exactly.
@@ -224,11 +197,7 @@ mod tests {
         assert_eq!(secs("1h"), Some(3600));
         assert_eq!(secs("2d"), Some(172_800));
         assert_eq!(secs("1w"), Some(604_800));
-        assert_eq!(
-            secs("10mx"),
-            Some(600),
-            "Wazuh ignores what follows the unit"
-        );
+        assert_eq!(secs("10mx"), Some(600), "Wazuh ignores what follows the unit");
         assert_eq!(secs(""), Some(0));
         assert_eq!(secs("1H"), None, "units are lower case");
         assert_eq!(secs("-5"), None);

@@ -104,34 +104,20 @@ mod tests {
         assert_eq!(second.get(StaticField::SrcIp), Some("10.0.0.1"));
         let mut third = event(&[(StaticField::Id, "42")]);
         acc.apply(&mut third, "postfix", 160);
-        assert_eq!(
-            (
-                third.get(StaticField::SrcIp),
-                third.get(StaticField::DstUser)
-            ),
-            (Some("10.0.0.1"), Some("bob"))
-        );
+        assert_eq!((third.get(StaticField::SrcIp), third.get(StaticField::DstUser)), (Some("10.0.0.1"), Some("bob")));
         let mut other_id = event(&[(StaticField::Id, "43")]);
         acc.apply(&mut other_id, "postfix", 160);
         assert_eq!(other_id.get(StaticField::SrcIp), None);
         let mut late = event(&[(StaticField::Id, "42")]);
         acc.apply(&mut late, "postfix", 400);
-        assert_eq!(
-            late.get(StaticField::SrcIp),
-            None,
-            "entries expire after 120 s"
-        );
+        assert_eq!(late.get(StaticField::SrcIp), None, "entries expire after 120 s");
     }
 
     #[test]
     fn known_values_are_kept_and_long_ones_ignored() {
         let mut acc = Accumulator::default();
         let long = "x".repeat(81);
-        let mut first = event(&[
-            (StaticField::Id, "1"),
-            (StaticField::SrcIp, "a"),
-            (StaticField::Data, &long),
-        ]);
+        let mut first = event(&[(StaticField::Id, "1"), (StaticField::SrcIp, "a"), (StaticField::Data, &long)]);
         acc.apply(&mut first, "d", 1);
         let mut second = event(&[(StaticField::Id, "1"), (StaticField::SrcIp, "b")]);
         acc.apply(&mut second, "d", 2);

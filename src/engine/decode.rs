@@ -11,19 +11,12 @@ use crate::ruleset::decoder::{DecoderId, DecoderSet, Node, Offset, Slot};
 
 /// The text of `log` from `pos` on.
 fn from(log: &str, pos: isize) -> &str {
-    usize::try_from(pos)
-        .ok()
-        .and_then(|p| log.get(p..))
-        .unwrap_or_default()
+    usize::try_from(pos).ok().and_then(|p| log.get(p..)).unwrap_or_default()
 }
 
 /// The byte at `pos` (NUL outside the text).
 fn at(log: &str, pos: isize) -> u8 {
-    usize::try_from(pos)
-        .ok()
-        .and_then(|p| log.as_bytes().get(p))
-        .copied()
-        .unwrap_or(0)
+    usize::try_from(pos).ok().and_then(|p| log.as_bytes().get(p)).copied().unwrap_or(0)
 }
 
 /// Wazuh's "next character": one past `end`, unless `end` is on the terminating NUL.
@@ -44,6 +37,12 @@ pub trait Hooks {
     /// only for decoders whose prematch cannot match; the default tries them all.
     fn may_match(&self, _id: DecoderId) -> bool {
         true
+    }
+
+    /// Whether the `position`-th node of the program-name list matches the event's program name,
+    /// when already known.
+    fn program_matches(&self, _position: usize) -> Option<bool> {
+        None
     }
 
     /// Whether a rule id is loaded (the OSSECAlert plugin needs it).
@@ -67,26 +66,16 @@ pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
 
 /// Decodes `event` whose `log` the caller holds (taken out of the event, so hooks can borrow
 /// it). Returns the work done and the log a plugin rewrote, if any.
-pub fn decode_log(
-    set: &DecoderSet,
-    event: &mut Event,
-    log: &str,
-    hooks: &dyn Hooks,
-) -> (Tried, Option<String>) {
+pub fn decode_log(set: &DecoderSet, event: &mut Event, log: &str, hooks: &dyn Hooks) -> (Tried, Option<String>) {
     let mut tried = Tried::default();
-    let list = if event.pre.program_name.is_some() {
-        &set.with_program
-    } else {
-        &set.without_program
-    };
-    for node in list {
+    let list = if event.pre.program_name.is_some() { &set.with_program } else { &set.without_program };
+    for (position, node) in list.iter().enumerate() {
         let top = set.get(node.decoder);
         let mut pmatch: isize = 0;
         if let Some(program) = event.pre.program_name.as_deref() {
-            let matches = top
-                .program_name
-                .as_ref()
-                .is_some_and(|e| e.is_match(program.as_bytes()));
+            let matches = hooks
+                .program_matches(position)
+                .unwrap_or_else(|| top.program_name.as_ref().is_some_and(|e| e.is_match(program.as_bytes())));
             if !matches {
                 continue;
             }
@@ -134,11 +123,7 @@ fn extract(
                 chosen = Some((i, pmatch));
                 break;
             };
-            let start = if child.prematch_offset == Offset::AfterParent {
-                pmatch
-            } else {
-                0
-            };
+            let start = if child.prematch_offset == Offset::AfterParent { pmatch } else { 0 };
             if let Some(m) = prematch.find(from(log, start).as_bytes()) {
                 let cmatch = after(log, start + m.end);
                 event.decoder = Some(children[i]);

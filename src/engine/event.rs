@@ -65,10 +65,7 @@ impl Event {
     /// The first dynamic field with this name, compared case-insensitively (Wazuh's
     /// `FindField`).
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.dynamic
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.dynamic.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// Dynamic fields in extraction order.
@@ -83,8 +80,6 @@ impl Event {
 
     /// The static fields that are set, in Wazuh's output order.
     pub fn statics(&self) -> impl Iterator<Item = (StaticField, &str)> {
-        StaticField::ALL
-            .into_iter()
-            .filter_map(|f| self.get(f).map(|v| (f, v)))
+        StaticField::ALL.into_iter().filter_map(|f| self.get(f).map(|v| (f, v)))
     }
 }

@@ -31,6 +31,10 @@ impl Hooks for Hits<'_> {
     fn may_match(&self, id: DecoderId) -> bool {
         Hits::may_match(self, id)
     }
+
+    fn program_matches(&self, position: usize) -> Option<bool> {
+        Hits::program_matches(self, position)
+    }
 }
 
 impl Engine {
@@ -40,21 +44,10 @@ impl Engine {
         prefilter: Option<PrefilterEngine>,
         manager_host: &str,
     ) -> Result<Self, PrefilterError> {
-        let prefilter = prefilter
-            .map(|p| Prefilter::new(&ruleset.decoders, p))
-            .transpose()?;
+        let prefilter = prefilter.map(|p| Prefilter::new(&ruleset.decoders, p)).transpose()?;
         // Wazuh uses the short host name (up to the first dot).
-        let short = manager_host
-            .split('.')
-            .next()
-            .unwrap_or(manager_host)
-            .to_owned();
-        Ok(Self {
-            ruleset,
-            prefilter,
-            accumulator: Mutex::new(Accumulator::default()),
-            manager_host: short,
-        })
+        let short = manager_host.split('.').next().unwrap_or(manager_host).to_owned();
+        Ok(Self { ruleset, prefilter, accumulator: Mutex::new(Accumulator::default()), manager_host: short })
     }
 
     /// The ruleset.
@@ -77,23 +70,16 @@ impl Engine {
             Some(p) => {
                 // The prefilter reads the log while decoding fills the event.
                 let log = std::mem::take(&mut event.pre.log);
-                let hits = p.scan(log.as_bytes());
+                let hits = p.scan(decoders, log.as_bytes(), event.pre.program_name.as_deref());
                 let (tried, rewritten) = decode::decode_log(decoders, &mut event, &log, &hits);
                 event.pre.log = rewritten.unwrap_or(log);
                 tried
             }
             None => decode::decode(decoders, &mut event, &decode::NoHooks),
         };
-        if let Some(d) = event
-            .decoder
-            .map(|id| decoders.get(id))
-            .filter(|d| d.accumulate)
-        {
+        if let Some(d) = event.decoder.map(|id| decoders.get(id)).filter(|d| d.accumulate) {
             // A poisoned lock only means another worker panicked mid-update; the map is usable.
-            let mut acc = self
-                .accumulator
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut acc = self.accumulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             acc.apply(&mut event, &d.name, now);
         }
         Ok((event, tried))

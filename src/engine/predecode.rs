@@ -145,37 +145,23 @@ pub fn predecode(raw: &[u8], manager_host: &str) -> Result<Predecoded, Predecode
     let timestamp = header.timestamp.map(|i| copy.cstr(i));
     let syslog_host = header.hostname.map(|i| copy.cstr(i));
 
-    let (location, agent_id, hostname, header_hostname) =
-        if let Some(agent) = location.strip_prefix('[') {
-            let close = agent.find(']').ok_or(PredecodeError::Format)?;
-            let agent_id = agent[..close].to_owned();
-            let after = &agent[close + 1..];
-            // Wazuh skips the two characters after `]` (normally "] ").
-            let location = after.get(1..).unwrap_or_default().to_owned();
-            let hostname = match location.strip_prefix('(') {
-                Some(named) => named
-                    .find(')')
-                    .map(|end| named[..end].to_owned())
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            (location, agent_id, hostname, false)
-        } else {
-            let header_hostname = syslog_host.is_some();
-            let hostname = syslog_host.unwrap_or_else(|| manager_host.to_owned());
-            (location, "000".to_owned(), hostname, header_hostname)
+    let (location, agent_id, hostname, header_hostname) = if let Some(agent) = location.strip_prefix('[') {
+        let close = agent.find(']').ok_or(PredecodeError::Format)?;
+        let agent_id = agent[..close].to_owned();
+        let after = &agent[close + 1..];
+        // Wazuh skips the two characters after `]` (normally "] ").
+        let location = after.get(1..).unwrap_or_default().to_owned();
+        let hostname = match location.strip_prefix('(') {
+            Some(named) => named.find(')').map(|end| named[..end].to_owned()).unwrap_or_default(),
+            None => String::new(),
         };
-    Ok(Predecoded {
-        queue,
-        location,
-        agent_id,
-        hostname,
-        header_hostname,
-        program_name,
-        timestamp,
-        full_log,
-        log,
-    })
+        (location, agent_id, hostname, false)
+    } else {
+        let header_hostname = syslog_host.is_some();
+        let hostname = syslog_host.unwrap_or_else(|| manager_host.to_owned());
+        (location, "000".to_owned(), hostname, header_hostname)
+    };
+    Ok(Predecoded { queue, location, agent_id, hostname, header_hostname, program_name, timestamp, full_log, log })
 }
 
 /// The host name alerts show under `predecoder.hostname`: the token after a classic
@@ -222,20 +208,9 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
         msg
     };
     let p = |i: usize| check.get(i).copied().unwrap_or(0);
-    let mut h = Header {
-        log: 0,
-        hostname: None,
-        program_name: None,
-        timestamp: None,
-    };
+    let mut h = Header { log: 0, hostname: None, program_name: None, timestamp: None };
 
-    let syslog_skip = if loglen > 17
-        && p(3) == b' '
-        && p(6) == b' '
-        && p(9) == b':'
-        && p(12) == b':'
-        && p(15) == b' '
-    {
+    let syslog_skip = if loglen > 17 && p(3) == b' ' && p(6) == b' ' && p(9) == b':' && p(12) == b':' && p(15) == b' ' {
         Some(16)
     } else if loglen > 24
         && p(4) == b'-'
@@ -246,13 +221,7 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
         && p(19) == b','
     {
         Some(24)
-    } else if loglen > 33
-        && p(4) == b'-'
-        && p(7) == b'-'
-        && p(10) == b'T'
-        && p(13) == b':'
-        && p(16) == b':'
-    {
+    } else if loglen > 33 && p(4) == b'-' && p(7) == b'-' && p(10) == b'T' && p(13) == b':' && p(16) == b':' {
         if p(22) == b':' && p(25) == b' ' {
             Some(26)
         } else if p(19) == b'.' {
@@ -497,8 +466,7 @@ fn aix(copy: &mut Buf, h: &mut Header, mut pieces: usize) -> Option<usize> {
         while copy.at(pieces).is_ascii_digit() {
             pieces += 1;
         }
-        (copy.at(pieces) == b']' && copy.at(pieces + 1) == b':' && copy.at(pieces + 2) == b' ')
-            .then_some(pieces + 3)
+        (copy.at(pieces) == b']' && copy.at(pieces + 1) == b':' && copy.at(pieces + 2) == b' ').then_some(pieces + 3)
     } else {
         Some(pieces)
     }

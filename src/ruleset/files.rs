@@ -40,19 +40,13 @@ fn scan(
     kind: &str,
 ) -> Result<Vec<String>, FilesError> {
     for dir in dirs {
-        let pattern = OsRegex::without_captures(&dir.pattern).map_err(|e| {
-            FilesError(format!(
-                "pattern in {kind}_dir '{}' does not compile: {e}",
-                dir.path
-            ))
-        })?;
+        let pattern = OsRegex::without_captures(&dir.pattern)
+            .map_err(|e| FilesError(format!("pattern in {kind}_dir '{}' does not compile: {e}", dir.path)))?;
         let Ok(entries) = std::fs::read_dir(home.join(&dir.path)) else {
             continue;
         };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+        let mut names: Vec<String> =
+            entries.filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok()).collect();
         names.sort();
         for name in names {
             let full = format!("{}/{name}", dir.path);
@@ -80,13 +74,7 @@ pub fn discover(home: &Path, ruleset: &Ruleset) -> Result<Files, FilesError> {
             "decoder",
         )?,
         lists: ruleset.lists.clone(),
-        rules: scan(
-            home,
-            &ruleset.rule_dirs,
-            &ruleset.rule_exclude,
-            ruleset.rule_include.clone(),
-            "rule",
-        )?,
+        rules: scan(home, &ruleset.rule_dirs, &ruleset.rule_exclude, ruleset.rule_include.clone(), "rule")?,
     })
 }
 

@@ -44,12 +44,7 @@ pub struct Ruleset {
 }
 
 fn problem(file: &str, line: u32, message: impl Into<String>) -> Problem {
-    Problem {
-        file: file.to_owned(),
-        line,
-        message: message.into(),
-        warning: false,
-    }
+    Problem { file: file.to_owned(), line, message: message.into(), warning: false }
 }
 
 /// Loads the ruleset `config` describes from `home`.
@@ -65,11 +60,7 @@ pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
     let mut ruleset = Ruleset::default();
     for file in &files.decoders {
         let Ok(text) = std::fs::read(files::path(home, file)) else {
-            problems.push(problem(
-                file,
-                0,
-                format!("(1226): Error reading XML file '{file}'"),
-            ));
+            problems.push(problem(file, 0, format!("(1226): Error reading XML file '{file}'")));
             continue;
         };
         let (decoders, found) = parse_file(file, &String::from_utf8_lossy(&text));
@@ -81,24 +72,14 @@ pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
         }));
         for decoder in decoders {
             if let Err(e) = ruleset.decoders.add(decoder) {
-                problems.push(problem(
-                    &e.file,
-                    e.line,
-                    decoder_message(e.decoder.as_deref(), &e.message),
-                ));
+                problems.push(problem(&e.file, e.line, decoder_message(e.decoder.as_deref(), &e.message)));
             }
         }
     }
     for file in &files.lists {
         match std::fs::read_to_string(files::path(home, file)) {
-            Ok(text) => {
-                ruleset.list_entries += text.lines().filter(|l| !l.trim().is_empty()).count()
-            }
-            Err(e) => problems.push(problem(
-                file,
-                0,
-                format!("(1105): Could not read the list file: {e}"),
-            )),
+            Ok(text) => ruleset.list_entries += text.lines().filter(|l| !l.trim().is_empty()).count(),
+            Err(e) => problems.push(problem(file, 0, format!("(1105): Could not read the list file: {e}"))),
         }
     }
     for file in &files.rules {
@@ -110,13 +91,7 @@ pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
                 }
                 ruleset.rule_count += doc
                     .roots()
-                    .map(|g| {
-                        if g.name == "rule" {
-                            1
-                        } else {
-                            g.children().filter(|r| r.name == "rule").count()
-                        }
-                    })
+                    .map(|g| if g.name == "rule" { 1 } else { g.children().filter(|r| r.name == "rule").count() })
                     .sum::<usize>();
             }
             Err(e) => problems.push(problem(file, e.line, e.message)),

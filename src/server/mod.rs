@@ -29,13 +29,10 @@ pub fn now() -> i64 {
 /// Runs the server on `home` until SIGTERM or SIGINT.
 pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     home.check_usable()?;
-    let prepared = home
-        .prepare(now())
-        .with_context(|| format!("cannot prepare home {}", home.root().display()))?;
+    let prepared = home.prepare(now()).with_context(|| format!("cannot prepare home {}", home.root().display()))?;
     let config_file = home.config_file();
     let loaded = config::load(&config_file);
-    logging::init(&home.path("logs"), loaded.config.logging, debug)
-        .context("cannot open the log files")?;
+    logging::init(&home.path("logs"), loaded.config.logging, debug).context("cannot open the log files")?;
     for problem in &loaded.problems {
         match problem.severity {
             Severity::Error => {
@@ -47,10 +44,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
         }
     }
     if loaded.errors().next().is_some() {
-        error!(
-            "Configuration error at '{}'. Exiting.",
-            config_file.display()
-        );
+        error!("Configuration error at '{}'. Exiting.", config_file.display());
         bail!(
             "configuration error at '{}' (run `vigil config check --home {}`)",
             config_file.display(),
@@ -69,10 +63,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let groups = store.groups()?.len();
     info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("vigil-control")
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
     let signal_name = runtime.block_on(wait_for_stop())?;
     info!(signal = signal_name, "Stopping");
     runtime.shutdown_timeout(SHUTDOWN_GRACE);

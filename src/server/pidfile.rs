@@ -34,8 +34,7 @@ pub struct PidFile {
 
 /// Whether `pid` is a live process running the vigil binary.
 fn is_vigil(pid: i32) -> bool {
-    let alive = rustix::process::Pid::from_raw(pid)
-        .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+    let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     alive && comm.trim() == "vigil"
 }
@@ -43,32 +42,19 @@ fn is_vigil(pid: i32) -> bool {
 impl PidFile {
     /// Takes the pid file, replacing a stale one left by a crash.
     pub fn acquire(path: &Path) -> Result<Self, PidError> {
-        let io = |source| PidError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| PidError::Io { path: path.to_owned(), source };
         if let Ok(text) = fs::read_to_string(path) {
             if let Ok(pid) = text.trim().parse::<i32>()
                 && pid != std::process::id() as i32
                 && is_vigil(pid)
             {
-                return Err(PidError::Running {
-                    pid,
-                    path: path.to_owned(),
-                });
+                return Err(PidError::Running { pid, path: path.to_owned() });
             }
             fs::remove_file(path).map_err(io)?;
         }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(path)
-            .map_err(io)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o644).open(path).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(Self {
-            path: path.to_owned(),
-        })
+        Ok(Self { path: path.to_owned() })
     }
 }
 
@@ -85,18 +71,12 @@ mod tests {
     #[test]
     fn stale_files_are_replaced_and_removed_on_drop() {
         let dir = tempfile::tempdir().ok();
-        let path = dir
-            .as_ref()
-            .map(|d| d.path().join("vigil.pid"))
-            .unwrap_or_default();
+        let path = dir.as_ref().map(|d| d.path().join("vigil.pid")).unwrap_or_default();
         // A pid that is not a running vigil (pid 1 is init).
         assert!(fs::write(&path, "1\n").is_ok());
         let held = PidFile::acquire(&path);
         assert!(held.is_ok());
-        assert_eq!(
-            fs::read_to_string(&path).ok(),
-            Some(format!("{}\n", std::process::id()))
-        );
+        assert_eq!(fs::read_to_string(&path).ok(), Some(format!("{}\n", std::process::id())));
         drop(held);
         assert!(!path.exists());
     }

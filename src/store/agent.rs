@@ -17,9 +17,7 @@ pub enum FieldError {
     #[error("invalid agent id '{0}': expected 1 to 8 digits, not 000")]
     Id(String),
     /// Names are 2–128 chars of `[A-Za-z0-9._-]`, not starting with `.` (`OS_IsValidName`).
-    #[error(
-        "invalid agent name '{0}': expected 2 to 128 characters from A-Z a-z 0-9 . _ -, not starting with '.'"
-    )]
+    #[error("invalid agent name '{0}': expected 2 to 128 characters from A-Z a-z 0-9 . _ -, not starting with '.'")]
     Name(String),
     /// An address Wazuh's `OS_IsValidIP` would refuse.
     #[error("invalid agent ip '{0}': expected 'any', an IPv4 or IPv6 address, or a CIDR")]
@@ -28,15 +26,12 @@ pub enum FieldError {
     #[error("invalid agent key: expected 1 to 128 characters from A-Z a-z 0-9 . _ - (no spaces)")]
     Key,
     /// Group names as Wazuh's `etc/shared/<group>` directories allow.
-    #[error(
-        "invalid group name '{0}': expected 1 to 255 characters from A-Z a-z 0-9 . _ -, not '.' or '..'"
-    )]
+    #[error("invalid group name '{0}': expected 1 to 255 characters from A-Z a-z 0-9 . _ -, not '.' or '..'")]
     Group(String),
 }
 
 fn name_chars(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A numeric agent id, shown as Wazuh shows it (`%03d`: `001`, `1000`).
@@ -118,10 +113,7 @@ pub struct AgentIp {
 impl AgentIp {
     /// The `any` address: the agent may connect from anywhere.
     pub fn any() -> Self {
-        Self {
-            text: "any".to_owned(),
-            net: None,
-        }
+        Self { text: "any".to_owned(), net: None }
     }
 
     /// Whether this is `any`.
@@ -168,10 +160,7 @@ impl FromStr for AgentIp {
             Some(m) if addr.is_ipv4() => netmask_prefix(m).ok_or_else(bad)?,
             Some(_) => return Err(bad()),
         };
-        Ok(Self {
-            text: s.to_owned(),
-            net: Some((addr, prefix)),
-        })
+        Ok(Self { text: s.to_owned(), net: Some((addr, prefix)) })
     }
 }
 
@@ -197,11 +186,7 @@ impl AgentKey {
 impl FromStr for AgentKey {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, FieldError> {
-        if (1..=128).contains(&s.len()) && name_chars(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(FieldError::Key)
-        }
+        if (1..=128).contains(&s.len()) && name_chars(s) { Ok(Self(s.to_owned())) } else { Err(FieldError::Key) }
     }
 }
 
@@ -296,12 +281,7 @@ pub enum Status {
 
 impl Status {
     /// Every status, in Wazuh's order.
-    pub const ALL: [Status; 4] = [
-        Self::NeverConnected,
-        Self::Pending,
-        Self::Active,
-        Self::Disconnected,
-    ];
+    pub const ALL: [Status; 4] = [Self::NeverConnected, Self::Pending, Self::Active, Self::Disconnected];
 
     /// The word Wazuh uses.
     pub fn as_str(self) -> &'static str {
@@ -317,9 +297,10 @@ impl Status {
 impl FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
-            format!("unknown status '{s}': expected never_connected, pending, active or disconnected")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown status '{s}': expected never_connected, pending, active or disconnected"))
     }
 }
 
@@ -399,13 +380,7 @@ pub struct Agent {
 
 impl Agent {
     /// A freshly registered agent: never connected, no groups yet.
-    pub fn new(
-        id: AgentId,
-        name: AgentName,
-        ip: AgentIp,
-        key: AgentKey,
-        registered_at: i64,
-    ) -> Self {
+    pub fn new(id: AgentId, name: AgentName, ip: AgentIp, key: AgentKey, registered_at: i64) -> Self {
         Self {
             id,
             name,
@@ -434,14 +409,8 @@ mod tests {
 
     #[test]
     fn ids_are_digits_and_print_padded() {
-        assert_eq!(
-            "7".parse::<AgentId>().map(|i| i.to_string()),
-            Ok("007".to_owned())
-        );
-        assert_eq!(
-            "1000".parse::<AgentId>().map(|i| i.to_string()),
-            Ok("1000".to_owned())
-        );
+        assert_eq!("7".parse::<AgentId>().map(|i| i.to_string()), Ok("007".to_owned()));
+        assert_eq!("1000".parse::<AgentId>().map(|i| i.to_string()), Ok("1000".to_owned()));
         for bad in ["", "000", "0", "12a", "-1", "123456789", " 1"] {
             assert!(bad.parse::<AgentId>().is_err(), "{bad}");
         }
@@ -466,28 +435,10 @@ mod tests {
             "fe80::/64",
             "0000:0000:0000:0000:0000:0000:0000:0001",
         ] {
-            assert_eq!(
-                ok.parse::<AgentIp>().map(|i| i.to_string()),
-                Ok(ok.to_owned())
-            );
+            assert_eq!(ok.parse::<AgentIp>().map(|i| i.to_string()), Ok(ok.to_owned()));
         }
-        assert_eq!(
-            "10.0.0.0/255.255.255.0"
-                .parse::<AgentIp>()
-                .ok()
-                .and_then(|i| i.network())
-                .map(|n| n.1),
-            Some(24)
-        );
-        for bad in [
-            "",
-            "anything",
-            "10.0.0.256",
-            "10.0.0.0/33",
-            "10.0.0.0/255.0.255.0",
-            "::1/129",
-            "::1/ffff::",
-        ] {
+        assert_eq!("10.0.0.0/255.255.255.0".parse::<AgentIp>().ok().and_then(|i| i.network()).map(|n| n.1), Some(24));
+        for bad in ["", "anything", "10.0.0.256", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "::1/129", "::1/ffff::"] {
             assert!(bad.parse::<AgentIp>().is_err(), "{bad}");
         }
     }
@@ -502,13 +453,7 @@ mod tests {
 
     #[test]
     fn agent_serde_round_trip_validates() {
-        let agent = Agent::new(
-            AgentId(12),
-            AgentName("web01".to_owned()),
-            AgentIp::any(),
-            AgentKey("k".to_owned()),
-            1,
-        );
+        let agent = Agent::new(AgentId(12), AgentName("web01".to_owned()), AgentIp::any(), AgentKey("k".to_owned()), 1);
         let json = serde_json::to_string(&agent).unwrap_or_default();
         assert!(json.contains("\"id\":\"012\""));
         assert_eq!(serde_json::from_str::<Agent>(&json).ok(), Some(agent));

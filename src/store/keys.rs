@@ -98,17 +98,12 @@ pub fn parse(text: &str) -> Result<Vec<KeyEntry>, KeysError> {
 fn parse_line(content: &str, line: usize) -> Result<KeyEntry, KeysError> {
     let field = |source: FieldError| KeysError::Field { line, source };
     let mut parts = content.splitn(4, ' ');
-    let (Some(id), Some(name), Some(ip), Some(key)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(id), Some(name), Some(ip), Some(key)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(KeysError::Shape { line });
     };
     let id: AgentId = id.parse().map_err(field)?;
     if name.starts_with(['!', '#']) {
-        return Ok(KeyEntry::Removed {
-            id,
-            line: content.to_owned(),
-        });
+        return Ok(KeyEntry::Removed { id, line: content.to_owned() });
     }
     Ok(KeyEntry::Active {
         id,
@@ -150,30 +145,12 @@ mod tests {
 
     #[test]
     fn bad_lines_name_line_and_field() {
-        assert_eq!(
-            parse("001 ab any k\n002 short\n"),
-            Err(KeysError::Shape { line: 2 })
-        );
+        assert_eq!(parse("001 ab any k\n002 short\n"), Err(KeysError::Shape { line: 2 }));
         let err = parse("00x ab any k\n").err().map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("line 1: invalid agent id '00x': expected 1 to 8 digits, not 000")
-        );
-        assert!(matches!(
-            parse("001 ab any k y\n"),
-            Err(KeysError::Field {
-                line: 1,
-                source: FieldError::Key
-            })
-        ));
-        assert!(matches!(
-            parse("001 ab 1.2.3.999 k\n"),
-            Err(KeysError::Field { line: 1, .. })
-        ));
-        assert_eq!(
-            parse("001 ab any k\n002 cd an"),
-            Err(KeysError::Truncated { line: 2 })
-        );
+        assert_eq!(err.as_deref(), Some("line 1: invalid agent id '00x': expected 1 to 8 digits, not 000"));
+        assert!(matches!(parse("001 ab any k y\n"), Err(KeysError::Field { line: 1, source: FieldError::Key })));
+        assert!(matches!(parse("001 ab 1.2.3.999 k\n"), Err(KeysError::Field { line: 1, .. })));
+        assert_eq!(parse("001 ab any k\n002 cd an"), Err(KeysError::Truncated { line: 2 }));
         assert!(parse("001 ab any k\n\n002 cd any k\n").is_err());
     }
 

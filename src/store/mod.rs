@@ -106,9 +106,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.env.path())
-            .finish()
+        f.debug_struct("Store").field("path", &self.env.path()).finish()
     }
 }
 
@@ -117,32 +115,17 @@ const NEXT_POSITION: &str = "next_position";
 impl Store {
     /// Opens (creating if needed) the store in directory `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let open_err = |source| StoreError::Open {
-            path: dir.to_owned(),
-            source,
-        };
+        let open_err = |source| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|e| open_err(heed::Error::Io(e)))?;
         let env = open_env(dir).map_err(open_err)?;
         let mut wtxn = env.write_txn().map_err(open_err)?;
         let store = Self {
-            agents: env
-                .create_database(&mut wtxn, Some("agents"))
-                .map_err(open_err)?,
-            removed: env
-                .create_database(&mut wtxn, Some("removed"))
-                .map_err(open_err)?,
-            order: env
-                .create_database(&mut wtxn, Some("order"))
-                .map_err(open_err)?,
-            index: env
-                .create_database(&mut wtxn, Some("index"))
-                .map_err(open_err)?,
-            groups: env
-                .create_database(&mut wtxn, Some("groups"))
-                .map_err(open_err)?,
-            meta: env
-                .create_database(&mut wtxn, Some("meta"))
-                .map_err(open_err)?,
+            agents: env.create_database(&mut wtxn, Some("agents")).map_err(open_err)?,
+            removed: env.create_database(&mut wtxn, Some("removed")).map_err(open_err)?,
+            order: env.create_database(&mut wtxn, Some("order")).map_err(open_err)?,
+            index: env.create_database(&mut wtxn, Some("index")).map_err(open_err)?,
+            groups: env.create_database(&mut wtxn, Some("groups")).map_err(open_err)?,
+            meta: env.create_database(&mut wtxn, Some("meta")).map_err(open_err)?,
             env: env.clone(),
         };
         wtxn.commit().map_err(open_err)?;
@@ -151,10 +134,7 @@ impl Store {
 
     /// Runs `f` in one write transaction; it commits only if `f` succeeds.
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer {
-            store: self,
-            txn: self.env.write_txn()?,
-        };
+        let mut writer = Writer { store: self, txn: self.env.write_txn()? };
         let value = f(&mut writer)?;
         writer.txn.commit()?;
         Ok(value)
@@ -163,10 +143,7 @@ impl Store {
     /// Runs `f` on one consistent snapshot.
     pub fn read<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
         let txn = self.env.read_txn()?;
-        f(&Reader {
-            store: self,
-            txn: &txn,
-        })
+        f(&Reader { store: self, txn: &txn })
     }
 
     /// The agent with this id.
@@ -201,13 +178,7 @@ impl Store {
 
     /// Every group, by name.
     pub fn groups(&self) -> Result<Vec<Group>> {
-        self.read(|r| {
-            Ok(r.store
-                .groups
-                .iter(r.txn)?
-                .map(|g| g.map(|(_, g)| g))
-                .collect::<Result<_, _>>()?)
-        })
+        self.read(|r| Ok(r.store.groups.iter(r.txn)?.map(|g| g.map(|(_, g)| g)).collect::<Result<_, _>>()?))
     }
 
     /// Registers an agent with the next free id and a fresh key.
@@ -303,12 +274,7 @@ impl Reader<'_> {
 
     /// Every agent by id.
     pub fn agents(&self) -> Result<Vec<Agent>> {
-        Ok(self
-            .store
-            .agents
-            .iter(self.txn)?
-            .map(|a| a.map(|(_, a)| a))
-            .collect::<Result<_, _>>()?)
+        Ok(self.store.agents.iter(self.txn)?.map(|a| a.map(|(_, a)| a)).collect::<Result<_, _>>()?)
     }
 
     /// The largest id in use, removed entries included (Wazuh's `id_counter`).
@@ -323,27 +289,13 @@ impl Reader<'_> {
         for item in self.store.agents.iter(self.txn)? {
             let (id, a) = item?;
             let position = self.store.order.get(self.txn, &id)?.unwrap_or(u64::MAX);
-            entries.push((
-                position,
-                KeyEntry::Active {
-                    id: a.id,
-                    name: a.name,
-                    ip: a.ip,
-                    key: a.key,
-                },
-            ));
+            entries.push((position, KeyEntry::Active { id: a.id, name: a.name, ip: a.ip, key: a.key }));
         }
         for item in self.store.removed.iter(self.txn)? {
             let (raw, line) = item?;
             if let Some(id) = AgentId::new(raw) {
                 let position = self.store.order.get(self.txn, &raw)?.unwrap_or(u64::MAX);
-                entries.push((
-                    position,
-                    KeyEntry::Removed {
-                        id,
-                        line: line.to_owned(),
-                    },
-                ));
+                entries.push((position, KeyEntry::Removed { id, line: line.to_owned() }));
             }
         }
         entries.sort_by_key(|(position, entry)| (*position, entry.id()));
@@ -359,10 +311,7 @@ pub struct Writer<'a> {
 
 impl Writer<'_> {
     fn reader<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
-        f(&Reader {
-            store: self.store,
-            txn: &self.txn,
-        })
+        f(&Reader { store: self.store, txn: &self.txn })
     }
 
     /// Registers an agent with the next free id and a fresh key.
@@ -372,11 +321,7 @@ impl Writer<'_> {
             None => AgentId::new(1).ok_or(StoreError::IdsExhausted)?,
         };
         let key = AgentKey::generate().map_err(StoreError::Random)?;
-        if !new.ip.is_any()
-            && !self
-                .reader(|r| r.agents_under(&IndexKey::ip_prefix(new.ip.as_str())))?
-                .is_empty()
-        {
+        if !new.ip.is_any() && !self.reader(|r| r.agents_under(&IndexKey::ip_prefix(new.ip.as_str())))?.is_empty() {
             return Err(StoreError::DuplicateIp(new.ip));
         }
         let mut agent = Agent::new(id, new.name, new.ip, key, new.registered_at);
@@ -388,9 +333,7 @@ impl Writer<'_> {
     /// Inserts a complete agent record (import paths); the id must be free.
     pub fn insert(&mut self, agent: &Agent) -> Result<()> {
         let raw = agent.id.get();
-        if self.store.agents.get(&self.txn, &raw)?.is_some()
-            || self.store.removed.get(&self.txn, &raw)?.is_some()
-        {
+        if self.store.agents.get(&self.txn, &raw)?.is_some() || self.store.removed.get(&self.txn, &raw)?.is_some() {
             return Err(StoreError::DuplicateId(agent.id));
         }
         for group in &agent.groups {
@@ -406,11 +349,7 @@ impl Writer<'_> {
 
     /// Changes an agent in place; indexes follow. The id cannot change.
     pub fn update(&mut self, id: AgentId, f: impl FnOnce(&mut Agent)) -> Result<Agent> {
-        let old = self
-            .store
-            .agents
-            .get(&self.txn, &id.get())?
-            .ok_or(StoreError::NoSuchAgent(id))?;
+        let old = self.store.agents.get(&self.txn, &id.get())?.ok_or(StoreError::NoSuchAgent(id))?;
         let mut new = old.clone();
         f(&mut new);
         new.id = id;
@@ -421,11 +360,7 @@ impl Writer<'_> {
     /// Removes an agent, keeping a `!` line unless `purge`.
     pub fn remove_agent(&mut self, id: AgentId, purge: bool) -> Result<Agent> {
         let raw = id.get();
-        let agent = self
-            .store
-            .agents
-            .get(&self.txn, &raw)?
-            .ok_or(StoreError::NoSuchAgent(id))?;
+        let agent = self.store.agents.get(&self.txn, &raw)?.ok_or(StoreError::NoSuchAgent(id))?;
         for key in IndexKey::all(&agent) {
             self.store.index.delete(&mut self.txn, &key)?;
         }
@@ -434,13 +369,7 @@ impl Writer<'_> {
             self.store.order.delete(&mut self.txn, &raw)?;
         } else {
             // Wazuh writes removed lines after the active ones.
-            let line = format!(
-                "{} !{} {} {}",
-                agent.id,
-                agent.name,
-                agent.ip,
-                agent.key.expose()
-            );
+            let line = format!("{} !{} {} {}", agent.id, agent.name, agent.ip, agent.key.expose());
             self.store.removed.put(&mut self.txn, &raw, &line)?;
             let position = self.next_position()?;
             self.store.order.put(&mut self.txn, &raw, &position)?;
@@ -453,13 +382,8 @@ impl Writer<'_> {
         if self.store.groups.get(&self.txn, name.as_str())?.is_some() {
             return Ok(false);
         }
-        let group = Group {
-            name: name.clone(),
-            created_at,
-        };
-        self.store
-            .groups
-            .put(&mut self.txn, name.as_str(), &group)?;
+        let group = Group { name: name.clone(), created_at };
+        self.store.groups.put(&mut self.txn, name.as_str(), &group)?;
         Ok(true)
     }
 
@@ -497,10 +421,7 @@ impl Writer<'_> {
     /// Writes the record and moves its index entries from `old` to `new`.
     fn put(&mut self, old: Option<&Agent>, new: &Agent) -> Result<()> {
         if old.is_none_or(|o| o.name != new.name)
-            && let Some(existing) = self
-                .store
-                .index
-                .get(&self.txn, &IndexKey::name(new.name.as_str()))?
+            && let Some(existing) = self.store.index.get(&self.txn, &IndexKey::name(new.name.as_str()))?
             && index::decode_id(existing) != Some(new.id.get())
         {
             return Err(StoreError::DuplicateName(new.name.clone()));
@@ -525,9 +446,7 @@ impl Writer<'_> {
             .get(&self.txn, NEXT_POSITION)?
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map_or(0, u64::from_be_bytes);
-        self.store
-            .meta
-            .put(&mut self.txn, NEXT_POSITION, &(current + 1).to_be_bytes())?;
+        self.store.meta.put(&mut self.txn, NEXT_POSITION, &(current + 1).to_be_bytes())?;
         Ok(current)
     }
 }

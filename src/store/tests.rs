@@ -7,12 +7,7 @@ fn store() -> (tempfile::TempDir, Store) {
 }
 
 fn new(name: &str, ip: &str) -> NewAgent {
-    NewAgent {
-        name: p(name),
-        ip: p(ip),
-        groups: Vec::new(),
-        registered_at: 100,
-    }
+    NewAgent { name: p(name), ip: p(ip), groups: Vec::new(), registered_at: 100 }
 }
 
 fn p<T: std::str::FromStr>(s: &str) -> T
@@ -35,22 +30,13 @@ fn add_allocates_ids_and_indexes() -> Result<()> {
     let (_d, s) = store();
     let a = s.add_agent(new("web01", "any"))?;
     let b = s.add_agent(new("db01", "10.0.0.7"))?;
-    assert_eq!(
-        (a.id.to_string(), b.id.to_string()),
-        ("001".into(), "002".into())
-    );
+    assert_eq!((a.id.to_string(), b.id.to_string()), ("001".into(), "002".into()));
     assert_eq!(a.key.expose().len(), 64);
     assert_eq!(s.agent_by_name("db01")?.map(|a| a.id), Some(b.id));
     assert_eq!(s.agent_by_name("DB01")?, None, "names are case-sensitive");
     assert_eq!(ids(&s.agents_by_ip("10.0.0.7")?), ["002"]);
-    assert_eq!(
-        ids(&s.agents_with_status(Status::NeverConnected)?),
-        ["001", "002"]
-    );
-    assert_eq!(
-        ids(&s.agents_with_status(Status::Active)?),
-        Vec::<String>::new()
-    );
+    assert_eq!(ids(&s.agents_with_status(Status::NeverConnected)?), ["001", "002"]);
+    assert_eq!(ids(&s.agents_with_status(Status::Active)?), Vec::<String>::new());
     Ok(())
 }
 
@@ -58,14 +44,8 @@ fn add_allocates_ids_and_indexes() -> Result<()> {
 fn duplicates_are_refused_and_leave_the_store_unchanged() -> Result<()> {
     let (_d, s) = store();
     s.add_agent(new("web01", "10.0.0.1"))?;
-    assert!(matches!(
-        s.add_agent(new("web01", "any")),
-        Err(StoreError::DuplicateName(_))
-    ));
-    assert!(matches!(
-        s.add_agent(new("web02", "10.0.0.1")),
-        Err(StoreError::DuplicateIp(_))
-    ));
+    assert!(matches!(s.add_agent(new("web01", "any")), Err(StoreError::DuplicateName(_))));
+    assert!(matches!(s.add_agent(new("web02", "10.0.0.1")), Err(StoreError::DuplicateIp(_))));
     s.add_agent(new("web03", "any"))?;
     s.add_agent(new("web04", "any"))?;
     assert_eq!(ids(&s.agents()?), ["001", "002", "003"]);
@@ -82,15 +62,9 @@ fn removed_ids_are_never_reused_unless_purged() -> Result<()> {
     let c = s.add_agent(new("b1", "any"))?;
     assert_eq!(c.id.to_string(), "003", "the removed 002 still counts");
     let exported = s.export_keys()?;
-    assert!(
-        exported.contains(&format!("002 !b1 any {}\n", b.key.expose())),
-        "{exported}"
-    );
+    assert!(exported.contains(&format!("002 !b1 any {}\n", b.key.expose())), "{exported}");
     s.remove_agent(c.id, true)?;
-    assert!(matches!(
-        s.remove_agent(b.id, false),
-        Err(StoreError::NoSuchAgent(_))
-    ));
+    assert!(matches!(s.remove_agent(b.id, false), Err(StoreError::NoSuchAgent(_))));
     assert!(!s.export_keys()?.contains("003 "));
     Ok(())
 }
@@ -101,16 +75,10 @@ fn import_is_all_or_nothing() -> Result<()> {
     let good = entries("001 a1 any k1\n002 !gone any k2\n");
     assert_eq!(s.import_keys(&good, 5)?, 2);
     let clash = entries("010 x1 any k\n011 a1 any k\n");
-    assert!(matches!(
-        s.import_keys(&clash, 5),
-        Err(StoreError::DuplicateName(_))
-    ));
+    assert!(matches!(s.import_keys(&clash, 5), Err(StoreError::DuplicateName(_))));
     assert_eq!(s.agent(p("010"))?, None, "010 was rolled back");
     let clash = entries("002 y1 any k\n");
-    assert!(matches!(
-        s.import_keys(&clash, 5),
-        Err(StoreError::DuplicateId(_))
-    ));
+    assert!(matches!(s.import_keys(&clash, 5), Err(StoreError::DuplicateId(_))));
     assert_eq!(s.add_agent(new("z1", "any"))?.id.to_string(), "003");
     Ok(())
 }
@@ -143,10 +111,7 @@ fn update_moves_indexes_and_checks_names() -> Result<()> {
     assert_eq!(ids(&s.agents_in_group(&group)?), ["001"]);
     let renamed = s.write(|w| w.update(a.id, |ag| ag.name = p("b1")));
     assert!(matches!(renamed, Err(StoreError::DuplicateName(_))));
-    assert_eq!(
-        s.agent(a.id)?.map(|a| a.name.to_string()),
-        Some("a1".into())
-    );
+    assert_eq!(s.agent(a.id)?.map(|a| a.name.to_string()), Some("a1".into()));
     Ok(())
 }
 

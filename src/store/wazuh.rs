@@ -84,44 +84,26 @@ struct DbAgent {
 /// Migrates agents and groups from the Wazuh installation at `wazuh_home` into `store`.
 pub fn import(store: &Store, wazuh_home: &Path, now: i64) -> Result<Imported, ImportError> {
     if let Some(at) = store.meta(IMPORTED)? {
-        return Err(ImportError::AlreadyDone(
-            String::from_utf8_lossy(&at).into_owned(),
-        ));
+        return Err(ImportError::AlreadyDone(String::from_utf8_lossy(&at).into_owned()));
     }
     let keys_path = wazuh_home.join("etc/client.keys");
-    let text = std::fs::read_to_string(&keys_path).map_err(|source| ImportError::Read {
-        path: keys_path.clone(),
-        source,
-    })?;
-    let entries = keys::parse(&text).map_err(|source| ImportError::Keys {
-        path: keys_path,
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(&keys_path).map_err(|source| ImportError::Read { path: keys_path.clone(), source })?;
+    let entries = keys::parse(&text).map_err(|source| ImportError::Keys { path: keys_path, source })?;
 
     let db_path = wazuh_home.join("queue/db/global.db");
     let db = if db_path.exists() {
-        read_global_db(&db_path).map_err(|source| ImportError::Db {
-            path: db_path,
-            source,
-        })?
+        read_global_db(&db_path).map_err(|source| ImportError::Db { path: db_path, source })?
     } else {
         HashMap::new()
     };
     let timestamps = read_timestamps(&wazuh_home.join("queue/agents-timestamp"));
     let mut groups = shared_groups(&wazuh_home.join("etc/shared"));
-    groups.extend(
-        db.values()
-            .flat_map(|a| a.groups.iter())
-            .filter_map(|g| g.parse::<GroupName>().ok()),
-    );
+    groups.extend(db.values().flat_map(|a| a.groups.iter()).filter_map(|g| g.parse::<GroupName>().ok()));
     groups.sort();
     groups.dedup();
 
-    let mut imported = Imported {
-        used_global_db: !db.is_empty(),
-        groups: groups.len(),
-        ..Imported::default()
-    };
+    let mut imported = Imported { used_global_db: !db.is_empty(), groups: groups.len(), ..Imported::default() };
     store.write(|w| {
         for group in &groups {
             w.add_group(group, now)?;
@@ -186,23 +168,13 @@ fn read_timestamps(path: &Path) -> HashMap<AgentId, i64> {
             let id: AgentId = parts.next()?.parse().ok()?;
             let when = parts.nth(2)?;
             let civil: jiff::civil::DateTime = when.replacen(' ', "T", 1).parse().ok()?;
-            Some((
-                id,
-                civil
-                    .to_zoned_datetime(tz.clone())
-                    .ok()?
-                    .timestamp()
-                    .as_second(),
-            ))
+            Some((id, civil.to_zoned_datetime(tz.clone()).ok()?.timestamp().as_second()))
         })
         .collect()
 }
 
 fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     let mut agents = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT id, date_add, last_keepalive, disconnection_time, connection_status, status_code, ip, version, \
@@ -211,10 +183,7 @@ fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Er
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let Some(id) = u32::try_from(row.get::<_, i64>(0)?)
-            .ok()
-            .and_then(AgentId::new)
-        else {
+        let Some(id) = u32::try_from(row.get::<_, i64>(0)?).ok().and_then(AgentId::new) else {
             continue;
         };
         let status: Option<String> = row.get(4)?;
@@ -225,10 +194,7 @@ fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Er
                 last_keepalive: row.get(2)?,
                 disconnected_at: row.get(3)?,
                 status: status.and_then(|s| s.parse().ok()),
-                status_code: row
-                    .get::<_, Option<i64>>(5)?
-                    .and_then(|c| u8::try_from(c).ok())
-                    .unwrap_or(0),
+                status_code: row.get::<_, Option<i64>>(5)?.and_then(|c| u8::try_from(c).ok()).unwrap_or(0),
                 last_ip: row.get(6)?,
                 version: row.get(7)?,
                 os: Os {
@@ -251,13 +217,9 @@ fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Er
         );
     }
     let has_table = |name: &str| -> Result<bool, rusqlite::Error> {
-        conn.query_row(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
-            [name],
-            |_| Ok(()),
-        )
-        .optional()
-        .map(|r| r.is_some())
+        conn.query_row("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", [name], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
     };
     if has_table("belongs")? {
         let mut stmt = conn.prepare(
@@ -265,9 +227,7 @@ fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Er
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let id = u32::try_from(row.get::<_, i64>(0)?)
-                .ok()
-                .and_then(AgentId::new);
+            let id = u32::try_from(row.get::<_, i64>(0)?).ok().and_then(AgentId::new);
             if let Some(agent) = id.and_then(|id| agents.get_mut(&id)) {
                 agent.groups.push(row.get(1)?);
             }
@@ -277,9 +237,7 @@ fn read_global_db(path: &Path) -> Result<HashMap<AgentId, DbAgent>, rusqlite::Er
         let mut stmt = conn.prepare("SELECT id, key, value FROM labels ORDER BY id, key")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let id = u32::try_from(row.get::<_, i64>(0)?)
-                .ok()
-                .and_then(AgentId::new);
+            let id = u32::try_from(row.get::<_, i64>(0)?).ok().and_then(AgentId::new);
             if let Some(agent) = id.and_then(|id| agents.get_mut(&id)) {
                 agent.labels.push((row.get(1)?, row.get(2)?));
             }

@@ -25,10 +25,7 @@ pub struct XmlError {
 
 impl XmlError {
     fn new(line: u32, message: impl Into<String>) -> Self {
-        Self {
-            line,
-            message: message.into(),
-        }
+        Self { line, message: message.into() }
     }
 }
 
@@ -69,10 +66,7 @@ impl Element {
 
     /// Value of the attribute `name` (exact, case-sensitive match as in Wazuh).
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
+        self.attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
     }
 }
 
@@ -90,9 +84,8 @@ impl Document {
 
     /// Reads and parses a file; an unreadable file gets Wazuh's "not found" message.
     pub fn read(path: &Path) -> Result<Self, XmlError> {
-        let bytes = std::fs::read(path).map_err(|_| {
-            XmlError::new(0, format!("XMLERR: File '{}' not found.", path.display()))
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|_| XmlError::new(0, format!("XMLERR: File '{}' not found.", path.display())))?;
         Self::parse(&String::from_utf8_lossy(&bytes))
     }
 

@@ -11,12 +11,7 @@ const MAX_ATTRIBUTES: u32 = 48;
 const STASH: usize = 2;
 
 pub(super) fn parse(input: &str) -> Result<Vec<Element>, XmlError> {
-    let mut reader = Reader {
-        input: input.as_bytes(),
-        pos: 0,
-        stash: Vec::new(),
-        line: 1,
-    };
+    let mut reader = Reader { input: input.as_bytes(), pos: 0, stash: Vec::new(), line: 1 };
     reader.document()
 }
 
@@ -284,14 +279,10 @@ impl Reader<'_> {
             }
             if c == b'>' || (!in_value && c == b'/') {
                 if in_value {
-                    return Err(
-                        self.error(format!("XMLERR: Attribute '{}' not closed.", text(&name)))
-                    );
+                    return Err(self.error(format!("XMLERR: Attribute '{}' not closed.", text(&name))));
                 }
                 if !name.is_empty() {
-                    return Err(
-                        self.error(format!("XMLERR: Attribute '{}' has no value.", text(&name)))
-                    );
+                    return Err(self.error(format!("XMLERR: Attribute '{}' has no value.", text(&name))));
                 }
                 return Ok(c == b'/');
             } else if !in_value && c == b'=' {
@@ -311,23 +302,16 @@ impl Reader<'_> {
                 match next {
                     Some(q @ (b'"' | b'\'')) => quote = q,
                     _ => {
-                        return Err(self.error(format!(
-                            "XMLERR: Attribute '{attr}' not followed by a \" or '."
-                        )));
+                        return Err(self.error(format!("XMLERR: Attribute '{attr}' not followed by a \" or '.")));
                     }
                 }
                 in_value = true;
             } else if !in_value && is_space(c) {
                 if !name.is_empty() {
-                    return Err(
-                        self.error(format!("XMLERR: Attribute '{}' has no value.", text(&name)))
-                    );
+                    return Err(self.error(format!("XMLERR: Attribute '{}' has no value.", text(&name))));
                 }
             } else if in_value && c == quote {
-                let attribute = Attribute {
-                    name: text(&name),
-                    value: text(&value),
-                };
+                let attribute = Attribute { name: text(&name), value: text(&value) };
                 return match self.getc() {
                     Some(c) if is_space(c) => {
                         attrs.push(attribute);

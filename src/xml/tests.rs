@@ -49,10 +49,7 @@ fn comments_are_removed_even_inside_text() {
 fn text_keeps_only_what_follows_the_last_child() {
     let roots = parse("<a>before<b>1</b>after</a>");
     assert_eq!(roots[0].text, "after");
-    assert_eq!(
-        roots[0].children().next().map(|c| c.text.as_str()),
-        Some("1")
-    );
+    assert_eq!(roots[0].children().next().map(|c| c.text.as_str()), Some("1"));
 }
 
 #[test]
@@ -67,38 +64,14 @@ fn self_closing_with_attribute_leaks_gt_into_parent() {
 fn wazuh_error_messages() {
     assert_eq!(error("<a>x</b>").message, "XMLERR: Element 'a' not closed.");
     assert_eq!(error("</a>").message, "XMLERR: Element not opened.");
-    assert_eq!(
-        error("<a>x").message,
-        "XMLERR: End of file and some elements were not closed."
-    );
-    assert_eq!(
-        error("<a><!-- x</a>").message,
-        "XMLERR: Comment not closed."
-    );
-    assert_eq!(
-        error("<a x=\"1\" x=\"2\">").message,
-        "XMLERR: Attribute 'x' already defined."
-    );
-    assert_eq!(
-        error("<a x=1>").message,
-        "XMLERR: Attribute 'x' not followed by a \" or '."
-    );
-    assert_eq!(
-        error("<a x>").message,
-        "XMLERR: Attribute 'x' has no value."
-    );
-    assert_eq!(
-        error("<a x=\"1>\">").message,
-        "XMLERR: Attribute 'x' not closed."
-    );
-    assert_eq!(
-        error("<a x=\"1\"y>").message,
-        "XMLERR: Bad attribute closing for 'x'='1'."
-    );
-    assert_eq!(
-        error("<a x=\"1").message,
-        "XMLERR: End of file while reading an attribute."
-    );
+    assert_eq!(error("<a>x").message, "XMLERR: End of file and some elements were not closed.");
+    assert_eq!(error("<a><!-- x</a>").message, "XMLERR: Comment not closed.");
+    assert_eq!(error("<a x=\"1\" x=\"2\">").message, "XMLERR: Attribute 'x' already defined.");
+    assert_eq!(error("<a x=1>").message, "XMLERR: Attribute 'x' not followed by a \" or '.");
+    assert_eq!(error("<a x>").message, "XMLERR: Attribute 'x' has no value.");
+    assert_eq!(error("<a x=\"1>\">").message, "XMLERR: Attribute 'x' not closed.");
+    assert_eq!(error("<a x=\"1\"y>").message, "XMLERR: Bad attribute closing for 'x'='1'.");
+    assert_eq!(error("<a x=\"1").message, "XMLERR: End of file while reading an attribute.");
     let e = error("<a>\n\n<b>\n</a>");
     assert_eq!(e.line, 4);
 }
@@ -127,9 +100,7 @@ fn variables_apply_to_what_follows() {
     let group = doc.roots().next().cloned();
     let rule = group.as_ref().and_then(|g| g.children().next());
     assert_eq!(rule.and_then(|r| r.attr("frequency")), Some("8"));
-    let text = rule
-        .and_then(|r| r.children().next())
-        .map(|m| m.text.clone());
+    let text = rule.and_then(|r| r.children().next()).map(|m| m.text.clone());
     assert_eq!(text.as_deref(), Some("8|$(srcip) $"));
 }
 
@@ -140,22 +111,13 @@ fn unknown_variable_is_an_error_with_line() {
         Err(e) => panic!("{e}"),
     };
     let e = doc.apply_variables().err();
-    assert_eq!(
-        e.map(|e| (e.line, e.message)),
-        Some((2, "XMLERR: Unknown variable: 'B'.".to_owned()))
-    );
+    assert_eq!(e.map(|e| (e.line, e.message)), Some((2, "XMLERR: Unknown variable: 'B'.".to_owned())));
 }
 
 #[test]
 fn variables_are_not_children() {
     let roots = parse("<a><var name=\"x\">1</var><b>2</b></a>");
-    assert_eq!(
-        roots[0]
-            .children()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>(),
-        ["b"]
-    );
+    assert_eq!(roots[0].children().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["b"]);
 }
 
 proptest::proptest! {

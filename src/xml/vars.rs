@@ -13,9 +13,7 @@ struct Scope {
 }
 
 pub(super) fn apply(roots: &mut [Element]) -> Result<(), XmlError> {
-    let mut scope = Scope {
-        defined: Vec::new(),
-    };
+    let mut scope = Scope { defined: Vec::new() };
     roots.iter_mut().try_for_each(|e| scope.visit(e))
 }
 
@@ -38,9 +36,7 @@ impl Scope {
             return Err(error("XMLERR: No value set for variable."));
         };
         if !attr.name.eq_ignore_ascii_case("name") {
-            return Err(error(
-                "XMLERR: Only \"name\" is allowed as an attribute for a variable.",
-            ));
+            return Err(error("XMLERR: Only \"name\" is allowed as an attribute for a variable."));
         }
         if attr.value.len() >= MAX_NAME {
             return Err(error("XMLERR: Invalid variable name size."));
@@ -50,10 +46,7 @@ impl Scope {
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {
-        self.defined
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.defined.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn substitute(&self, text: &str, line: u32) -> Result<String, XmlError> {
@@ -68,10 +61,7 @@ impl Scope {
             let end = after.find(['$', '.', '|', ',', ' ']).unwrap_or(after.len());
             let name = &after[..end];
             if name.len() >= MAX_NAME - 1 {
-                return Err(XmlError::new(
-                    line,
-                    format!("XMLERR: Invalid variable name size: '{}'.", MAX_NAME - 1),
-                ));
+                return Err(XmlError::new(line, format!("XMLERR: Invalid variable name size: '{}'.", MAX_NAME - 1)));
             }
             match self.lookup(name) {
                 Some(value) => out.push_str(value),
@@ -82,10 +72,7 @@ impl Scope {
                 }
                 None => {
                     let shown: String = name.chars().take(95).collect();
-                    return Err(XmlError::new(
-                        line,
-                        format!("XMLERR: Unknown variable: '{shown}'."),
-                    ));
+                    return Err(XmlError::new(line, format!("XMLERR: Unknown variable: '{shown}'.")));
                 }
             }
             rest = &after[end..];

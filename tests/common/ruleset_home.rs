@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// `../shared/wazuh`.
 pub fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/wazuh")
-        .canonicalize()
-        .expect("../shared/wazuh exists")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh").canonicalize().expect("../shared/wazuh exists")
 }
 
 /// Lays the home out in `root` and returns the loaded config's ruleset section.
@@ -19,33 +16,14 @@ pub fn wazuh_home(root: &Path) -> vigil::config::Ruleset {
     for dir in ["ruleset", "etc/decoders", "etc/rules"] {
         std::fs::create_dir_all(root.join(dir)).expect("mkdir");
     }
-    symlink(
-        shared.join("ruleset/decoders"),
-        root.join("ruleset/decoders"),
-    )
-    .expect("link decoders");
+    symlink(shared.join("ruleset/decoders"), root.join("ruleset/decoders")).expect("link decoders");
     symlink(shared.join("ruleset/rules"), root.join("ruleset/rules")).expect("link rules");
     symlink(shared.join("ruleset/lists"), root.join("etc/lists")).expect("link lists");
-    symlink(
-        shared.join("etc/local_decoder.xml"),
-        root.join("etc/decoders/local_decoder.xml"),
-    )
-    .expect("link");
-    symlink(
-        shared.join("etc/local_rules.xml"),
-        root.join("etc/rules/local_rules.xml"),
-    )
-    .expect("link");
-    for entry in std::fs::read_dir(shared.join("ruleset/testing/ruleset"))
-        .expect("testing/ruleset")
-        .flatten()
-    {
+    symlink(shared.join("etc/local_decoder.xml"), root.join("etc/decoders/local_decoder.xml")).expect("link");
+    symlink(shared.join("etc/local_rules.xml"), root.join("etc/rules/local_rules.xml")).expect("link");
+    for entry in std::fs::read_dir(shared.join("ruleset/testing/ruleset")).expect("testing/ruleset").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let dir = if name.ends_with("_decoders.xml") {
-            "etc/decoders"
-        } else {
-            "etc/rules"
-        };
+        let dir = if name.ends_with("_decoders.xml") { "etc/decoders" } else { "etc/rules" };
         symlink(entry.path(), root.join(dir).join(&name)).expect("link test file");
     }
     let loaded = vigil::config::load(&shared.join("etc/ossec-server.conf"));
@@ -68,10 +46,7 @@ pub struct Case {
 /// Reads a Wazuh ruleset test file (Python configparser syntax: `[section]`, `key = value`,
 /// values trimmed, `;`/`#` comments).
 pub fn read_ini(path: &Path) -> Vec<Case> {
-    let file = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let text = std::fs::read_to_string(path).expect("read ini");
     let mut cases: Vec<Case> = Vec::new();
     let mut section = String::new();

@@ -37,16 +37,8 @@ struct Parser<'a> {
 /// follows it is ignored. `None` when cJSON would fail.
 pub fn parse(text: &str) -> Option<Json> {
     let bytes = text.as_bytes();
-    let start = if bytes.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let mut p = Parser {
-        s: bytes,
-        i: start,
-        depth: 0,
-    };
+    let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut p = Parser { s: bytes, i: start, depth: 0 };
     p.ws();
     p.value()
 }
@@ -86,11 +78,7 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> Option<f64> {
-        let run = self.s[self.i..]
-            .iter()
-            .take(63)
-            .take_while(|b| b"0123456789+-eE.".contains(b))
-            .count();
+        let run = self.s[self.i..].iter().take(63).take_while(|b| b"0123456789+-eE.".contains(b)).count();
         let text = std::str::from_utf8(&self.s[self.i..self.i + run]).ok()?;
         let (value, used) = strtod(text)?;
         self.i += used;
@@ -108,8 +96,7 @@ impl Parser<'_> {
             self.i += stop + 1;
             if rest[stop] == b'"' {
                 return Some(
-                    String::from_utf8(out)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
                 );
             }
             let e = *self.s.get(self.i)?;
@@ -245,10 +232,7 @@ fn strtod(text: &str) -> Option<(f64, usize)> {
         if matches!(b.get(j), Some(b'+' | b'-')) {
             j += 1;
         }
-        let exp_digits = b[j.min(b.len())..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        let exp_digits = b[j.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
         if exp_digits > 0 {
             i = j + exp_digits;
         }
@@ -271,31 +255,19 @@ pub fn value_int(d: f64) -> i64 {
 /// double, else `%f`.
 pub fn number_field(d: f64) -> String {
     let int = value_int(d);
-    if int as f64 == d {
-        int.to_string()
-    } else {
-        format!("{d:.6}")
-    }
+    if int as f64 == d { int.to_string() } else { format!("{d:.6}") }
 }
 
 /// C's `%.{precision}g`.
 fn c_g(d: f64, precision: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{:.*e}", precision - 1, d);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            s.to_owned()
-        }
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s.to_owned() }
     };
     if exp < -4 || exp >= precision as i32 {
         let sign = if exp < 0 { '-' } else { '+' };
@@ -315,9 +287,7 @@ fn print_number(d: f64, out: &mut String) {
         let _ = write!(out, "{}", value_int(d));
     } else {
         let short = c_g(d, 15);
-        let same = short
-            .parse::<f64>()
-            .is_ok_and(|back| (back - d).abs() <= back.abs().max(d.abs()) * f64::EPSILON);
+        let same = short.parse::<f64>().is_ok_and(|back| (back - d).abs() <= back.abs().max(d.abs()) * f64::EPSILON);
         out.push_str(&if same { short } else { c_g(d, 17) });
     }
 }
@@ -392,19 +362,10 @@ mod tests {
     fn parses_like_cjson() {
         assert_eq!(
             parse(r#"{"a":1,"a":2} trailing"#),
-            Some(Json::Object(vec![
-                ("a".into(), Json::Number(1.0)),
-                ("a".into(), Json::Number(2.0))
-            ]))
+            Some(Json::Object(vec![("a".into(), Json::Number(1.0)), ("a".into(), Json::Number(2.0))]))
         );
-        assert_eq!(
-            parse(r#"{"a":1}{"b":2}"#).map(|j| print(&j)),
-            Some("{\n\t\"a\":\t1\n}".to_owned())
-        );
-        assert_eq!(
-            parse(r#""\u00e9\ud83d\ude00""#),
-            Some(Json::String("é😀".into()))
-        );
+        assert_eq!(parse(r#"{"a":1}{"b":2}"#).map(|j| print(&j)), Some("{\n\t\"a\":\t1\n}".to_owned()));
+        assert_eq!(parse(r#""\u00e9\ud83d\ude00""#), Some(Json::String("é😀".into())));
         assert_eq!(parse(r#""\x""#), None);
         assert_eq!(parse("[1,]"), None);
         assert_eq!(parse("  [ ]"), Some(Json::Array(vec![])));
@@ -419,13 +380,7 @@ mod tests {
         assert_eq!(number_field(3_000_000_000.0), "3000000000.000000");
         assert_eq!(number_field(-2.5), "-2.500000");
         let printed = |t: &str| parse(t).map(|j| print(&j)).unwrap_or_default();
-        assert_eq!(
-            printed("[1, 2.5, 3000000000, 1e-7, 0.1]"),
-            "[1, 2.5, 3000000000, 1e-07, 0.1]"
-        );
-        assert_eq!(
-            printed(r#"["a", {"k": [true, null]}, {}]"#),
-            "[\"a\", {\n\t\"k\":\t[true, null]\n}, {\n}]"
-        );
+        assert_eq!(printed("[1, 2.5, 3000000000, 1e-7, 0.1]"), "[1, 2.5, 3000000000, 1e-07, 0.1]");
+        assert_eq!(printed(r#"["a", {"k": [true, null]}, {}]"#), "[\"a\", {\n\t\"k\":\t[true, null]\n}, {\n}]");
     }
 }

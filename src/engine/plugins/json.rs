@@ -24,12 +24,7 @@ pub fn decode(input: &str, decoder: &Decoder, event: &mut Event) {
 
 /// Emits the fields of an object; `key` holds the dotted path of the object (empty at the top)
 /// and is restored on return.
-fn read_object(
-    members: Vec<(String, Json)>,
-    key: &mut String,
-    decoder: &Decoder,
-    event: &mut Event,
-) {
+fn read_object(members: Vec<(String, Json)>, key: &mut String, decoder: &Decoder, event: &mut Event) {
     let prefix = key.len();
     for (name, value) in members {
         key.truncate(prefix);

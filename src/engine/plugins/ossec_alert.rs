@@ -33,10 +33,7 @@ pub fn decode(log: &str, event: &mut Event, rule_exists: &dyn Fn(&str) -> bool) 
     let end = location_text.find(';')?;
     let mut location = format!("{}|{}", event.pre.location, &location_text[..end]);
     if location.len() > MAX_LOCATION {
-        let cut = (0..=MAX_LOCATION)
-            .rev()
-            .find(|&i| location.is_char_boundary(i))
-            .unwrap_or(0);
+        let cut = (0..=MAX_LOCATION).rev().find(|&i| location.is_char_boundary(i)).unwrap_or(0);
         location.truncate(cut);
     }
     event.pre.hostname.clone_from(&location);
@@ -55,10 +52,7 @@ pub fn decode(log: &str, event: &mut Event, rule_exists: &dyn Fn(&str) -> bool) 
         tail = &body[close + 1..];
     }
     let tail = tail.trim_start_matches(' ');
-    let cut = (0..=tail.len().min(MAX_LOG))
-        .rev()
-        .find(|&i| tail.is_char_boundary(i))
-        .unwrap_or(0);
+    let cut = (0..=tail.len().min(MAX_LOG)).rev().find(|&i| tail.is_char_boundary(i)).unwrap_or(0);
     let new_log = tail[..cut].to_owned();
     event.pre.full_log.clone_from(&new_log);
     event.preset_rule = Some(id.to_owned());

@@ -16,8 +16,7 @@ struct Patterns {
 static PATTERNS: LazyLock<Option<Patterns>> = LazyLock::new(|| {
     Some(Patterns {
         id: OsRegex::new(r"pri=(\d) c=(\d+) m=(\d+) ").ok()?,
-        addresses: OsRegex::new(r"src=(\d+.\d+.\d+.\d+):(\d+):\S+ dst=(\d+.\d+.\d+.\d+):(\d+):")
-            .ok()?,
+        addresses: OsRegex::new(r"src=(\d+.\d+.\d+.\d+):(\d+):\S+ dst=(\d+.\d+.\d+.\d+):(\d+):").ok()?,
         proxy: OsRegex::new(r"result=(\d+) dstname=(\S+) arg=(\S+)$").ok()?,
     })
 });
@@ -28,10 +27,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// The C string at an end pointer (`-1` reads as empty).
 fn at(log: &str, end: isize) -> &str {
-    usize::try_from(end)
-        .ok()
-        .and_then(|i| log.get(i..))
-        .unwrap_or_default()
+    usize::try_from(end).ok().and_then(|i| log.get(i..)).unwrap_or_default()
 }
 
 /// Decodes `log` into `event`; sets the event's type.
@@ -66,11 +62,7 @@ pub fn decode(log: &str, event: &mut Event) {
     let tail = after.find(' ').map(|i| &after[i + 1..]);
     if let Some(proto) = tail.and_then(|t| t.strip_prefix("proto=")) {
         let valid = |c: &char| c.is_ascii_alphanumeric() || "()-./@_".contains(*c);
-        let proto: String = proto
-            .chars()
-            .take_while(|c| valid(c) && *c != '/')
-            .take(6)
-            .collect();
+        let proto: String = proto.chars().take_while(|c| valid(c) && *c != '/').take(6).collect();
         event.set(StaticField::Protocol, proto);
     }
 

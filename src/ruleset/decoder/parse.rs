@@ -39,24 +39,13 @@ pub fn parse_file(file: &str, text: &str) -> (Vec<Decoder>, Vec<DecoderError>) {
         Ok(doc) => doc,
         Err(e) => {
             let message = format!("(1226): Error reading XML file: {}", e.message);
-            problems.push(DecoderError {
-                file,
-                line: e.line,
-                decoder: None,
-                message,
-                warning: false,
-            });
+            problems.push(DecoderError { file, line: e.line, decoder: None, message, warning: false });
             return (Vec::new(), problems);
         }
     };
     let mut decoders = Vec::new();
     for element in doc.roots() {
-        let mut reader = Reader {
-            file: &file,
-            problems: &mut problems,
-            decoder: None,
-            element,
-        };
+        let mut reader = Reader { file: &file, problems: &mut problems, decoder: None, element };
         if let Some(decoder) = reader.decoder() {
             decoders.push(decoder);
         }
@@ -134,25 +123,13 @@ impl Reader<'_> {
         match Dialect::parse(value).filter(|d| allowed.contains(d)) {
             Some(d) => d,
             None => {
-                self.warn(
-                    el,
-                    format!(
-                        "Invalid value for attribute 'type' in '{}'; using the default.",
-                        el.name
-                    ),
-                );
+                self.warn(el, format!("Invalid value for attribute 'type' in '{}'; using the default.", el.name));
                 default
             }
         }
     }
 
-    fn compile(
-        &mut self,
-        el: &Element,
-        pattern: &Pattern,
-        default: Dialect,
-        captures: bool,
-    ) -> Option<Expression> {
+    fn compile(&mut self, el: &Element, pattern: &Pattern, default: Dialect, captures: bool) -> Option<Expression> {
         let text = pattern.text.as_deref()?;
         match Expression::new(pattern.dialect.unwrap_or(default), text, captures) {
             Ok(e) => Some(e),
@@ -167,26 +144,26 @@ impl Reader<'_> {
     fn decoder(&mut self) -> Option<Decoder> {
         let el = self.element;
         if !el.name.eq_ignore_ascii_case("decoder") {
-            self.error(
-                el,
-                format!(
-                    "(1230): Invalid element in the configuration: '{}'.",
-                    el.name
-                ),
-            );
+            self.error(el, format!("(1230): Invalid element in the configuration: '{}'.", el.name));
             return None;
         }
         let name = match el.attributes.first() {
             Some(a) if a.name.eq_ignore_ascii_case("name") => a.value.clone(),
             _ => {
-                self.error(el, "(1230): Invalid element in the configuration: 'decoder' (the first attribute must be 'name').");
+                self.error(
+                    el,
+                    "(1230): Invalid element in the configuration: 'decoder' (the first attribute must be 'name').",
+                );
                 return None;
             }
         };
         self.decoder = Some(name.clone());
         match el.attributes.get(1) {
             Some(a) if !a.name.eq_ignore_ascii_case("status") || el.attributes.len() > 2 => {
-                self.error(el, "(1230): Invalid element in the configuration: 'decoder' (only 'status' may follow 'name').");
+                self.error(
+                    el,
+                    "(1230): Invalid element in the configuration: 'decoder' (only 'status' may follow 'name').",
+                );
                 return None;
             }
             _ => {}
@@ -210,10 +187,7 @@ impl Reader<'_> {
         for child in el.children() {
             let tag = child.name.to_ascii_lowercase();
             let too_long = |r: &mut Self| {
-                r.error(
-                    child,
-                    format!("(1104): Maximum string size reached for: {}.", child.text),
-                );
+                r.error(child, format!("(1104): Maximum string size reached for: {}.", child.text));
             };
             match tag.as_str() {
                 "parent" => {
@@ -237,17 +211,13 @@ impl Reader<'_> {
                     };
                     let pattern = if is_regex { &mut regex } else { &mut prematch };
                     if pattern.text.is_some() && at != Offset::Start {
-                        self.error(
-                            child,
-                            format!("(2109): Duplicated offsets for same regex: '{name}'."),
-                        );
+                        self.error(child, format!("(2109): Duplicated offsets for same regex: '{name}'."));
                         return None;
                     }
                     if at == Offset::Start {
                         at = pattern.offset;
                     }
-                    let dialect =
-                        self.dialect(child, &[Dialect::OsRegex, Dialect::Pcre2], Dialect::OsRegex);
+                    let dialect = self.dialect(child, &[Dialect::OsRegex, Dialect::Pcre2], Dialect::OsRegex);
                     let pattern = if is_regex { &mut regex } else { &mut prematch };
                     pattern.offset = at;
                     pattern.dialect = Some(dialect);
@@ -262,11 +232,8 @@ impl Reader<'_> {
                     }
                 }
                 "program_name" => {
-                    let dialect = self.dialect(
-                        child,
-                        &[Dialect::OsMatch, Dialect::OsRegex, Dialect::Pcre2],
-                        Dialect::OsMatch,
-                    );
+                    let dialect =
+                        self.dialect(child, &[Dialect::OsMatch, Dialect::OsRegex, Dialect::Pcre2], Dialect::OsMatch);
                     program_name.dialect = Some(dialect);
                     if !append(&mut program_name.text, &child.text) {
                         too_long(self);
@@ -285,10 +252,7 @@ impl Reader<'_> {
                     let Some(p) = Plugin::parse(&child.text) else {
                         self.error(
                             child,
-                            format!(
-                                "(2110): Invalid decoder argument for {}: '{}'.",
-                                child.name, child.text
-                            ),
+                            format!("(2110): Invalid decoder argument for {}: '{}'.", child.name, child.text),
                         );
                         return None;
                     };
@@ -296,10 +260,7 @@ impl Reader<'_> {
                     match offset(child) {
                         Ok(o) if o != Offset::AfterRegex => plugin_offset = o,
                         _ => {
-                            self.error(
-                                child,
-                                format!("(2107): Decoder configuration error: '{name}'."),
-                            );
+                            self.error(child, format!("(2107): Decoder configuration error: '{name}'."));
                             return None;
                         }
                     }
@@ -315,10 +276,7 @@ impl Reader<'_> {
                         _ => {
                             self.warn(
                                 child,
-                                format!(
-                                    "Invalid value '{}' for 'json_null_field'; using 'string'.",
-                                    child.text
-                                ),
+                                format!("Invalid value '{}' for 'json_null_field'; using 'string'.", child.text),
                             );
                             JsonNull::String
                         }
@@ -331,10 +289,7 @@ impl Reader<'_> {
                         _ => {
                             self.warn(
                                 child,
-                                format!(
-                                    "Invalid value '{}' for 'json_array_structure'; using 'array'.",
-                                    child.text
-                                ),
+                                format!("Invalid value '{}' for 'json_array_structure'; using 'array'.", child.text),
                             );
                             JsonArray::Array
                         }
@@ -354,10 +309,7 @@ impl Reader<'_> {
                     fts_el = child;
                 }
                 _ => {
-                    self.error(
-                        child,
-                        format!("Invalid element '{}' for decoder '{}'", child.name, el.name),
-                    );
+                    self.error(child, format!("Invalid element '{}' for decoder '{}'", child.name, el.name));
                     return None;
                 }
             }
@@ -368,21 +320,11 @@ impl Reader<'_> {
             None => Vec::new(),
         };
         if prematch.text.is_none() && parent.is_none() && program_name.text.is_none() {
-            self.error(
-                el,
-                format!("(2108): No 'prematch' found in decoder: '{name}'."),
-            );
+            self.error(el, format!("(2108): No 'prematch' found in decoder: '{name}'."));
             return None;
         }
-        if (regex.text.is_none() && (!fts.is_empty() || order.is_some()))
-            || (regex.text.is_some() && order.is_none())
-        {
-            self.error(
-                el,
-                format!(
-                    "(2107): Decoder configuration error: '{name}' (regex and order go together)."
-                ),
-            );
+        if (regex.text.is_none() && (!fts.is_empty() || order.is_some())) || (regex.text.is_some() && order.is_none()) {
+            self.error(el, format!("(2107): Decoder configuration error: '{name}' (regex and order go together)."));
             return None;
         }
         let mut regex_offset = regex.offset;
@@ -410,10 +352,7 @@ impl Reader<'_> {
                 return None;
             }
             _ => {
-                self.error(
-                    prematch_el,
-                    format!("(2107): Decoder configuration error: '{name}'."),
-                );
+                self.error(prematch_el, format!("(2107): Decoder configuration error: '{name}'."));
                 return None;
             }
         }
@@ -438,10 +377,7 @@ impl Reader<'_> {
             return None;
         }
         if plugin.is_some() && (regex_expr.is_some() || order.is_some()) {
-            self.error(
-                el,
-                format!("(2111): Additional data to plugin decoder: '{name}'."),
-            );
+            self.error(el, format!("(2111): Additional data to plugin decoder: '{name}'."));
             return None;
         }
         let name: Arc<str> = Arc::from(name);
@@ -480,10 +416,7 @@ impl Reader<'_> {
             let w = word(item);
             if w.is_empty() {
                 let decoder = self.decoder.clone().unwrap_or_default();
-                self.error(
-                    el,
-                    format!("decode-xml: Wrong field '{item}' in the order of decoder '{decoder}'"),
-                );
+                self.error(el, format!("decode-xml: Wrong field '{item}' in the order of decoder '{decoder}'"));
                 return None;
             }
             slots.push(match StaticField::from_order(w) {
@@ -494,13 +427,7 @@ impl Reader<'_> {
         Some(slots)
     }
 
-    fn fts(
-        &mut self,
-        el: &Element,
-        name: &str,
-        words: Vec<String>,
-        order: Option<&[Slot]>,
-    ) -> Option<Vec<String>> {
+    fn fts(&mut self, el: &Element, name: &str, words: Vec<String>, order: Option<&[Slot]>) -> Option<Vec<String>> {
         const STATIC: &[&str] = &[
             "dstuser",
             "user",
@@ -515,15 +442,10 @@ impl Reader<'_> {
             "name",
         ];
         for w in &words {
-            let dynamic = order
-                .unwrap_or_default()
-                .iter()
-                .any(|s| matches!(s, Slot::Dynamic(d) if d.eq_ignore_ascii_case(w)));
+            let dynamic =
+                order.unwrap_or_default().iter().any(|s| matches!(s, Slot::Dynamic(d) if d.eq_ignore_ascii_case(w)));
             if w.is_empty() || !(STATIC.contains(&w.as_str()) || dynamic) {
-                self.error(
-                    el,
-                    format!("decode-xml: Wrong field '{w}' in the fts decoder '{name}'"),
-                );
+                self.error(el, format!("decode-xml: Wrong field '{w}' in the fts decoder '{name}'"));
                 return None;
             }
         }

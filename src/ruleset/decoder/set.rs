@@ -60,21 +60,11 @@ impl DecoderSet {
         };
         let Some(parent) = decoder.parent.clone() else {
             if decoder.regex_offset == Offset::AfterRegex {
-                return Err(error(
-                    &decoder,
-                    format!("(2120): Invalid offset value: '{}'", decoder.own_name),
-                ));
+                return Err(error(&decoder, format!("(2120): Invalid offset value: '{}'", decoder.own_name)));
             }
             let id = self.decoders.len();
-            let list = if decoder.program_name.is_some() {
-                &mut self.with_program
-            } else {
-                &mut self.without_program
-            };
-            list.push(Node {
-                decoder: id,
-                children: Vec::new(),
-            });
+            let list = if decoder.program_name.is_some() { &mut self.with_program } else { &mut self.without_program };
+            list.push(Node { decoder: id, children: Vec::new() });
             self.decoders.push(decoder);
             return Ok(());
         };
@@ -84,75 +74,49 @@ impl DecoderSet {
             .iter()
             .enumerate()
             .map(|(i, n)| (true, i, n))
-            .chain(
-                self.without_program
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (false, i, n)),
-            )
+            .chain(self.without_program.iter().enumerate().map(|(i, n)| (false, i, n)))
             .filter(|(_, _, n)| *self.decoders[n.decoder].own_name == *parent)
             .map(|(pn, i, _)| (pn, i))
             .collect();
         if parents.is_empty() {
-            return Err(error(
-                &decoder,
-                format!("(2101): Parent decoder name invalid: '{parent}'."),
-            ));
+            return Err(error(&decoder, format!("(2101): Parent decoder name invalid: '{parent}'.")));
         }
         let mut chained: Vec<DecoderId> = Vec::new();
         for &(pn, i) in &parents {
-            let node = if pn {
-                &self.with_program[i]
-            } else {
-                &self.without_program[i]
-            };
+            let node = if pn { &self.with_program[i] } else { &self.without_program[i] };
             let mut earlier_has_pattern = false;
             for &sibling in &node.children {
                 let s = &self.decoders[sibling];
                 if *s.own_name != *decoder.own_name {
                     continue;
                 }
-                if (s.prematch.is_some() || s.regex.is_some())
-                    && decoder.regex_offset != Offset::Start
-                {
+                if (s.prematch.is_some() || s.regex.is_some()) && decoder.regex_offset != Offset::Start {
                     earlier_has_pattern = true;
                 }
                 if decoder.prematch.is_some() {
                     return Err(error(
                         &decoder,
-                        format!(
-                            "(2102): Duplicated decoder with prematch: '{}'.",
-                            decoder.own_name
-                        ),
+                        format!("(2102): Duplicated decoder with prematch: '{}'.", decoder.own_name),
                     ));
                 }
                 if !decoder.fts.is_empty() {
                     return Err(error(
                         &decoder,
-                        format!(
-                            "(2103): Duplicated decoder with fts set: '{}'.",
-                            decoder.own_name
-                        ),
+                        format!("(2103): Duplicated decoder with fts set: '{}'.", decoder.own_name),
                     ));
                 }
-                let chains = (s.regex.is_some() || s.plugin.is_some())
-                    && (decoder.regex.is_some() || decoder.plugin.is_some());
+                let chains =
+                    (s.regex.is_some() || s.plugin.is_some()) && (decoder.regex.is_some() || decoder.plugin.is_some());
                 if !chains {
                     return Err(error(
                         &decoder,
-                        format!(
-                            "(2104): Invalid duplicated decoder: '{}'.",
-                            decoder.own_name
-                        ),
+                        format!("(2104): Invalid duplicated decoder: '{}'.", decoder.own_name),
                     ));
                 }
                 chained.push(sibling);
             }
             if decoder.regex_offset == Offset::AfterRegex && !earlier_has_pattern {
-                return Err(error(
-                    &decoder,
-                    format!("(2120): Invalid offset value: '{}'", decoder.own_name),
-                ));
+                return Err(error(&decoder, format!("(2120): Invalid offset value: '{}'", decoder.own_name)));
             }
         }
         for sibling in chained {
@@ -165,11 +129,7 @@ impl DecoderSet {
         }
         self.decoders.push(decoder);
         for (pn, i) in parents {
-            let node = if pn {
-                &mut self.with_program[i]
-            } else {
-                &mut self.without_program[i]
-            };
+            let node = if pn { &mut self.with_program[i] } else { &mut self.without_program[i] };
             node.children.push(id);
         }
         Ok(())

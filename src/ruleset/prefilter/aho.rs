@@ -21,10 +21,7 @@ impl AhoCorasickMatcher {
             .kind(Some(AhoCorasickKind::DFA))
             .build(literals)
             .map(|a| Self { automaton: Some(a) })
-            .map_err(|e| PrefilterError {
-                engine: "aho-corasick",
-                reason: e.to_string(),
-            })
+            .map_err(|e| PrefilterError { engine: "aho-corasick", reason: e.to_string() })
     }
 }
 

@@ -15,30 +15,22 @@ pub struct HyperscanMatcher {
 }
 
 fn error(reason: impl ToString) -> PrefilterError {
-    PrefilterError {
-        engine: "hyperscan",
-        reason: reason.to_string(),
-    }
+    PrefilterError { engine: "hyperscan", reason: reason.to_string() }
 }
 
 impl HyperscanMatcher {
     /// Compiles the database.
     pub fn new(literals: &[Vec<u8>]) -> Result<Self, PrefilterError> {
         if literals.is_empty() {
-            return Ok(Self {
-                database: None,
-                scratch: Mutex::new(Vec::new()),
-            });
+            return Ok(Self { database: None, scratch: Mutex::new(Vec::new()) });
         }
         let literals: Literals = literals
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let mut lit = Literal::with_flags(
-                    String::from_utf8_lossy(l),
-                    LiteralFlags::CASELESS | LiteralFlags::SINGLEMATCH,
-                )
-                .map_err(error)?;
+                let mut lit =
+                    Literal::with_flags(String::from_utf8_lossy(l), LiteralFlags::CASELESS | LiteralFlags::SINGLEMATCH)
+                        .map_err(error)?;
                 lit.id = Some(i);
                 Ok(lit)
             })
@@ -47,10 +39,7 @@ impl HyperscanMatcher {
             .collect();
         let database: BlockDatabase = literals.build::<Block>().map_err(error)?;
         let first = database.alloc_scratch().map_err(error)?;
-        Ok(Self {
-            database: Some(database),
-            scratch: Mutex::new(vec![first]),
-        })
+        Ok(Self { database: Some(database), scratch: Mutex::new(vec![first]) })
     }
 }
 
@@ -65,16 +54,12 @@ impl LiteralMatcher for HyperscanMatcher {
             hits.fill(true);
             return;
         };
-        let scanned = db.scan(
-            haystack,
-            &scratch,
-            |id: u32, _from: u64, _to: u64, _flags: u32| {
-                if let Some(hit) = hits.get_mut(id as usize) {
-                    *hit = true;
-                }
-                Matching::Continue
-            },
-        );
+        let scanned = db.scan(haystack, &scratch, |id: u32, _from: u64, _to: u64, _flags: u32| {
+            if let Some(hit) = hits.get_mut(id as usize) {
+                *hit = true;
+            }
+            Matching::Continue
+        });
         if scanned.is_err() {
             hits.fill(true);
         }

@@ -16,6 +16,7 @@ mod hyperscan;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use crate::ruleset::decoder::{DecoderId, DecoderSet};
 use crate::ruleset::regex::Requirement;
@@ -62,20 +63,24 @@ enum Need {
     Literal(u32),
 }
 
-/// Literal requirements for the top-level decoders of one [`DecoderSet`].
+/// Most program names whose matching decoders are remembered.
+const PROGRAM_CACHE: usize = 4096;
+
+/// Literal requirements for the top-level decoders of one [`DecoderSet`], and which
+/// program-name decoders each program name selects.
 pub struct Prefilter {
     matcher: Box<dyn LiteralMatcher>,
     /// For each decoder id: `None` = always try; `Some(needs)` = try if any need is met.
     needs: Vec<Option<Vec<Need>>>,
     literals: usize,
+    /// Program name → for each node of the program-name list, whether its `<program_name>`
+    /// matches. Program names repeat (sshd, sudo…), and each costs a pass over that list.
+    programs: RwLock<HashMap<Box<str>, Arc<[bool]>>>,
 }
 
 impl std::fmt::Debug for Prefilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prefilter")
-            .field("engine", &self.matcher.name())
-            .field("literals", &self.literals)
-            .finish()
+        f.debug_struct("Prefilter").field("engine", &self.matcher.name()).field("literals", &self.literals).finish()
     }
 }
 
@@ -84,6 +89,9 @@ pub struct Hits<'a> {
     prefilter: &'a Prefilter,
     log: &'a [u8],
     found: OnceCell<Vec<bool>>,
+    /// Which byte values occur in the log (one pass, on first use).
+    bytes: OnceCell<[u64; 4]>,
+    programs: Option<Arc<[bool]>>,
 }
 
 impl Hits<'_> {
@@ -93,10 +101,18 @@ impl Hits<'_> {
             return true;
         };
         needs.iter().any(|need| match need {
-            Need::Prefix(p) => {
-                self.log.len() >= p.len() && self.log[..p.len()].eq_ignore_ascii_case(p)
+            Need::Prefix(p) => self.log.len() >= p.len() && self.log[..p.len()].eq_ignore_ascii_case(p),
+            Need::Byte(lower, upper) => {
+                let bytes = self.bytes.get_or_init(|| {
+                    let mut set = [0u64; 4];
+                    for &b in self.log {
+                        set[usize::from(b >> 6)] |= 1 << (b & 63);
+                    }
+                    set
+                });
+                let has = |b: u8| bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
+                has(*lower) || has(*upper)
             }
-            Need::Byte(lower, upper) => memchr::memchr2(*lower, *upper, self.log).is_some(),
             Need::Literal(n) => self.found()[*n as usize],
         })
     }
@@ -107,6 +123,12 @@ impl Hits<'_> {
             self.prefilter.matcher.scan(self.log, &mut found);
             found
         })
+    }
+
+    /// Whether the `position`-th node of the program-name list matches the event's program
+    /// name (`None`: not known, evaluate it).
+    pub fn program_matches(&self, position: usize) -> Option<bool> {
+        self.programs.as_ref().and_then(|p| p.get(position).copied())
     }
 
     /// Whether the literal scan ran for this event.
@@ -123,11 +145,7 @@ impl Prefilter {
         let mut needs = vec![None; set.len()];
         for node in set.with_program.iter().chain(&set.without_program) {
             let decoder = set.get(node.decoder);
-            let Some(reqs) = decoder
-                .prematch
-                .as_ref()
-                .and_then(|p| p.as_osregex())
-                .and_then(|r| r.requirements())
+            let Some(reqs) = decoder.prematch.as_ref().and_then(|p| p.as_osregex()).and_then(|r| r.requirements())
             else {
                 continue;
             };
@@ -135,15 +153,11 @@ impl Prefilter {
                 .into_iter()
                 .map(|req| match req {
                     Requirement::StartsWith(prefix) => Need::Prefix(prefix),
-                    Requirement::Contains(run) if run.len() == 1 => {
-                        Need::Byte(run[0], run[0].to_ascii_uppercase())
-                    }
-                    Requirement::Contains(run) => {
-                        Need::Literal(*index.entry(run.clone()).or_insert_with(|| {
-                            literals.push(run);
-                            (literals.len() - 1) as u32
-                        }))
-                    }
+                    Requirement::Contains(run) if run.len() == 1 => Need::Byte(run[0], run[0].to_ascii_uppercase()),
+                    Requirement::Contains(run) => Need::Literal(*index.entry(run.clone()).or_insert_with(|| {
+                        literals.push(run);
+                        (literals.len() - 1) as u32
+                    })),
                 })
                 .collect();
             needs[node.decoder] = Some(compiled);
@@ -152,20 +166,31 @@ impl Prefilter {
             Engine::Hyperscan => Box::new(HyperscanMatcher::new(&literals)?),
             Engine::AhoCorasick => Box::new(AhoCorasickMatcher::new(&literals)?),
         };
-        Ok(Self {
-            matcher,
-            needs,
-            literals: literals.len(),
-        })
+        Ok(Self { matcher, needs, literals: literals.len(), programs: RwLock::new(HashMap::new()) })
     }
 
-    /// The prefilter for one event's `log`.
-    pub fn scan<'a>(&'a self, log: &'a [u8]) -> Hits<'a> {
-        Hits {
-            prefilter: self,
-            log,
-            found: OnceCell::new(),
+    /// The prefilter for one event's `log` and program name.
+    pub fn scan<'a>(&'a self, set: &DecoderSet, log: &'a [u8], program: Option<&str>) -> Hits<'a> {
+        let programs = program.map(|p| self.program_nodes(set, p));
+        Hits { prefilter: self, log, found: OnceCell::new(), bytes: OnceCell::new(), programs }
+    }
+
+    /// Which program-name decoders `program` selects, from the cache or computed.
+    fn program_nodes(&self, set: &DecoderSet, program: &str) -> Arc<[bool]> {
+        if let Some(found) = self.programs.read().ok().and_then(|cache| cache.get(program).cloned()) {
+            return found;
         }
+        let nodes: Arc<[bool]> = set
+            .with_program
+            .iter()
+            .map(|n| set.get(n.decoder).program_name.as_ref().is_some_and(|e| e.is_match(program.as_bytes())))
+            .collect();
+        if let Ok(mut cache) = self.programs.write()
+            && cache.len() < PROGRAM_CACHE
+        {
+            cache.insert(program.into(), Arc::clone(&nodes));
+        }
+        nodes
     }
 
     /// The engine in use.

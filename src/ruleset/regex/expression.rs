@@ -78,10 +78,9 @@ impl Expression {
     /// byte of the input and it captures nothing.
     pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
         match self {
-            Self::OsMatch(m) => m.is_match(input).then(|| Match {
-                end: isize::try_from(input.len()).unwrap_or(isize::MAX) - 1,
-                captures: Vec::new(),
-            }),
+            Self::OsMatch(m) => m
+                .is_match(input)
+                .then(|| Match { end: isize::try_from(input.len()).unwrap_or(isize::MAX) - 1, captures: Vec::new() }),
             Self::OsRegex(r) => r.find(input),
             Self::Pcre2(p) => p.find(input),
         }

@@ -49,10 +49,7 @@ impl OsMatch {
         };
         let lower = body.as_bytes().to_ascii_lowercase();
         let alternatives = lower.split(|&b| b == b'|').map(alternative).collect();
-        Ok(Self {
-            alternatives,
-            negate,
-        })
+        Ok(Self { alternatives, negate })
     }
 
     /// Whether `input` matches (negation applied).
@@ -84,9 +81,7 @@ impl Alternative {
         match self {
             Self::Equals(p) => input.eq_ignore_ascii_case(p),
             Self::Prefix(p) => input.len() >= p.len() && input[..p.len()].eq_ignore_ascii_case(p),
-            Self::Suffix(p) => {
-                input.len() >= p.len() && input[input.len() - p.len()..].eq_ignore_ascii_case(p)
-            }
+            Self::Suffix(p) => input.len() >= p.len() && input[input.len() - p.len()..].eq_ignore_ascii_case(p),
             Self::Always => true,
             Self::Contains(p) => contains_ignore_case(input, p),
         }
@@ -114,9 +109,7 @@ mod tests {
     use super::*;
 
     fn m(p: &str, s: &str) -> bool {
-        OsMatch::new(p)
-            .map(|r| r.is_match(s.as_bytes()))
-            .unwrap_or(false)
+        OsMatch::new(p).map(|r| r.is_match(s.as_bytes())).unwrap_or(false)
     }
 
     #[test]
@@ -131,10 +124,7 @@ mod tests {
         assert!(m("", "anything"));
         assert!(m("^$", ""));
         assert!(!m("^$", "x"));
-        assert!(
-            !m("a\\|c", "a|b"),
-            "no escapes: `|` always splits, so a literal | never matches"
-        );
+        assert!(!m("a\\|c", "a|b"), "no escapes: `|` always splits, so a literal | never matches");
         assert!(m("!foo", "bar"));
         assert!(!m("!foo", "foo"));
         assert!(m("^", "x"));

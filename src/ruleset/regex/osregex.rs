@@ -257,14 +257,8 @@ impl OsRegex {
         if depth != 0 {
             return Err(OsRegexError::BadParenthesis);
         }
-        let alternatives = split_alternatives(&encoded)
-            .into_iter()
-            .map(compile_alternative)
-            .collect();
-        Ok(Self {
-            alternatives,
-            captures,
-        })
+        let alternatives = split_alternatives(&encoded).into_iter().map(compile_alternative).collect();
+        Ok(Self { alternatives, captures })
     }
 
     /// Matches `input` (bytes up to the first NUL, as C sees them). The first alternative that
@@ -286,9 +280,7 @@ impl OsRegex {
             }
             if precheck
                 && let Some(prefix) = &alt.prefix
-                && !input
-                    .get(..prefix.len())
-                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                && !input.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
             {
                 continue;
             }
@@ -329,12 +321,7 @@ impl OsRegex {
             .iter()
             .map(|a| match &a.prefix {
                 Some(prefix) => Some(Requirement::StartsWith(prefix.clone())),
-                None => a
-                    .runs
-                    .iter()
-                    .max_by_key(|r| r.len())
-                    .cloned()
-                    .map(Requirement::Contains),
+                None => a.runs.iter().max_by_key(|r| r.len()).cloned().map(Requirement::Contains),
             })
             .collect()
     }
@@ -353,11 +340,7 @@ pub enum Requirement {
 /// The literal bytes an anchored alternative starts with (after zero-width parentheses).
 fn leading_literal(code: &[u8]) -> Option<Vec<u8>> {
     let start = code.iter().take_while(|&&b| b == PAREN).count();
-    let run: Vec<u8> = code[start..]
-        .iter()
-        .take_while(|&&b| b != b'\\' && b != PAREN)
-        .copied()
-        .collect();
+    let run: Vec<u8> = code[start..].iter().take_while(|&&b| b != b'\\' && b != PAREN).copied().collect();
     (!run.is_empty()).then_some(run)
 }
 
@@ -454,38 +437,20 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
     let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
     let prefix = if begin { leading_literal(&code) } else { None };
     code.extend_from_slice(&[0; PAD]);
-    Alternative {
-        code,
-        begin,
-        end,
-        parens,
-        runs,
-        prefix,
-        needles,
-    }
+    Alternative { code, begin, end, parens, runs, prefix, needles }
 }
 
 /// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
 /// one before the input (`st--`).
 fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize> {
     let pat = &alt.code;
-    let p = |i: usize| pat.get(i).copied().unwrap_or(0);
-    let at = |i: isize| {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| s.get(i))
-            .copied()
-            .unwrap_or(0)
-    };
+    let p = |i: usize| if i < pat.len() { pat[i] } else { 0 };
+    // Past either end reads NUL, as the C string does; a negative `i` wraps to a huge index.
+    let at = |i: isize| if (i as usize) < s.len() { s[i as usize] } else { 0 };
     let lower = |i: isize| at(i).to_ascii_lowercase();
     // Records where a parenthesis sits in the input; a no-op without captures.
     let mark = |marks: &mut [Option<isize>], at_pt: usize, value: isize| {
-        if let Some(slot) = alt
-            .parens
-            .iter()
-            .position(|&q| q == at_pt)
-            .and_then(|k| marks.get_mut(k))
-        {
+        if let Some(slot) = alt.parens.iter().position(|&q| q == at_pt).and_then(|k| marks.get_mut(k)) {
             *slot = Some(value);
         }
     };
@@ -499,15 +464,12 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
 
     let first = p(0);
     let first_is_literal = first != 0 && first != b'\\' && first != PAREN;
+    // True at the start and after each restart from the pattern's beginning: nothing is saved
+    // (no restart point, no `st_error`), so every start that is not the first literal byte fails
+    // the same way Wazuh loops through them, and the scan can jump to the next candidate.
+    let mut fresh = true;
     while at(st) != 0 {
-        // Fresh state on a literal first token: every start that is not that byte fails the same
-        // way (Wazuh loops through them), so jump to the next candidate.
-        if first_is_literal
-            && pt == 0
-            && st_error.is_none()
-            && pt_error.iter().all(Option::is_none)
-            && lower(st) != first
-        {
+        if std::mem::take(&mut fresh) && first_is_literal && lower(st) != first {
             if alt.begin {
                 return None;
             }
@@ -575,11 +537,7 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
                     }
                     if ok_here >= 0 {
                         if p(next_pt - 1) == PAREN {
-                            let value = if regex_matched && ok_here == 1 {
-                                st + 1
-                            } else {
-                                st
-                            };
+                            let value = if regex_matched && ok_here == 1 { st + 1 } else { st };
                             mark(marks, next_pt - 1, value);
                         }
                         if p(next_pt) == 0 {
@@ -639,6 +597,7 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
         pt = 0;
         r_code = None;
         st += 1;
+        fresh = true;
     }
 
     // End of input: a last parenthesis closes here.
@@ -701,25 +660,15 @@ mod tests {
 
     fn find(p: &str, s: &str) -> Option<(isize, Vec<String>)> {
         let re = OsRegex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"));
-        re.find(s.as_bytes()).map(|m| {
-            (
-                m.end,
-                m.captures
-                    .iter()
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .collect(),
-            )
-        })
+        re.find(s.as_bytes())
+            .map(|m| (m.end, m.captures.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect()))
     }
 
     #[test]
     fn verified_quirks() {
         assert_eq!(find(r"^\d+\.\d+$", "12.5"), None);
         assert_eq!(find(r"^(.+)$", "abc"), None);
-        assert_eq!(
-            find(r"^(\w+)-(\w+)$", "ab-cd-ef").map(|m| m.1),
-            Some(vec!["ab".into(), "cd-ef".into()])
-        );
+        assert_eq!(find(r"^(\w+)-(\w+)$", "ab-cd-ef").map(|m| m.1), Some(vec!["ab".into(), "cd-ef".into()]));
         assert_eq!(find("ab+c", "abbc"), None);
         assert!(find("ab+c", "ab+c").is_some());
         assert_eq!(find(r"\s", "\t"), None);
@@ -734,34 +683,13 @@ mod tests {
     fn requirements_per_alternative() {
         use Requirement::{Contains, StartsWith};
         let reqs = |p: &str| OsRegex::new(p).ok().and_then(|r| r.requirements());
-        assert_eq!(
-            reqs(r"^Failed (\S+) for"),
-            Some(vec![StartsWith(b"failed ".to_vec())])
-        );
-        assert_eq!(
-            reqs(r"^(sshd)\d+ab|xyz\s"),
-            Some(vec![
-                StartsWith(b"sshd".to_vec()),
-                Contains(b"xyz".to_vec())
-            ])
-        );
+        assert_eq!(reqs(r"^Failed (\S+) for"), Some(vec![StartsWith(b"failed ".to_vec())]));
+        assert_eq!(reqs(r"^(sshd)\d+ab|xyz\s"), Some(vec![StartsWith(b"sshd".to_vec()), Contains(b"xyz".to_vec())]));
         assert_eq!(reqs(r"^\d+:ab"), Some(vec![Contains(b":ab".to_vec())]));
         assert_eq!(reqs(r"^\d+\s|abc"), None, "an alternative with no literal");
-        assert_eq!(
-            reqs(r"a+b"),
-            Some(vec![Contains(b"a+b".to_vec())]),
-            "+ after a literal is a literal"
-        );
-        assert_eq!(
-            reqs(r"\w+\d\Sc"),
-            None,
-            "a last byte after an escape is optional"
-        );
-        assert_eq!(
-            find(r"\w+\d\S%", "ab5 x"),
-            Some((3, vec![])),
-            "Wazuh matches without reading the %"
-        );
+        assert_eq!(reqs(r"a+b"), Some(vec![Contains(b"a+b".to_vec())]), "+ after a literal is a literal");
+        assert_eq!(reqs(r"\w+\d\Sc"), None, "a last byte after an escape is optional");
+        assert_eq!(find(r"\w+\d\S%", "ab5 x"), Some((3, vec![])), "Wazuh matches without reading the %");
     }
 
     /// The byte ranges of Wazuh's `regexmap` rows, as dumped from its C table.
@@ -769,23 +697,14 @@ mod tests {
     fn class_table_matches_wazuh_regexmap() {
         let rows: [(u8, &[(u8, u8)]); 15] = [
             (code::DIGIT, &[(48, 57)]),
-            (
-                code::WORD,
-                &[(45, 45), (48, 57), (64, 90), (95, 95), (97, 122)],
-            ),
+            (code::WORD, &[(45, 45), (48, 57), (64, 90), (95, 95), (97, 122)]),
             (code::SPACE, &[(32, 32)]),
-            (
-                code::PUNCT,
-                &[(33, 46), (58, 63), (91, 91), (93, 93), (123, 125)],
-            ),
+            (code::PUNCT, &[(33, 46), (58, 63), (91, 91), (93, 93), (123, 125)]),
             (code::LPAREN, &[(40, 40)]),
             (code::RPAREN, &[(41, 41)]),
             (code::BACKSLASH, &[(92, 92)]),
             (code::NOT_DIGIT, &[(0, 47), (58, 255)]),
-            (
-                code::NOT_WORD,
-                &[(0, 44), (46, 47), (58, 63), (91, 94), (96, 96), (123, 255)],
-            ),
+            (code::NOT_WORD, &[(0, 44), (46, 47), (58, 63), (91, 94), (96, 96), (123, 255)]),
             (code::NOT_SPACE, &[(0, 31), (33, 255)]),
             (code::ANY, &[(0, 255)]),
             (code::TAB, &[(9, 9)]),

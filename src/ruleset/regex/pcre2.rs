@@ -33,19 +33,10 @@ impl Pcre2 {
     /// The first match in `input`, with Wazuh's end pointer and captures.
     pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
         let mut locations: CaptureLocations = self.regex.capture_locations();
-        let whole = self
-            .regex
-            .captures_read(&mut locations, input)
-            .ok()
-            .flatten()?;
+        let whole = self.regex.captures_read(&mut locations, input).ok().flatten()?;
         let end = isize::try_from(whole.end()).ok()? - 1;
-        let highest = (1..locations.len())
-            .rev()
-            .find(|&i| locations.get(i).is_some())
-            .unwrap_or(0);
-        let captures = (1..=highest)
-            .map(|i| locations.get(i).map_or(&input[..0], |(s, e)| &input[s..e]))
-            .collect();
+        let highest = (1..locations.len()).rev().find(|&i| locations.get(i).is_some()).unwrap_or(0);
+        let captures = (1..=highest).map(|i| locations.get(i).map_or(&input[..0], |(s, e)| &input[s..e])).collect();
         Some(Match { end, captures })
     }
 
@@ -65,20 +56,10 @@ mod tests {
         let m = re.find(b"ab rest");
         assert_eq!(m.as_ref().map(|m| m.end), Some(1));
         let caps: Option<Vec<&[u8]>> = m.map(|m| m.captures);
-        assert_eq!(
-            caps,
-            Some(vec![&b"a"[..], b"", b"b"]),
-            "unset middle is empty, trailing unset absent"
-        );
+        assert_eq!(caps, Some(vec![&b"a"[..], b"", b"b"]), "unset middle is empty, trailing unset absent");
         let re = Pcre2::new("Failed").unwrap_or_else(|e| panic!("{e}"));
         assert!(!re.is_match(b"failed"), "case-sensitive");
-        assert_eq!(
-            Pcre2::new("x*")
-                .ok()
-                .and_then(|r| r.find(b"abc"))
-                .map(|m| m.end),
-            Some(-1)
-        );
+        assert_eq!(Pcre2::new("x*").ok().and_then(|r| r.find(b"abc")).map(|m| m.end), Some(-1));
         assert!(Pcre2::new("(").is_err());
     }
 }
