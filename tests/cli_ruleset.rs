@@ -5,30 +5,34 @@ mod common;
 use common::ruleset_home::{shared, wazuh_home};
 use common::vigil;
 
-fn check(home: &std::path::Path) -> (bool, String, String) {
-    let out = vigil().args(["ruleset", "check", "--home"]).arg(home).output().expect("run vigil");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-#[test]
-fn stock_ruleset_loads_with_counts() {
+/// A Wazuh-shaped home with Wazuh's stock server config.
+fn home() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     wazuh_home(dir.path());
     std::os::unix::fs::symlink(shared().join("etc/ossec-server.conf"), dir.path().join("etc/ossec.conf"))
         .expect("link config");
-    let (ok, stdout, stderr) = check(dir.path());
-    assert!(ok, "{stdout}\n{stderr}");
-    // 1,575 stock decoders, the test suite's, and local_decoder.xml's.
-    let decoders: usize = stdout
+    dir
+}
+
+/// Runs `vigil ruleset check`: success, stdout, stderr, and the decoder count it printed.
+fn check(home: &std::path::Path) -> (bool, String, String, usize) {
+    let out = vigil().args(["ruleset", "check", "--home"]).arg(home).output().expect("run vigil");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let decoders = stdout
         .lines()
         .find_map(|l| l.strip_prefix("decoders: "))
         .and_then(|l| l.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    (out.status.success(), stdout, String::from_utf8_lossy(&out.stderr).into_owned(), decoders)
+}
+
+#[test]
+fn stock_ruleset_loads_with_counts() {
+    let dir = home();
+    let (ok, stdout, stderr, decoders) = check(dir.path());
+    assert!(ok, "{stdout}\n{stderr}");
+    // 1,575 stock decoders, the test suite's, and local_decoder.xml's.
     assert!(decoders > 1575, "{stdout}");
     assert!(stdout.contains("lists: 4 ("), "{stdout}");
     assert!(!stderr.contains(": error:"), "{stderr}");
@@ -36,10 +40,7 @@ fn stock_ruleset_loads_with_counts() {
 
 #[test]
 fn broken_decoders_are_named_and_the_rest_loads() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    wazuh_home(dir.path());
-    std::os::unix::fs::symlink(shared().join("etc/ossec-server.conf"), dir.path().join("etc/ossec.conf"))
-        .expect("link config");
+    let dir = home();
     std::fs::write(
         dir.path().join("etc/decoders/zz_broken.xml"),
         "<decoder name=\"good-one\">\n  <prematch>^good </prematch>\n</decoder>\n\
@@ -51,7 +52,7 @@ fn broken_decoders_are_named_and_the_rest_loads() {
     .expect("write");
     std::fs::write(dir.path().join("etc/decoders/zz_unclosed.xml"), "<decoder name=\"x\">\n  <prematch>a</prematch>\n")
         .expect("write");
-    let (ok, stdout, stderr) = check(dir.path());
+    let (ok, stdout, stderr, decoders) = check(dir.path());
     assert!(!ok, "broken files fail the check");
     for needle in [
         "etc/decoders/zz_broken.xml:6: error: decoder 'bad-element': Invalid element 'colour' for decoder 'decoder'",
@@ -62,11 +63,5 @@ fn broken_decoders_are_named_and_the_rest_loads() {
     ] {
         assert!(stderr.contains(needle), "missing `{needle}` in:\n{stderr}");
     }
-    let decoders: usize = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("decoders: "))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
     assert!(decoders > 1575, "the rest still loads: {stdout}");
 }

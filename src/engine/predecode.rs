@@ -208,35 +208,30 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
         msg
     };
     let p = |i: usize| check.get(i).copied().unwrap_or(0);
+    let is = |longer_than: usize, marks: &[(usize, u8)]| loglen > longer_than && shape(check, marks);
     let mut h = Header { log: 0, hostname: None, program_name: None, timestamp: None };
 
-    let syslog_skip = if loglen > 17 && p(3) == b' ' && p(6) == b' ' && p(9) == b':' && p(12) == b':' && p(15) == b' ' {
+    let syslog_skip = if is(17, &[(3, b' '), (6, b' '), (9, b':'), (12, b':'), (15, b' ')]) {
         Some(16)
-    } else if loglen > 24
-        && p(4) == b'-'
-        && p(7) == b'-'
-        && p(10) == b' '
-        && p(13) == b':'
-        && p(16) == b':'
-        && p(19) == b','
-    {
+    } else if is(24, &[(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':'), (19, b',')]) {
         Some(24)
-    } else if loglen > 33 && p(4) == b'-' && p(7) == b'-' && p(10) == b'T' && p(13) == b':' && p(16) == b':' {
-        if p(22) == b':' && p(25) == b' ' {
-            Some(26)
-        } else if p(19) == b'.' {
-            Some(if p(26) == b':' {
-                30
-            } else if p(29) == b':' {
-                33
-            } else {
-                32
-            })
-        } else {
-            iso_fallbacks(check, loglen)
-        }
+    } else if is(33, &[(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')])
+        && ((p(22) == b':' && p(25) == b' ') || p(19) == b'.')
+    {
+        Some(match (p(22), p(25), p(26), p(29)) {
+            (b':', b' ', _, _) => 26,
+            (_, _, b':', _) => 30,
+            (_, _, _, b':') => 33,
+            _ => 32,
+        })
+    } else if is(21, &[(0, DIGIT), (4, b' '), (8, b' '), (11, b' '), (14, b':'), (17, b':'), (20, b' ')]) {
+        Some(21)
+    } else if is(33, &[(0, DIGIT), (4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':'), (19, b'.'), (31, b' ')])
+        && matches!(p(26), b'-' | b'+')
+    {
+        Some(32)
     } else {
-        iso_fallbacks(check, loglen)
+        None
     };
 
     if let Some(skip) = syslog_skip {
@@ -247,77 +242,25 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
             h.log += 1;
         }
         hostname_and_program(copy, &mut h);
-    } else if loglen > 28
-        && p(3) == b' '
-        && p(7) == b' '
-        && p(10) == b' '
-        && p(13) == b':'
-        && p(16) == b':'
-        && p(19) == b' '
-        && p(24) == b' '
-        && p(26) == b' '
-    {
+    } else if is(28, &[(3, b' '), (7, b' '), (10, b' '), (13, b':'), (16, b':'), (19, b' '), (24, b' '), (26, b' ')]) {
         // xferlog
-        h.log = 25;
-        h.timestamp = Some(0);
+        (h.log, h.timestamp) = (25, Some(0));
         copy.set(h.log - 1, 0);
-    } else if loglen > 24
-        && p(2) == b'/'
-        && p(5) == b'-'
-        && p(8) == b':'
-        && p(11) == b':'
-        && p(14) == b'.'
-        && p(21) == b' '
-    {
+    } else if is(24, &[(2, b'/'), (5, b'-'), (8, b':'), (11, b':'), (14, b'.'), (21, b' ')]) {
         // snort
-        h.log = 23;
-        h.timestamp = Some(0);
+        (h.log, h.timestamp) = (23, Some(0));
         copy.set(h.log - 2, 0);
-    } else if loglen > 28
-        && p(2) == b'/'
-        && p(5) == b'/'
-        && p(10) == b'-'
-        && p(13) == b':'
-        && p(16) == b':'
-        && p(19) == b'.'
-        && p(26) == b' '
-    {
+    } else if is(28, &[(2, b'/'), (5, b'/'), (10, b'-'), (13, b':'), (16, b':'), (19, b'.'), (26, b' ')]) {
         // suricata
-        h.log = 28;
-        h.timestamp = Some(0);
+        (h.log, h.timestamp) = (28, Some(0));
         copy.set(h.log - 2, 0);
-    } else if loglen > 27
-        && p(0) == b'['
-        && p(4) == b' '
-        && p(8) == b' '
-        && p(11) == b' '
-        && p(14) == b':'
-        && p(17) == b':'
-        && p(20) == b' '
-        && p(25) == b']'
-    {
-        // apache
-        h.log = 27;
-        h.timestamp = Some(1);
+    } else if is(27, &[(0, b'['), (4, b' '), (8, b' '), (11, b' '), (14, b':'), (17, b':'), (20, b' '), (25, b']')]) {
+        // apache: the timestamp starts after `[`
+        (h.log, h.timestamp) = (27, Some(1));
         copy.set(h.log - 2, 0);
-    } else if loglen > 26
-        && p(0) == b'['
-        && p(1) == b'T'
-        && p(5) == b' '
-        && p(10) == b'.'
-        && p(13) == b'.'
-        && p(16) == b' '
-        && p(19) == b':'
-    {
+    } else if is(26, &[(0, b'['), (1, b'T'), (5, b' '), (10, b'.'), (13, b'.'), (16, b' '), (19, b':')]) {
         osx_asl(copy, &mut h);
-    } else if loglen > 32
-        && p(0) == b'1'
-        && p(1).is_ascii_digit()
-        && p(2).is_ascii_digit()
-        && p(3).is_ascii_digit()
-        && p(10) == b'.'
-        && p(13).is_ascii_digit()
-        && p(14) == b' '
+    } else if is(32, &[(0, b'1'), (1, DIGIT), (2, DIGIT), (3, DIGIT), (10, b'.'), (13, DIGIT), (14, b' ')])
         && (p(21) == b' ' || p(22) == b' ')
     {
         // squid
@@ -331,34 +274,15 @@ fn syslog_header(msg: &[u8], copy: &mut Buf) -> Header {
     h
 }
 
-/// `2015 Dec 29 10:00:01 ` and `2021-04-21 10:16:09.404756-0700 `.
-fn iso_fallbacks(check: &[u8], loglen: usize) -> Option<usize> {
-    let p = |i: usize| check.get(i).copied().unwrap_or(0);
-    if loglen > 21
-        && p(0).is_ascii_digit()
-        && p(4) == b' '
-        && p(8) == b' '
-        && p(11) == b' '
-        && p(14) == b':'
-        && p(17) == b':'
-        && p(20) == b' '
-    {
-        Some(21)
-    } else if loglen > 33
-        && p(0).is_ascii_digit()
-        && p(4) == b'-'
-        && p(7) == b'-'
-        && p(10) == b' '
-        && p(13) == b':'
-        && p(16) == b':'
-        && p(19) == b'.'
-        && (p(26) == b'-' || p(26) == b'+')
-        && p(31) == b' '
-    {
-        Some(32)
-    } else {
-        None
-    }
+/// In a [`shape`], "an ASCII digit here" (no header format tests for NUL).
+const DIGIT: u8 = 0;
+
+/// Whether `check` has each byte of `marks` at its position ([`DIGIT`]: any digit).
+fn shape(check: &[u8], marks: &[(usize, u8)]) -> bool {
+    marks.iter().all(|&(i, want)| {
+        let got = check.get(i).copied().unwrap_or(0);
+        if want == DIGIT { got.is_ascii_digit() } else { got == want }
+    })
 }
 
 /// After a syslog timestamp: hostname, then `prog:`, `prog[pid]:`, `prog[pid] ` or AIX forms.

@@ -624,32 +624,29 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
     if end_of_pattern(&mut q) {
         return r_code;
     }
+    // `\X*` then the end; like Wazuh's, it moves `q` as far as it got either way.
+    let star_then_end = |q: &mut usize| {
+        if p(*q) != b'\\' {
+            return false;
+        }
+        *q += 2;
+        if p(*q) != b'*' {
+            return false;
+        }
+        *q += 1;
+        end_of_pattern(q)
+    };
     if p(q) == b'\\' && regex_matched {
         q += 2;
         if is_plus(p(q)) {
             q += 1;
-            if end_of_pattern(&mut q) {
+            if end_of_pattern(&mut q) || star_then_end(&mut q) {
                 return r_code;
-            }
-            if p(q) == b'\\' {
-                q += 2;
-                if p(q) == b'*' {
-                    q += 1;
-                    if end_of_pattern(&mut q) {
-                        return r_code;
-                    }
-                }
             }
         }
     }
-    if p(q) == b'\\' {
-        q += 2;
-        if p(q) == b'*' {
-            q += 1;
-            if end_of_pattern(&mut q) {
-                return r_code;
-            }
-        }
+    if star_then_end(&mut q) {
+        return r_code;
     }
     None
 }
