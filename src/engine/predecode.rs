@@ -6,6 +6,10 @@
 //! what decoders see (an odd header can leave `log` cut short), so this port works the same way
 //! on a byte buffer and reads the pieces back up to their NUL.
 
+/// Longest queue message analysisd reads (`OS_MAXSTR`); the rest is cut off, as Wazuh's
+/// queue buffer does.
+pub const MAX_MESSAGE: usize = 65536;
+
 /// Longest location Wazuh keeps (`OS_SIZE_8192 + OS_SIZE_256 + 3`, less its NUL).
 const MAX_LOCATION: usize = 8192 + 256 + 2;
 
@@ -129,6 +133,7 @@ struct Header {
 
 /// Pre-decodes a queue message. `manager_host` is the manager's short host name.
 pub fn predecode(raw: &[u8], manager_host: &str) -> Result<Predecoded, PredecodeError> {
+    let raw = &raw[..raw.len().min(MAX_MESSAGE)];
     let queue = *raw.first().ok_or(PredecodeError::Format)?;
     let rest = raw.get(2..).ok_or(PredecodeError::Format)?;
     // Everything is a C string in analysisd: a NUL ends the message.

@@ -2,7 +2,7 @@
 //!
 //! Start-up checks the home (refusing a read-only one or a regular file), lays out what is
 //! missing, reads the config (refusing to start on any error, as Wazuh does), starts logging,
-//! takes the pid file and opens the agent store. Shutdown on SIGTERM or SIGINT: every service
+//! takes the pid file, loads the ruleset into the engine and opens the agent store. Shutdown on SIGTERM or SIGINT: every service
 //! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
 
 mod pidfile;
@@ -14,8 +14,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::config::{self, Severity};
+use crate::engine::Engine;
 use crate::home::Home;
 use crate::logging;
+use crate::ruleset::prefilter::Engine as Prefilter;
 pub use pidfile::{PidError, PidFile};
 
 /// How long services may take to stop after SIGTERM.
@@ -58,6 +60,8 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
         info!("Generated a self-signed TLS certificate (ECDSA P-256)");
     }
     let _pid = PidFile::acquire(&home.pid_file())?;
+    // Services that analyse events (agent connections, local queue) will share this engine.
+    let _engine = load_engine(home, &loaded.config);
     let store = home.store()?;
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
@@ -69,6 +73,42 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     info!("Stopped");
     Ok(())
+}
+
+/// Loads the ruleset and compiles the engine; problems are logged and the broken items skipped,
+/// as analysisd skips them.
+fn load_engine(home: &Home, config: &config::Config) -> Option<Engine> {
+    let (ruleset, problems) = crate::ruleset::load(home.root(), &config.ruleset);
+    for p in &problems {
+        if p.warning {
+            warn!(file = %p.file, line = p.line, "{}", p.message);
+        } else {
+            error!(file = %p.file, line = p.line, "{}", p.message);
+        }
+    }
+    let (decoders, rules, lists) = (ruleset.decoders.len(), ruleset.rule_count, ruleset.files.lists.len());
+    let host = crate::home::hostname();
+    // Hyperscan first; the pure-Rust scanner if libhs cannot build the database.
+    let engine = Engine::new(ruleset.clone(), Some(Prefilter::Hyperscan), &host).or_else(|e| {
+        warn!("{e}; using the Aho-Corasick prefilter");
+        Engine::new(ruleset, Some(Prefilter::AhoCorasick), &host)
+    });
+    match engine {
+        Ok(engine) => {
+            info!(
+                decoders,
+                rules,
+                lists,
+                prefilter = engine.prefilter().map_or("none", |p| p.engine()),
+                "Ruleset loaded"
+            );
+            Some(engine)
+        }
+        Err(e) => {
+            error!("{e}");
+            None
+        }
+    }
 }
 
 /// Waits for SIGTERM or SIGINT and names it.

@@ -81,6 +81,19 @@ fn escaped_locations_and_format_errors() {
     assert_eq!(predecode(b"1:[001 x:msg", "m"), Err(PredecodeError::Format));
 }
 
+#[test]
+fn oversized_messages_are_cut_at_os_maxstr() {
+    let mut raw = b"1:stdin:".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 100_000));
+    raw.extend_from_slice(b"\0after-nul \xff\xfe");
+    let p = predecode(&raw, "m").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.full_log.len(), MAX_MESSAGE - 8);
+    let with_nul = predecode(b"1:stdin:before\0after", "m").map(|p| p.log);
+    assert_eq!(with_nul.as_deref(), Ok("before"), "a NUL ends the message, as in C");
+    let invalid = predecode(b"1:stdin:caf\xe9 \xff", "m").map(|p| p.log);
+    assert_eq!(invalid.as_deref(), Ok("caf\u{fffd} \u{fffd}"));
+}
+
 proptest::proptest! {
     #[test]
     fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
