@@ -3,6 +3,7 @@
 //! ignored), numbers go through `strtod`, and arrays are printed in cJSON's formatted style
 //! (`["a", "b"]`, objects with newlines and tabs) before rules see them.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// cJSON's nesting limit.
@@ -10,7 +11,7 @@ const NESTING_LIMIT: usize = 1000;
 
 /// A parsed value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'a> {
     /// `null`.
     Null,
     /// `false`.
@@ -20,14 +21,15 @@ pub enum Json {
     /// A number (always a double in cJSON).
     Number(f64),
     /// A string.
-    String(String),
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Json>),
+    Array(Vec<Json<'a>>),
     /// An object; keys may repeat.
-    Object(Vec<(String, Json)>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
     depth: usize,
@@ -35,15 +37,15 @@ struct Parser<'a> {
 
 /// Parses the first JSON value of `text` (a UTF-8 BOM and leading whitespace skipped); what
 /// follows it is ignored. `None` when cJSON would fail.
-pub fn parse(text: &str) -> Option<Json> {
+pub fn parse(text: &str) -> Option<Json<'_>> {
     let bytes = text.as_bytes();
     let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    let mut p = Parser { s: bytes, i: start, depth: 0 };
+    let mut p = Parser { text, s: bytes, i: start, depth: 0 };
     p.ws();
     p.value()
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> u8 {
         self.s.get(self.i).copied().unwrap_or(0)
     }
@@ -54,7 +56,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self) -> Option<Json> {
+    fn value(&mut self) -> Option<Json<'a>> {
         let rest = self.s.get(self.i..)?;
         if rest.starts_with(b"null") {
             self.i += 4;
@@ -85,8 +87,16 @@ impl Parser<'_> {
         Some(value)
     }
 
-    fn string(&mut self) -> Option<String> {
+    /// A string, borrowed from the text when it has no escapes (the common case).
+    fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
+        let start = self.i;
+        let stop = memchr::memchr2(b'"', b'\\', self.s.get(start..)?)?;
+        if self.s[start + stop] == b'"' {
+            self.i = start + stop + 1;
+            // Quotes are ASCII, so the slice between them is whole UTF-8.
+            return self.text.get(start..start + stop).map(Cow::Borrowed);
+        }
         let mut out = Vec::new();
         loop {
             // Copy the plain stretch up to the next quote or backslash in one go.
@@ -95,9 +105,9 @@ impl Parser<'_> {
             out.extend_from_slice(&rest[..stop]);
             self.i += stop + 1;
             if rest[stop] == b'"' {
-                return Some(
+                return Some(Cow::Owned(
                     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                );
+                ));
             }
             let e = *self.s.get(self.i)?;
             self.i += 1;
@@ -149,7 +159,7 @@ impl Parser<'_> {
         (self.depth <= NESTING_LIMIT).then_some(())
     }
 
-    fn array(&mut self) -> Option<Json> {
+    fn array(&mut self) -> Option<Json<'a>> {
         self.enter()?;
         self.i += 1;
         self.ws();
@@ -174,7 +184,7 @@ impl Parser<'_> {
         Some(Json::Array(items))
     }
 
-    fn object(&mut self) -> Option<Json> {
+    fn object(&mut self) -> Option<Json<'a>> {
         self.enter()?;
         self.i += 1;
         self.ws();
@@ -313,13 +323,13 @@ fn print_string(s: &str, out: &mut String) {
 }
 
 /// `cJSON_Print`: the formatted layout.
-pub fn print(value: &Json) -> String {
+pub fn print(value: &Json<'_>) -> String {
     let mut out = String::new();
     print_value(value, 0, &mut out);
     out
 }
 
-fn print_value(value: &Json, depth: usize, out: &mut String) {
+fn print_value(value: &Json<'_>, depth: usize, out: &mut String) {
     match value {
         Json::Null => out.push_str("null"),
         Json::False => out.push_str("false"),

@@ -24,7 +24,12 @@ pub fn decode(input: &str, decoder: &Decoder, event: &mut Event) {
 
 /// Emits the fields of an object; `key` holds the dotted path of the object (empty at the top)
 /// and is restored on return.
-fn read_object(members: Vec<(String, Json)>, key: &mut String, decoder: &Decoder, event: &mut Event) {
+fn read_object(
+    members: Vec<(std::borrow::Cow<'_, str>, Json<'_>)>,
+    key: &mut String,
+    decoder: &Decoder,
+    event: &mut Event,
+) {
     let prefix = key.len();
     for (name, value) in members {
         key.truncate(prefix);
@@ -33,7 +38,7 @@ fn read_object(members: Vec<(String, Json)>, key: &mut String, decoder: &Decoder
         }
         key.push_str(&name);
         let text = match value {
-            Json::String(s) => s,
+            Json::String(s) => s.into_owned(),
             Json::Number(d) => cjson::number_field(d),
             Json::True => "true".into(),
             Json::False => "false".into(),
@@ -60,11 +65,11 @@ fn read_object(members: Vec<(String, Json)>, key: &mut String, decoder: &Decoder
 }
 
 /// Scalars joined with `,` (nested arrays and objects skipped); empty if it would be too long.
-fn csv(items: &[Json]) -> String {
+fn csv(items: &[Json<'_>]) -> String {
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
         let text = match item {
-            Json::String(s) => s.clone(),
+            Json::String(s) => s.to_string(),
             Json::Number(d) => cjson::number_field(*d),
             Json::Null => "null".into(),
             Json::True => "true".into(),
