@@ -365,23 +365,16 @@ fn hostname_and_program(copy: &mut Buf, h: &mut Header) {
 }
 
 /// AIX: `host auth|security:info prog: msg`.
-fn aix(copy: &mut Buf, h: &mut Header, mut pieces: usize) -> Option<usize> {
-    while copy.at(pieces).is_ascii_alphanumeric() {
-        pieces += 1;
-    }
-    if copy.at(pieces) != b':' {
+fn aix(copy: &mut Buf, h: &mut Header, pieces: usize) -> Option<usize> {
+    // `facility:severity `, both alphanumeric.
+    let after = |at: usize, end: u8| {
+        let stop = (at..).find(|&i| !copy.at(i).is_ascii_alphanumeric()).unwrap_or(at);
+        (copy.at(stop) == end).then_some(stop + 1)
+    };
+    let Some(mut pieces) = after(pieces, b':').and_then(|p| after(p, b' ')) else {
         h.program_name = None;
         return None;
-    }
-    pieces += 1;
-    while copy.at(pieces).is_ascii_alphanumeric() {
-        pieces += 1;
-    }
-    if copy.at(pieces) != b' ' {
-        h.program_name = None;
-        return None;
-    }
-    pieces += 1;
+    };
     h.program_name = Some(pieces);
     while valid_char(copy.at(pieces)) {
         pieces += 1;

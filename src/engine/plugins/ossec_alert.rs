@@ -58,3 +58,33 @@ pub fn decode(log: &str, event: &mut Event, rule_exists: &dyn Fn(&str) -> bool) 
     event.preset_rule = Some(id.to_owned());
     Some(new_log)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::predecode::predecode;
+
+    const LOG: &str = "ossec: Alert Level: 10; Rule: 5712 - SSHD brute force; Location: (web01) 10.0.0.5->/var/log/secure; srcip: 1.2.3.4; user: root;  Dec 10 01:02:03 web01 sshd[9]: Failed password";
+
+    /// Fields end at two spaces (a single one would start another `key: value;`).
+    #[test]
+    fn forwarded_alert_carries_its_rule_and_original_log() {
+        let mut e = Event::new(predecode(b"1:remote:x", "m").unwrap_or_else(|e| panic!("{e}")));
+        let new_log = decode(LOG, &mut e, &|id| id == "5712");
+        assert_eq!(new_log.as_deref(), Some("Dec 10 01:02:03 web01 sshd[9]: Failed password"));
+        assert_eq!(e.preset_rule.as_deref(), Some("5712"));
+        assert_eq!(e.pre.location, "remote|(web01) 10.0.0.5->/var/log/secure");
+        assert_eq!(e.pre.hostname, e.pre.location);
+        assert_eq!((e.get(StaticField::SrcIp), e.get(StaticField::DstUser)), (Some("1.2.3.4"), Some("root")));
+        assert_eq!(e.kind_override, Some(DecoderType::OssecAlert));
+    }
+
+    #[test]
+    fn unknown_rule_or_other_text_changes_nothing_but_the_type() {
+        let mut e = Event::new(predecode(b"1:remote:x", "m").unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(decode(LOG, &mut e, &|_| false), None);
+        assert_eq!((e.pre.location.as_str(), e.preset_rule.as_deref()), ("remote", None));
+        assert_eq!(decode("hello", &mut e, &|_| true), None);
+        assert_eq!(e.kind_override, Some(DecoderType::OssecAlert), "Wazuh sets the type before any check");
+    }
+}

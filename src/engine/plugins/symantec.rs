@@ -36,3 +36,19 @@ pub fn decode(log: &str, event: &mut Event) {
         rest = text.find(',').map(|i| &text[i + 1..]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::predecode::predecode;
+
+    #[test]
+    fn pairs_after_the_first_comma_first_value_wins() {
+        let mut e = Event::new(predecode(b"1:sws:x", "m").unwrap_or_else(|e| panic!("{e}")));
+        decode("20060101,120000,2=123456789012,10=alice,11=10.1.1.1,60=http://x.example/a,11=10.9.9.9", &mut e);
+        assert_eq!(e.get(StaticField::DstUser), Some("alice"));
+        assert_eq!(e.get(StaticField::SrcIp), Some("10.1.1.1"));
+        assert_eq!(e.get(StaticField::Url), Some("http://x.example/a"));
+        assert_eq!(e.get(StaticField::Id), Some("2=1234567"), "nine characters, key included");
+    }
+}

@@ -95,24 +95,17 @@ struct Pattern {
 }
 
 impl Reader<'_> {
+    fn push(&mut self, el: &Element, message: String, warning: bool) {
+        let (file, decoder) = (self.file.clone(), self.decoder.clone());
+        self.problems.push(DecoderError { file, line: el.line, decoder, message, warning });
+    }
+
     fn error(&mut self, el: &Element, message: impl Into<String>) {
-        self.problems.push(DecoderError {
-            file: self.file.clone(),
-            line: el.line,
-            decoder: self.decoder.clone(),
-            message: message.into(),
-            warning: false,
-        });
+        self.push(el, message.into(), false);
     }
 
     fn warn(&mut self, el: &Element, message: impl Into<String>) {
-        self.problems.push(DecoderError {
-            file: self.file.clone(),
-            line: el.line,
-            decoder: self.decoder.clone(),
-            message: message.into(),
-            warning: true,
-        });
+        self.push(el, message.into(), true);
     }
 
     /// `<type=...>` of a pattern element; a missing or wrong one means the element's default.
