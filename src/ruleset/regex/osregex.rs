@@ -138,6 +138,8 @@ struct Alternative {
     end: bool,
     /// Positions of the parentheses in `code`, in order (open, close, open, close…).
     parens: Vec<usize>,
+    /// For each byte of `code`, the index of the parenthesis there (`u16::MAX`: none).
+    paren_index: Vec<u16>,
     /// Literal runs every match of this alternative contains (see [`literal_runs`]).
     runs: Vec<Vec<u8>>,
     /// For an anchored alternative, the literal bytes every match starts with.
@@ -437,7 +439,11 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
     let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
     let prefix = if begin { leading_literal(&code) } else { None };
     code.extend_from_slice(&[0; PAD]);
-    Alternative { code, begin, end, parens, runs, prefix, needles }
+    let mut paren_index = vec![u16::MAX; code.len()];
+    for (k, &at) in parens.iter().enumerate() {
+        paren_index[at] = u16::try_from(k).unwrap_or(u16::MAX);
+    }
+    Alternative { code, begin, end, parens, paren_index, runs, prefix, needles }
 }
 
 /// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
@@ -450,7 +456,8 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
     let lower = |i: isize| at(i).to_ascii_lowercase();
     // Records where a parenthesis sits in the input; a no-op without captures.
     let mark = |marks: &mut [Option<isize>], at_pt: usize, value: isize| {
-        if let Some(slot) = alt.parens.iter().position(|&q| q == at_pt).and_then(|k| marks.get_mut(k)) {
+        let k = alt.paren_index.get(at_pt).copied().unwrap_or(u16::MAX);
+        if let Some(slot) = marks.get_mut(usize::from(k)) {
             *slot = Some(value);
         }
     };
