@@ -159,6 +159,23 @@ enum Needle {
     Letter(u8, u8),
 }
 
+/// How common a byte is in log lines, roughly (higher: more common). Letters rank by English
+/// letter frequency; spaces, digits and vowels are everywhere; punctuation and rare letters are
+/// good discriminators.
+fn commonness(b: u8) -> u8 {
+    const LETTERS: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
+    match b {
+        b' ' => 250,
+        b'0'..=b'9' => 200,
+        b'a'..=b'z' | b'A'..=b'Z' => {
+            let lower = b.to_ascii_lowercase();
+            100 + LETTERS.iter().position(|&l| l == lower).map_or(0, |i| i as u8 * 3)
+        }
+        b'.' | b'-' | b':' | b'/' | b'=' | b',' => 90,
+        _ => 10,
+    }
+}
+
 impl PartialEq for Needle {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
@@ -177,9 +194,13 @@ impl Needle {
         if run.len() > 1 && !run.iter().any(u8::is_ascii_alphabetic) {
             return Self::Exact(Box::new(memchr::memmem::Finder::new(run).into_owned()));
         }
-        match run.iter().find(|b| !b.is_ascii_alphabetic()) {
-            Some(&b) => Self::Byte(b),
-            None => Self::Letter(run[0], run[0].to_ascii_uppercase()),
+        // Any byte of the run is a necessary condition; the rarest one in log text rules out
+        // the most lines.
+        let rarest = run.iter().copied().min_by_key(|&b| commonness(b)).unwrap_or(run[0]);
+        if rarest.is_ascii_alphabetic() {
+            Self::Letter(rarest, rarest.to_ascii_uppercase())
+        } else {
+            Self::Byte(rarest)
         }
     }
 
