@@ -58,10 +58,16 @@ impl Hooks for NoHooks {}
 
 /// Decodes `event` with `set`.
 pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
+    with_log(event, |event, log| decode_log(set, event, log, hooks))
+}
+
+/// Runs `f` with the event's `log` taken out (so it can be borrowed while the event is filled),
+/// then puts back the log `f` returns as rewritten, or the original.
+pub fn with_log<T>(event: &mut Event, f: impl FnOnce(&mut Event, &str) -> (T, Option<String>)) -> T {
     let log = std::mem::take(&mut event.pre.log);
-    let (tried, rewritten) = decode_log(set, event, &log, hooks);
+    let (value, rewritten) = f(event, &log);
     event.pre.log = rewritten.unwrap_or(log);
-    tried
+    value
 }
 
 /// Decodes `event` whose `log` the caller holds (taken out of the event, so hooks can borrow

@@ -67,14 +67,10 @@ impl Engine {
         let mut event = Event::new(pre);
         let decoders = &self.ruleset.decoders;
         let tried = match &self.prefilter {
-            Some(p) => {
-                // The prefilter reads the log while decoding fills the event.
-                let log = std::mem::take(&mut event.pre.log);
+            Some(p) => decode::with_log(&mut event, |event, log| {
                 let hits = p.scan(decoders, log.as_bytes(), event.pre.program_name.as_deref());
-                let (tried, rewritten) = decode::decode_log(decoders, &mut event, &log, &hits);
-                event.pre.log = rewritten.unwrap_or(log);
-                tried
-            }
+                decode::decode_log(decoders, event, log, &hits)
+            }),
             None => decode::decode(decoders, &mut event, &decode::NoHooks),
         };
         if let Some(d) = event.decoder.map(|id| decoders.get(id)).filter(|d| d.accumulate) {

@@ -130,11 +130,6 @@ impl Hits<'_> {
     pub fn program_matches(&self, position: usize) -> Option<bool> {
         self.programs.as_ref().and_then(|p| p.get(position).copied())
     }
-
-    /// Whether the literal scan ran for this event.
-    pub fn scanned(&self) -> bool {
-        self.found.get().is_some()
-    }
 }
 
 impl Prefilter {
@@ -196,15 +191,5 @@ impl Prefilter {
     /// The engine in use.
     pub fn engine(&self) -> &'static str {
         self.matcher.name()
-    }
-
-    /// Number of distinct scanned literals.
-    pub fn literal_count(&self) -> usize {
-        self.literals
-    }
-
-    /// Number of top-level decoders that can be ruled out.
-    pub fn filtered_decoders(&self) -> usize {
-        self.needs.iter().filter(|r| r.is_some()).count()
     }
 }

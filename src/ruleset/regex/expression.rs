@@ -65,15 +65,6 @@ impl Expression {
         })
     }
 
-    /// The dialect.
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::OsMatch(_) => Dialect::OsMatch,
-            Self::OsRegex(_) => Dialect::OsRegex,
-            Self::Pcre2(_) => Dialect::Pcre2,
-        }
-    }
-
     /// Matches `input`, with end pointer and captures. OS_Match has neither: its end is the last
     /// byte of the input and it captures nothing.
     pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
