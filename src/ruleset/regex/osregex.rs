@@ -146,6 +146,66 @@ struct Alternative {
     prefix: Option<Vec<u8>>,
     /// A cheap presence test per run, checked before running the matcher.
     needles: Vec<Needle>,
+    /// What a fresh start must find at the current byte, for skipping to the next candidate.
+    lead: Lead,
+}
+
+/// What the matcher needs at a fresh start (nothing saved), where any other byte only makes
+/// Wazuh's loop restart one byte further on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lead {
+    /// Nothing to skip by: the pattern starts with a repeat, a class or a parenthesis.
+    Any,
+    /// The pattern starts with this literal run (lower case): a start where the whole run does
+    /// not match fails before anything is saved. `rare` indexes its rarest byte.
+    Run { run: Vec<u8>, rare: usize },
+    /// The pattern starts with a single-byte class (`\s`, `\(`, `\t`…) not repeated.
+    Byte(u8),
+}
+
+impl Lead {
+    fn of(code: &[u8]) -> Self {
+        let run: Vec<u8> = code.iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
+        if let Some(rare) = (0..run.len()).min_by_key(|&i| commonness(run[i])) {
+            return Self::Run { run, rare };
+        }
+        let single = |c: u8| (0..=255u8).filter(|&b| class(c, b)).collect::<Vec<_>>();
+        match code {
+            [b'\\', c, next, ..] if !is_plus(*next) => match single(*c)[..] {
+                [b] => Self::Byte(b),
+                _ => Self::Any,
+            },
+            _ => Self::Any,
+        }
+    }
+
+    /// The first position at or after `from` where a fresh start can get past the lead.
+    fn next(&self, s: &[u8], from: usize) -> Option<usize> {
+        match self {
+            Self::Any => Some(from),
+            Self::Byte(b) if s.get(from) == Some(b) => Some(from),
+            Self::Byte(b) => memchr::memchr(*b, s.get(from..)?).map(|i| from + i),
+            Self::Run { run, .. } if s.get(from..from + run.len()).is_some_and(|w| w.eq_ignore_ascii_case(run)) => {
+                Some(from)
+            }
+            Self::Run { run, rare } => {
+                let (byte, mut at) = (run[*rare], from + rare);
+                loop {
+                    let hay = s.get(at..)?;
+                    let found = if byte.is_ascii_lowercase() {
+                        memchr::memchr2(byte, byte.to_ascii_uppercase(), hay)
+                    } else {
+                        memchr::memchr(byte, hay)
+                    };
+                    let start = at + found? - rare;
+                    if s.get(start..start + run.len()).is_some_and(|w| w.eq_ignore_ascii_case(run)) {
+                        return Some(start);
+                    }
+                    at = start + rare + 1;
+                }
+            }
+        }
+    }
 }
 
 /// A necessary condition for a literal run to occur in the input.
@@ -290,28 +350,29 @@ impl OsRegex {
         self.find_with(input, true)
     }
 
-    /// [`OsRegex::find`]; `precheck` skips alternatives whose literals are absent (only tests
-    /// turn it off, to prove it changes nothing).
-    fn find_with<'a>(&self, input: &'a [u8], precheck: bool) -> Option<Match<'a>> {
+    /// [`OsRegex::find`]; `shortcuts` skips alternatives whose literals are absent and lets the
+    /// matcher jump over bytes that cannot change its state (only tests turn it off, to prove
+    /// it changes nothing).
+    fn find_with<'a>(&self, input: &'a [u8], shortcuts: bool) -> Option<Match<'a>> {
         let input = &input[..memchr::memchr(0, input).unwrap_or(input.len())];
         let mut marks = Vec::new();
         for alt in &self.alternatives {
-            // Anchored alternatives fail fast on their own; a scan for literals only pays off for
-            // unanchored ones, which Wazuh retries at every start position.
-            if precheck && !alt.begin && !alt.needles.iter().all(|n| n.present(input)) {
-                continue;
-            }
-            if precheck
+            // The prefix test is cheapest; then the literal scans, which pay off even for anchored
+            // alternatives: Wazuh's restart points let `^a \S+ b` walk the whole input.
+            if shortcuts
                 && let Some(prefix) = &alt.prefix
                 && !input.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
             {
+                continue;
+            }
+            if shortcuts && !alt.needles.iter().all(|n| n.present(input)) {
                 continue;
             }
             marks.clear();
             if self.captures {
                 marks.resize(alt.parens.len(), None);
             }
-            if let Some(end) = run(alt, input, &mut marks) {
+            if let Some(end) = run(alt, input, &mut marks, shortcuts) {
                 let mut captures = Vec::new();
                 for pair in marks.chunks(2) {
                     let (Some(open), Some(&Some(close))) = (pair[0], pair.get(1)) else {
@@ -360,9 +421,11 @@ pub enum Requirement {
     Contains(Vec<u8>),
 }
 
-/// The literal bytes an anchored alternative starts with (after zero-width parentheses).
+/// The literal bytes an anchored alternative starts with (after an opening parenthesis). A
+/// second parenthesis right after the first is compared as a literal `(` by Wazuh's matcher, so
+/// the run stops there.
 fn leading_literal(code: &[u8]) -> Option<Vec<u8>> {
-    let start = code.iter().take_while(|&&b| b == PAREN).count();
+    let start = usize::from(code.first() == Some(&PAREN));
     let run: Vec<u8> = code[start..].iter().take_while(|&&b| b != b'\\' && b != PAREN).copied().collect();
     (!run.is_empty()).then_some(run)
 }
@@ -459,17 +522,58 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
     let runs = literal_runs(&code);
     let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
     let prefix = if begin { leading_literal(&code) } else { None };
+    let lead = Lead::of(&code);
     code.extend_from_slice(&[0; PAD]);
     let mut paren_index = vec![u16::MAX; code.len()];
     for (k, &at) in parens.iter().enumerate() {
         paren_index[at] = u16::try_from(k).unwrap_or(u16::MAX);
     }
-    Alternative { code, begin, end, parens, paren_index, runs, prefix, needles }
+    Alternative { code, begin, end, parens, paren_index, runs, prefix, needles, lead }
+}
+
+/// What a repeated escape `\\X+`/`\\X*` at `pat[pt]`, already matching, does with the leading
+/// bytes of `s` for which Wazuh's loop only steps on.
+#[derive(Debug, PartialEq, Eq)]
+enum Span {
+    /// Bytes of class `X` where the next token (a literal or another escape) does not match:
+    /// each moves `r_code` on.
+    Steps(usize),
+    /// The pattern ends after the repeat: bytes of class `X`, each moving only the mark of the
+    /// parenthesis at this position of the pattern, if there is one, to just after it.
+    Tail(usize, Option<usize>),
+}
+
+/// The [`Span`] of the repeat at `pat[pt]` over `s`, which holds no NUL (the input stops at the
+/// first).
+fn repeat_span(pat: &[u8], pt: usize, s: &[u8]) -> Span {
+    let p = |i: usize| pat.get(i).copied().unwrap_or(0);
+    let x = p(pt + 1);
+    let mut next = pt + 3;
+    if p(next) == PAREN {
+        next += 1;
+    }
+    let stop = match p(next) {
+        0 => {
+            let n = s.iter().position(|&b| !class(x, b)).unwrap_or(s.len());
+            return Span::Tail(n, (p(next - 1) == PAREN).then_some(next - 1));
+        }
+        b'\\' => {
+            let y = p(next + 1);
+            s.iter().position(|&b| !class(x, b) || class(y, b))
+        }
+        // `\.+` up to a literal: the next occurrence of that byte, in either case.
+        literal if x == code::ANY && literal.is_ascii_lowercase() => {
+            memchr::memchr2(literal, literal.to_ascii_uppercase(), s)
+        }
+        literal if x == code::ANY => memchr::memchr(literal, s),
+        literal => s.iter().position(|&b| !class(x, b) || b.to_ascii_lowercase() == literal),
+    };
+    Span::Steps(stop.unwrap_or(s.len()))
 }
 
 /// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
 /// one before the input (`st--`).
-fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize> {
+fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>], shortcuts: bool) -> Option<isize> {
     let pat = &alt.code;
     let p = |i: usize| if i < pat.len() { pat[i] } else { 0 };
     // Past either end reads NUL, as the C string does; a negative `i` wraps to a huge index.
@@ -490,29 +594,29 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
     let mut pt_error: [Option<(usize, isize)>; 4] = [None; 4];
     let mut st: isize = 0;
 
-    let first = p(0);
-    let first_is_literal = first != 0 && first != b'\\' && first != PAREN;
     // True at the start and after each restart from the pattern's beginning: nothing is saved
-    // (no restart point, no `st_error`), so every start that is not the first literal byte fails
-    // the same way Wazuh loops through them, and the scan can jump to the next candidate.
+    // (no restart point, no `st_error`), so every start where the lead does not match fails the
+    // same way Wazuh loops through them, and the scan can jump to the next candidate.
     let mut fresh = true;
     while at(st) != 0 {
-        if std::mem::take(&mut fresh) && first_is_literal && lower(st) != first {
-            if alt.begin {
-                return None;
-            }
+        if std::mem::take(&mut fresh) && shortcuts {
             let from = usize::try_from(st).unwrap_or(0);
-            let next = if first.is_ascii_lowercase() {
-                memchr::memchr2(first, first.to_ascii_uppercase(), &s[from..])
-            } else {
-                memchr::memchr(first, &s[from..])
-            };
-            r_code = None;
-            match next {
-                Some(offset) => st = isize::try_from(from + offset).unwrap_or(isize::MAX),
-                None => {
-                    st = isize::try_from(s.len()).unwrap_or(isize::MAX);
-                    break;
+            let next = alt.lead.next(s, from);
+            if next != Some(from) {
+                if alt.begin {
+                    return None;
+                }
+                r_code = None;
+                if matches!(alt.lead, Lead::Byte(_)) {
+                    // A class that fails clears it on the way.
+                    regex_matched = false;
+                }
+                match next {
+                    Some(next) => st = isize::try_from(next).unwrap_or(isize::MAX),
+                    None => {
+                        st = isize::try_from(s.len()).unwrap_or(isize::MAX);
+                        break;
+                    }
                 }
             }
         }
@@ -536,6 +640,26 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>]) -> Option<isize
         }
 
         if p(pt) == b'\\' {
+            if shortcuts && (regex_matched || p(pt + 2) == b'*') && is_plus(p(pt + 2)) {
+                let from = usize::try_from(st).unwrap_or(0);
+                match repeat_span(pat, pt, &s[from..]) {
+                    Span::Steps(0) | Span::Tail(0, _) => {}
+                    Span::Steps(n) => {
+                        st += isize::try_from(n).unwrap_or(0);
+                        r_code = Some(st - 1);
+                        regex_matched = true;
+                        continue;
+                    }
+                    Span::Tail(n, paren) => {
+                        st += isize::try_from(n).unwrap_or(0);
+                        if let Some(at_pt) = paren {
+                            mark(marks, at_pt, st);
+                        }
+                        regex_matched = true;
+                        continue;
+                    }
+                }
+            }
             if class(p(pt + 1), at(st)) {
                 let mut next_pt = pt + 2;
                 if !is_plus(p(next_pt)) {
@@ -702,6 +826,7 @@ mod tests {
         assert_eq!(find(r"^foo \S+", "foo barbaz").map(|m| m.0), Some(4));
         assert_eq!(find(r"^foo (\d+)", "foo 12345 rest").map(|m| m.0), Some(4));
         assert_eq!(find(r"^foo (\d+) ", "foo 12345 rest").map(|m| m.0), Some(9));
+        assert!(find("^()b", "(B").is_some(), "a second parenthesis is a literal `(`");
     }
 
     #[test]
@@ -769,9 +894,13 @@ mod tests {
             }
         }
 
-        /// Skipping alternatives whose literals are absent never changes an answer.
+        /// Skipping alternatives whose literals are absent, or bytes a repeat takes, never
+        /// changes an answer.
         #[test]
-        fn literal_precheck_is_sound(pattern in r"(\\[dwsSpD.]|[ab%: ]|[+*]|\(|\)){0,10}", input in "[ab%: 0-9A-B]{0,16}") {
+        fn shortcuts_are_sound(
+            pattern in r"\^?(\\[dwsSpD.()t]|[ab%: ]|[+*]|\(|\)){0,10}\$?",
+            input in "[ab%: 0-9A-B()\t]{0,20}",
+        ) {
             if let Ok(re) = OsRegex::new(&pattern) {
                 proptest::prop_assert_eq!(re.find_with(input.as_bytes(), true), re.find_with(input.as_bytes(), false));
             }
