@@ -8,10 +8,16 @@
 use super::event::Event;
 use super::plugins;
 use crate::ruleset::decoder::{DecoderId, DecoderSet, Node, Offset, Slot};
+use crate::ruleset::regex::{Haystack, Subject};
 
 /// The text of `log` from `pos` on.
 fn from(log: &str, pos: isize) -> &str {
     usize::try_from(pos).ok().and_then(|p| log.get(p..)).unwrap_or_default()
+}
+
+/// The subject from `pos` on, like [`from`].
+fn suffix<'t, 'l>(subject: &Subject<'t, 'l>, pos: isize) -> Subject<'t, 'l> {
+    subject.suffix(usize::try_from(pos).unwrap_or(usize::MAX))
 }
 
 /// The byte at `pos` (NUL outside the text).
@@ -74,6 +80,9 @@ pub fn with_log<T>(event: &mut Event, f: impl FnOnce(&mut Event, &str) -> (T, Op
 /// it). Returns the work done and the log a plugin rewrote, if any.
 pub fn decode_log(set: &DecoderSet, event: &mut Event, log: &str, hooks: &dyn Hooks) -> (Tried, Option<String>) {
     let mut tried = Tried::default();
+    // Lowered once for every pattern tried on this event.
+    let haystack = Haystack::new(log.as_bytes());
+    let subject = haystack.subject();
     let list = if event.pre.program_name.is_some() { &set.with_program } else { &set.without_program };
     for (position, node) in list.iter().enumerate() {
         let top = set.get(node.decoder);
@@ -91,7 +100,7 @@ pub fn decode_log(set: &DecoderSet, event: &mut Event, log: &str, hooks: &dyn Ho
                 continue;
             }
             tried.top_level += 1;
-            match prematch.find(log.as_bytes()) {
+            match prematch.find_in(subject) {
                 Some(m) => pmatch = after(log, m.end),
                 None => continue,
             }
@@ -100,7 +109,7 @@ pub fn decode_log(set: &DecoderSet, event: &mut Event, log: &str, hooks: &dyn Ho
         }
         event.decoder = Some(node.decoder);
         event.log_after_prematch = Some(pmatch);
-        return (tried, extract(set, node, log, pmatch, event, hooks));
+        return (tried, extract(set, node, log, &subject, pmatch, event, hooks));
     }
     (tried, None)
 }
@@ -111,6 +120,7 @@ fn extract(
     set: &DecoderSet,
     node: &Node,
     log: &str,
+    subject: &Subject<'_, '_>,
     pmatch: isize,
     event: &mut Event,
     hooks: &dyn Hooks,
@@ -130,7 +140,7 @@ fn extract(
                 break;
             };
             let start = if child.prematch_offset == Offset::AfterParent { pmatch } else { 0 };
-            if let Some(m) = prematch.find(from(log, start).as_bytes()) {
+            if let Some(m) = prematch.find_in(suffix(subject, start)) {
                 let cmatch = after(log, start + m.end);
                 event.decoder = Some(children[i]);
                 event.log_after_parent = Some(pmatch);
@@ -178,7 +188,7 @@ fn extract(
                 Offset::AfterPrematch => cmatch,
                 Offset::AfterRegex => regex_prev.unwrap_or(cmatch),
             };
-            let Some(m) = regex.find(from(log, start).as_bytes()) else {
+            let Some(m) = regex.find_in(suffix(subject, start)) else {
                 if d.get_next {
                     continue;
                 }

@@ -4,6 +4,7 @@
 use super::osmatch::{OsMatch, OsMatchError};
 use super::osregex::{Match, OsRegex, OsRegexError};
 use super::pcre2::{Pcre2, Pcre2Error};
+use super::subject::{Haystack, Subject};
 
 /// The dialect of a pattern (`type=` on decoder and rule elements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,24 +66,32 @@ impl Expression {
         })
     }
 
-    /// Matches `input`, with end pointer and captures. OS_Match has neither: its end is the last
-    /// byte of the input and it captures nothing.
-    pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
+    /// Matches `input` up to its first NUL (what Wazuh's C code sees), with end pointer and
+    /// captures. OS_Match has neither: its end is the last byte of the input and it captures
+    /// nothing.
+    pub fn find<'t>(&self, input: &'t [u8]) -> Option<Match<'t>> {
+        self.find_in(Haystack::new(input).subject())
+    }
+
+    /// [`Expression::find`] on a subject whose lowercase copy is already made.
+    pub fn find_in<'t>(&self, subject: Subject<'t, '_>) -> Option<Match<'t>> {
+        let input = subject.text();
         match self {
             Self::OsMatch(m) => m
-                .is_match(input)
+                .is_match_in(&subject)
                 .then(|| Match { end: isize::try_from(input.len()).unwrap_or(isize::MAX) - 1, captures: Vec::new() }),
-            Self::OsRegex(r) => r.find(input),
+            Self::OsRegex(r) => r.find_in(subject),
             Self::Pcre2(p) => p.find(input),
         }
     }
 
-    /// Whether `input` matches.
+    /// Whether `input` (up to its first NUL) matches.
     pub fn is_match(&self, input: &[u8]) -> bool {
+        let haystack = Haystack::new(input);
         match self {
-            Self::OsMatch(m) => m.is_match(input),
-            Self::OsRegex(r) => r.is_match(input),
-            Self::Pcre2(p) => p.is_match(input),
+            Self::OsMatch(m) => m.is_match_in(&haystack.subject()),
+            Self::OsRegex(r) => r.find_in(haystack.subject()).is_some(),
+            Self::Pcre2(p) => p.is_match(haystack.subject().text()),
         }
     }
 

@@ -4,8 +4,10 @@ mod expression;
 pub mod osmatch;
 pub mod osregex;
 pub mod pcre2;
+mod subject;
 
 pub use expression::{Dialect, Expression, ExpressionError};
 pub use osmatch::{OsMatch, OsMatchError};
 pub use osregex::{Match, OsRegex, OsRegexError, Requirement};
 pub use pcre2::{Pcre2, Pcre2Error};
+pub use subject::{Haystack, Literal, Subject};

@@ -4,6 +4,8 @@
 //! alternative is `^x$` (equality), `^x` (prefix), `x$` (suffix), empty (always matches) or a
 //! substring; there are no escapes. A leading `!` negates the whole pattern.
 
+use super::subject::{Haystack, Literal, Subject};
+
 /// How one alternative is tested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Alternative {
@@ -16,7 +18,7 @@ enum Alternative {
     /// Empty: always true.
     Always,
     /// `x`.
-    Contains(Vec<u8>),
+    Contains(Box<Literal>),
 }
 
 /// A compiled OS_Match pattern.
@@ -52,9 +54,14 @@ impl OsMatch {
         Ok(Self { alternatives, negate })
     }
 
-    /// Whether `input` matches (negation applied).
+    /// Whether `input` (up to its first NUL) matches, negation applied.
     pub fn is_match(&self, input: &[u8]) -> bool {
-        self.alternatives.iter().any(|a| a.matches(input)) != self.negate
+        self.is_match_in(&Haystack::new(input).subject())
+    }
+
+    /// [`OsMatch::is_match`] on a subject whose lowercase copy is already made.
+    pub fn is_match_in(&self, subject: &Subject<'_, '_>) -> bool {
+        self.alternatives.iter().any(|a| a.matches(subject.lower())) != self.negate
     }
 }
 
@@ -72,36 +79,21 @@ fn alternative(alt: &[u8]) -> Alternative {
     } else if begins {
         Alternative::Prefix(body.to_vec())
     } else {
-        Alternative::Contains(alt.to_vec())
+        Alternative::Contains(Box::new(Literal::new(alt)))
     }
 }
 
 impl Alternative {
-    fn matches(&self, input: &[u8]) -> bool {
+    /// Whether the lowercase text `lower` matches (patterns are lower case too).
+    fn matches(&self, lower: &[u8]) -> bool {
         match self {
-            Self::Equals(p) => input.eq_ignore_ascii_case(p),
-            Self::Prefix(p) => input.len() >= p.len() && input[..p.len()].eq_ignore_ascii_case(p),
-            Self::Suffix(p) => input.len() >= p.len() && input[input.len() - p.len()..].eq_ignore_ascii_case(p),
+            Self::Equals(p) => lower == p.as_slice(),
+            Self::Prefix(p) => lower.starts_with(p),
+            Self::Suffix(p) => lower.ends_with(p),
             Self::Always => true,
-            Self::Contains(p) => contains_ignore_case(input, p),
+            Self::Contains(p) => p.find_in(lower).is_some(),
         }
     }
-}
-
-/// ASCII case-insensitive substring search; `needle` is already lower case.
-pub fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let first = needle[0];
-    let last_start = match haystack.len().checked_sub(needle.len()) {
-        Some(n) => n,
-        None => return false,
-    };
-    (0..=last_start).any(|i| {
-        haystack[i].to_ascii_lowercase() == first
-            && haystack[i + 1..i + needle.len()].eq_ignore_ascii_case(&needle[1..])
-    })
 }
 
 #[cfg(test)]
@@ -129,5 +121,6 @@ mod tests {
         assert!(!m("!foo", "foo"));
         assert!(m("^", "x"));
         assert!(m("$", "x"));
+        assert!(!m("tail", "ta\0il"), "the text stops at a NUL, as in C");
     }
 }

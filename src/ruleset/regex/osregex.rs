@@ -11,6 +11,7 @@
 //! `^`/`$` anchor each alternative; literals compare case-insensitively.
 
 use super::osmatch::MAX_PATTERN;
+use super::subject::{Haystack, Literal, Subject};
 
 /// Why a pattern does not compile (Wazuh's `OS_REGEX_*` errors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,131 +145,73 @@ struct Alternative {
     runs: Vec<Vec<u8>>,
     /// For an anchored alternative, the literal bytes every match starts with.
     prefix: Option<Vec<u8>>,
-    /// A cheap presence test per run, checked before running the matcher.
-    needles: Vec<Needle>,
+    /// The distinct runs, searched for before running the matcher.
+    needles: Vec<Literal>,
     /// What a fresh start must find at the current byte, for skipping to the next candidate.
     lead: Lead,
+    /// Whether [`Lead`] can rule out any start.
+    lead_useful: bool,
 }
 
-/// What the matcher needs at a fresh start (nothing saved), where any other byte only makes
-/// Wazuh's loop restart one byte further on.
+/// What the matcher needs at a fresh start (nothing saved), where any other start only makes
+/// Wazuh's loop restart one byte further on: an optional single class escape (`\\X`, not
+/// repeated) then a literal run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Lead {
-    /// Nothing to skip by: the pattern starts with a repeat, a class or a parenthesis.
-    Any,
-    /// The pattern starts with this literal run (lower case): a start where the whole run does
-    /// not match fails before anything is saved. `rare` indexes its rarest byte.
-    Run { run: Vec<u8>, rare: usize },
-    /// The pattern starts with a single-byte class (`\s`, `\(`, `\t`…) not repeated.
-    Byte(u8),
+struct Lead {
+    class: Option<u8>,
+    /// The only byte of `class`, when it has one (`\\s`, `\\(`, `\\t`…).
+    single: Option<u8>,
+    run: Option<Literal>,
 }
 
 impl Lead {
     fn of(code: &[u8]) -> Self {
-        let run: Vec<u8> = code.iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
-        if let Some(rare) = (0..run.len()).min_by_key(|&i| commonness(run[i])) {
-            return Self::Run { run, rare };
-        }
-        let single = |c: u8| (0..=255u8).filter(|&b| class(c, b)).collect::<Vec<_>>();
-        match code {
-            [b'\\', c, next, ..] if !is_plus(*next) => match single(*c)[..] {
-                [b] => Self::Byte(b),
-                _ => Self::Any,
-            },
-            _ => Self::Any,
-        }
+        let (class, rest) = match code {
+            [b'\\', c, next, ..] if !is_plus(*next) => (Some(*c), &code[2..]),
+            _ => (None, code),
+        };
+        let run: Vec<u8> = rest.iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
+        let single = class.and_then(|c| {
+            let mut members = (0..=255u8).filter(|&b| self::class(c, b));
+            members.next().filter(|_| members.next().is_none())
+        });
+        Self { class, single, run: (!run.is_empty()).then(|| Literal::new(&run)) }
+    }
+
+    /// Whether some start can be ruled out.
+    fn useful(&self) -> bool {
+        self.run.is_some() || self.single.is_some()
+    }
+
+    /// Whether the lead matches at `at`.
+    fn matches_at(&self, subject: &Subject<'_, '_>, at: usize) -> bool {
+        let (class_ok, run_at) = match self.class {
+            Some(c) => (subject.text().get(at).is_some_and(|&b| class(c, b)), at + 1),
+            None => (true, at),
+        };
+        class_ok && self.run.as_ref().is_none_or(|run| run.starts(&subject.suffix(run_at)))
     }
 
     /// The first position at or after `from` where a fresh start can get past the lead.
-    fn next(&self, s: &[u8], from: usize) -> Option<usize> {
-        match self {
-            Self::Any => Some(from),
-            Self::Byte(b) if s.get(from) == Some(b) => Some(from),
-            Self::Byte(b) => memchr::memchr(*b, s.get(from..)?).map(|i| from + i),
-            Self::Run { run, .. } if s.get(from..from + run.len()).is_some_and(|w| w.eq_ignore_ascii_case(run)) => {
-                Some(from)
+    fn next(&self, subject: &Subject<'_, '_>, from: usize) -> Option<usize> {
+        if self.matches_at(subject, from) {
+            return Some(from);
+        }
+        let Some(run) = &self.run else {
+            let text = subject.text().get(from..)?;
+            return self.single.map_or(Some(from), |b| memchr::memchr(b, text).map(|i| from + i));
+        };
+        let Some(c) = self.class else {
+            return run.find(&subject.suffix(from)).map(|i| from + i);
+        };
+        // The run after a byte of the class.
+        let mut at = from + 1;
+        loop {
+            let start = at + run.find(&subject.suffix(at))? - 1;
+            if class(c, subject.text()[start]) {
+                return Some(start);
             }
-            Self::Run { run, rare } => {
-                let (byte, mut at) = (run[*rare], from + rare);
-                loop {
-                    let hay = s.get(at..)?;
-                    let found = if byte.is_ascii_lowercase() {
-                        memchr::memchr2(byte, byte.to_ascii_uppercase(), hay)
-                    } else {
-                        memchr::memchr(byte, hay)
-                    };
-                    let start = at + found? - rare;
-                    if s.get(start..start + run.len()).is_some_and(|w| w.eq_ignore_ascii_case(run)) {
-                        return Some(start);
-                    }
-                    at = start + rare + 1;
-                }
-            }
-        }
-    }
-}
-
-/// A necessary condition for a literal run to occur in the input.
-#[derive(Debug, Clone)]
-enum Needle {
-    /// A run without letters occurs exactly.
-    Exact(Box<memchr::memmem::Finder<'static>>),
-    /// A byte of the run that is not a letter.
-    Byte(u8),
-    /// A letter of the run, in either case.
-    Letter(u8, u8),
-}
-
-/// How common a byte is in log lines, roughly (higher: more common). Letters rank by English
-/// letter frequency; spaces, digits and vowels are everywhere; punctuation and rare letters are
-/// good discriminators.
-fn commonness(b: u8) -> u8 {
-    const LETTERS: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
-    match b {
-        b' ' => 250,
-        b'0'..=b'9' => 200,
-        b'a'..=b'z' | b'A'..=b'Z' => {
-            let lower = b.to_ascii_lowercase();
-            100 + LETTERS.iter().position(|&l| l == lower).map_or(0, |i| i as u8 * 3)
-        }
-        b'.' | b'-' | b':' | b'/' | b'=' | b',' => 90,
-        _ => 10,
-    }
-}
-
-impl PartialEq for Needle {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Exact(a), Self::Exact(b)) => a.needle() == b.needle(),
-            (Self::Byte(a), Self::Byte(b)) => a == b,
-            (Self::Letter(a, _), Self::Letter(b, _)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Needle {}
-
-impl Needle {
-    fn for_run(run: &[u8]) -> Self {
-        if run.len() > 1 && !run.iter().any(u8::is_ascii_alphabetic) {
-            return Self::Exact(Box::new(memchr::memmem::Finder::new(run).into_owned()));
-        }
-        // Any byte of the run is a necessary condition; the rarest one in log text rules out
-        // the most lines.
-        let rarest = run.iter().copied().min_by_key(|&b| commonness(b)).unwrap_or(run[0]);
-        if rarest.is_ascii_alphabetic() {
-            Self::Letter(rarest, rarest.to_ascii_uppercase())
-        } else {
-            Self::Byte(rarest)
-        }
-    }
-
-    fn present(&self, input: &[u8]) -> bool {
-        match self {
-            Self::Exact(finder) => finder.find(input).is_some(),
-            Self::Byte(b) => memchr::memchr(*b, input).is_some(),
-            Self::Letter(lower, upper) => memchr::memchr2(*lower, *upper, input).is_some(),
+            at = start + 2;
         }
     }
 }
@@ -346,33 +289,38 @@ impl OsRegex {
 
     /// Matches `input` (bytes up to the first NUL, as C sees them). The first alternative that
     /// matches wins.
-    pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
-        self.find_with(input, true)
+    pub fn find<'t>(&self, input: &'t [u8]) -> Option<Match<'t>> {
+        self.find_in(Haystack::new(input).subject())
+    }
+
+    /// [`OsRegex::find`] on a subject whose lowercase copy is already made.
+    pub fn find_in<'t>(&self, subject: Subject<'t, '_>) -> Option<Match<'t>> {
+        self.find_with(subject, true)
     }
 
     /// [`OsRegex::find`]; `shortcuts` skips alternatives whose literals are absent and lets the
     /// matcher jump over bytes that cannot change its state (only tests turn it off, to prove
     /// it changes nothing).
-    fn find_with<'a>(&self, input: &'a [u8], shortcuts: bool) -> Option<Match<'a>> {
-        let input = &input[..memchr::memchr(0, input).unwrap_or(input.len())];
+    fn find_with<'t>(&self, subject: Subject<'t, '_>, shortcuts: bool) -> Option<Match<'t>> {
+        let input = subject.text();
         let mut marks = Vec::new();
         for alt in &self.alternatives {
             // The prefix test is cheapest; then the literal scans, which pay off even for anchored
             // alternatives: Wazuh's restart points let `^a \S+ b` walk the whole input.
             if shortcuts
                 && let Some(prefix) = &alt.prefix
-                && !input.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                && !subject.lower().starts_with(prefix)
             {
                 continue;
             }
-            if shortcuts && !alt.needles.iter().all(|n| n.present(input)) {
+            if shortcuts && !alt.needles.iter().all(|n| n.find(&subject).is_some()) {
                 continue;
             }
             marks.clear();
             if self.captures {
                 marks.resize(alt.parens.len(), None);
             }
-            if let Some(end) = run(alt, input, &mut marks, shortcuts) {
+            if let Some(end) = run(alt, &subject, &mut marks, shortcuts) {
                 let mut captures = Vec::new();
                 for pair in marks.chunks(2) {
                     let (Some(open), Some(&Some(close))) = (pair[0], pair.get(1)) else {
@@ -520,15 +468,19 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
         i += 1;
     }
     let runs = literal_runs(&code);
-    let needles = runs.iter().map(|r| Needle::for_run(r)).collect();
+    let mut distinct: Vec<&Vec<u8>> = runs.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let needles = distinct.into_iter().map(|r| Literal::new(r)).collect();
     let prefix = if begin { leading_literal(&code) } else { None };
     let lead = Lead::of(&code);
+    let lead_useful = lead.useful();
     code.extend_from_slice(&[0; PAD]);
     let mut paren_index = vec![u16::MAX; code.len()];
     for (k, &at) in parens.iter().enumerate() {
         paren_index[at] = u16::try_from(k).unwrap_or(u16::MAX);
     }
-    Alternative { code, begin, end, parens, paren_index, runs, prefix, needles, lead }
+    Alternative { code, begin, end, parens, paren_index, runs, prefix, needles, lead, lead_useful }
 }
 
 /// What a repeated escape `\\X+`/`\\X*` at `pat[pt]`, already matching, does with the leading
@@ -545,7 +497,8 @@ enum Span {
 
 /// The [`Span`] of the repeat at `pat[pt]` over `s`, which holds no NUL (the input stops at the
 /// first).
-fn repeat_span(pat: &[u8], pt: usize, s: &[u8]) -> Span {
+fn repeat_span(pat: &[u8], pt: usize, subject: &Subject<'_, '_>) -> Span {
+    let s = subject.text();
     let p = |i: usize| pat.get(i).copied().unwrap_or(0);
     let x = p(pt + 1);
     let mut next = pt + 3;
@@ -562,23 +515,21 @@ fn repeat_span(pat: &[u8], pt: usize, s: &[u8]) -> Span {
             s.iter().position(|&b| !class(x, b) || class(y, b))
         }
         // `\.+` up to a literal: the next occurrence of that byte, in either case.
-        literal if x == code::ANY && literal.is_ascii_lowercase() => {
-            memchr::memchr2(literal, literal.to_ascii_uppercase(), s)
-        }
-        literal if x == code::ANY => memchr::memchr(literal, s),
-        literal => s.iter().position(|&b| !class(x, b) || b.to_ascii_lowercase() == literal),
+        literal if x == code::ANY => memchr::memchr(literal, subject.lower()),
+        literal => s.iter().zip(subject.lower()).position(|(&b, &l)| !class(x, b) || l == literal),
     };
     Span::Steps(stop.unwrap_or(s.len()))
 }
 
 /// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
 /// one before the input (`st--`).
-fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>], shortcuts: bool) -> Option<isize> {
+fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>], shortcuts: bool) -> Option<isize> {
+    let (s, lowered) = (subject.text(), subject.lower());
     let pat = &alt.code;
     let p = |i: usize| if i < pat.len() { pat[i] } else { 0 };
     // Past either end reads NUL, as the C string does; a negative `i` wraps to a huge index.
     let at = |i: isize| if (i as usize) < s.len() { s[i as usize] } else { 0 };
-    let lower = |i: isize| at(i).to_ascii_lowercase();
+    let lower = |i: isize| if (i as usize) < s.len() { lowered[i as usize] } else { 0 };
     // Records where a parenthesis sits in the input; a no-op without captures.
     let mark = |marks: &mut [Option<isize>], at_pt: usize, value: isize| {
         let k = alt.paren_index.get(at_pt).copied().unwrap_or(u16::MAX);
@@ -601,14 +552,15 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>], shortcuts: bool
     while at(st) != 0 {
         if std::mem::take(&mut fresh) && shortcuts {
             let from = usize::try_from(st).unwrap_or(0);
-            let next = alt.lead.next(s, from);
+            let next = if alt.lead_useful { alt.lead.next(subject, from) } else { Some(from) };
             if next != Some(from) {
                 if alt.begin {
                     return None;
                 }
                 r_code = None;
-                if matches!(alt.lead, Lead::Byte(_)) {
-                    // A class that fails clears it on the way.
+                // A start where the leading class fails clears it on the way.
+                let skipped = s.get(from..next.unwrap_or(s.len())).unwrap_or_default();
+                if alt.lead.class.is_some_and(|c| skipped.iter().any(|&b| !class(c, b))) {
                     regex_matched = false;
                 }
                 match next {
@@ -642,7 +594,7 @@ fn run(alt: &Alternative, s: &[u8], marks: &mut [Option<isize>], shortcuts: bool
         if p(pt) == b'\\' {
             if shortcuts && (regex_matched || p(pt + 2) == b'*') && is_plus(p(pt + 2)) {
                 let from = usize::try_from(st).unwrap_or(0);
-                match repeat_span(pat, pt, &s[from..]) {
+                match repeat_span(pat, pt, &subject.suffix(from)) {
                     Span::Steps(0) | Span::Tail(0, _) => {}
                     Span::Steps(n) => {
                         st += isize::try_from(n).unwrap_or(0);
@@ -902,7 +854,8 @@ mod tests {
             input in "[ab%: 0-9A-B()\t]{0,20}",
         ) {
             if let Ok(re) = OsRegex::new(&pattern) {
-                proptest::prop_assert_eq!(re.find_with(input.as_bytes(), true), re.find_with(input.as_bytes(), false));
+                let haystack = Haystack::new(input.as_bytes());
+                proptest::prop_assert_eq!(re.find_with(haystack.subject(), true), re.find_with(haystack.subject(), false));
             }
         }
     }
