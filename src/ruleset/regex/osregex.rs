@@ -487,17 +487,18 @@ fn compile_alternative(mut code: Vec<u8>) -> Alternative {
 /// bytes of `s` for which Wazuh's loop only steps on.
 #[derive(Debug, PartialEq, Eq)]
 enum Span {
-    /// Bytes of class `X` where the next token (a literal or another escape) does not match:
-    /// each moves `r_code` on.
-    Steps(usize),
+    /// Bytes of class `X` where the next token (a literal or another escape) does not match,
+    /// or where an attempt at the literal run after `\\.+` fails inside the run: each moves
+    /// `r_code` on. The second field is where the first such failed attempt sets `st_error`.
+    Steps(usize, Option<usize>),
     /// The pattern ends after the repeat: bytes of class `X`, each moving only the mark of the
     /// parenthesis at this position of the pattern, if there is one, to just after it.
     Tail(usize, Option<usize>),
 }
 
 /// The [`Span`] of the repeat at `pat[pt]` over `s`, which holds no NUL (the input stops at the
-/// first).
-fn repeat_span(pat: &[u8], pt: usize, subject: &Subject<'_, '_>) -> Span {
+/// first). `slot_free`: whether a restart point can still be saved.
+fn repeat_span(pat: &[u8], pt: usize, subject: &Subject<'_, '_>, slot_free: bool) -> Span {
     let s = subject.text();
     let p = |i: usize| pat.get(i).copied().unwrap_or(0);
     let x = p(pt + 1);
@@ -514,11 +515,39 @@ fn repeat_span(pat: &[u8], pt: usize, subject: &Subject<'_, '_>) -> Span {
             let y = p(next + 1);
             s.iter().position(|&b| !class(x, b) || class(y, b))
         }
+        _ if x == code::ANY && slot_free && next == pt + 3 => {
+            let run: Vec<u8> = pat[next..].iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
+            let (stop, restart) = past_failed_attempts(&run, subject.lower(), p(pt + 2) == b'*');
+            return Span::Steps(stop, restart);
+        }
         // `\.+` up to a literal: the next occurrence of that byte, in either case.
         literal if x == code::ANY => memchr::memchr(literal, subject.lower()),
         literal => s.iter().zip(subject.lower()).position(|(&b, &l)| !class(x, b) || l == literal),
     };
-    Span::Steps(stop.unwrap_or(s.len()))
+    Span::Steps(stop.unwrap_or(s.len()), None)
+}
+
+/// Inside `\\.+`/`\\.*` followed directly by the literal `run`: where the loop next tries a run
+/// that can get past its end (or runs out of input inside it), and where the first failed try
+/// on the way sets `st_error`. A try at `q` that fails inside the run saves a restart point and
+/// takes it back, so all it leaves is `st_error` (when the run's second byte matched, in the
+/// literal branch) and, for `+`, one byte at `q + 1` taken as the repeat's first again.
+fn past_failed_attempts(run: &[u8], lower: &[u8], star: bool) -> (usize, Option<usize>) {
+    let mut from = 0;
+    let mut restart = None;
+    loop {
+        let Some(q) = lower.get(from..).and_then(|rest| memchr::memchr(run[0], rest)).map(|i| from + i) else {
+            return (lower.len(), restart);
+        };
+        let matched = run.iter().zip(&lower[q..]).take_while(|(a, b)| a == b).count();
+        if matched == run.len() || q + matched >= lower.len() {
+            return (q, restart);
+        }
+        if matched >= 2 {
+            restart.get_or_insert(q + 1);
+        }
+        from = q + if star { 1 } else { 2 };
+    }
 }
 
 /// Wazuh's `_OS_Regex` on one alternative. Offsets are `isize` because Wazuh's pointers can step
@@ -594,9 +623,13 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
         if p(pt) == b'\\' {
             if shortcuts && (regex_matched || p(pt + 2) == b'*') && is_plus(p(pt + 2)) {
                 let from = usize::try_from(st).unwrap_or(0);
-                match repeat_span(pat, pt, &subject.suffix(from)) {
-                    Span::Steps(0) | Span::Tail(0, _) => {}
-                    Span::Steps(n) => {
+                let slot_free = pt_error.iter().any(Option::is_none);
+                match repeat_span(pat, pt, &subject.suffix(from), slot_free) {
+                    Span::Steps(0, _) | Span::Tail(0, _) => {}
+                    Span::Steps(n, restart) => {
+                        if let Some(at) = restart {
+                            st_error.get_or_insert(st + isize::try_from(at).unwrap_or(0));
+                        }
                         st += isize::try_from(n).unwrap_or(0);
                         r_code = Some(st - 1);
                         regex_matched = true;
@@ -852,6 +885,18 @@ mod tests {
         fn shortcuts_are_sound(
             pattern in r"\^?(\\[dwsSpD.()t]|[ab%: ]|[+*]|\(|\)){0,10}\$?",
             input in "[ab%: 0-9A-B()\t]{0,20}",
+        ) {
+            if let Ok(re) = OsRegex::new(&pattern) {
+                let haystack = Haystack::new(input.as_bytes());
+                proptest::prop_assert_eq!(re.find_with(haystack.subject(), true), re.find_with(haystack.subject(), false));
+            }
+        }
+
+        /// The same for `\.+`/`\.*` before a literal run, on text full of near misses.
+        #[test]
+        fn repeat_before_run_is_sound(
+            pattern in r"\^?([ab]|\\[.w]\+?){0,3}(\(?\\\.[+*]\)?[ab]{2,4}){1,3}(\\[.w]\+?|[ab ]){0,2}\$?",
+            input in "[ab A]{0,40}",
         ) {
             if let Ok(re) = OsRegex::new(&pattern) {
                 let haystack = Haystack::new(input.as_bytes());
