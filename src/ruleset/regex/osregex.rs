@@ -571,13 +571,17 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
     let mut regex_matched = false;
     let mut st_error: Option<isize> = None;
     let mut pt = 0usize;
-    let mut pt_error: [Option<(usize, isize)>; 4] = [None; 4];
+    // Wazuh's four restart points fill the first free slot and resume from the last used one,
+    // which makes them a stack.
+    let mut pt_error = [(0usize, 0isize); 4];
+    let mut saved = 0usize;
     let mut st: isize = 0;
 
     // True at the start and after each restart from the pattern's beginning: nothing is saved
     // (no restart point, no `st_error`), so every start where the lead does not match fails the
     // same way Wazuh loops through them, and the scan can jump to the next candidate.
     let mut fresh = true;
+    let mut skipped_to: isize = -1;
     while at(st) != 0 {
         if std::mem::take(&mut fresh) && shortcuts {
             let from = usize::try_from(st).unwrap_or(0);
@@ -621,9 +625,10 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
         }
 
         if p(pt) == b'\\' {
-            if shortcuts && (regex_matched || p(pt + 2) == b'*') && is_plus(p(pt + 2)) {
+            // Right after a skip the byte is one the repeat does not just step over.
+            if shortcuts && st != skipped_to && (regex_matched || p(pt + 2) == b'*') && is_plus(p(pt + 2)) {
                 let from = usize::try_from(st).unwrap_or(0);
-                let slot_free = pt_error.iter().any(Option::is_none);
+                let slot_free = saved < pt_error.len();
                 match repeat_span(pat, pt, &subject.suffix(from), slot_free) {
                     Span::Steps(0, _) | Span::Tail(0, _) => {}
                     Span::Steps(n, restart) => {
@@ -633,6 +638,7 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
                         st += isize::try_from(n).unwrap_or(0);
                         r_code = Some(st - 1);
                         regex_matched = true;
+                        skipped_to = st;
                         continue;
                     }
                     Span::Tail(n, paren) => {
@@ -641,6 +647,7 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
                             mark(marks, at_pt, st);
                         }
                         regex_matched = true;
+                        skipped_to = st;
                         continue;
                     }
                 }
@@ -681,8 +688,9 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
                             advance!();
                         }
                         next_pt += usize::try_from(ok_here).unwrap_or(0);
-                        if let Some(slot) = pt_error.iter_mut().find(|e| e.is_none()) {
-                            *slot = Some((pt, st));
+                        if let Some(slot) = pt_error.get_mut(saved) {
+                            *slot = (pt, st);
+                            saved += 1;
                         }
                         pt = next_pt;
                     }
@@ -720,7 +728,9 @@ fn run(alt: &Alternative, subject: &Subject<'_, '_>, marks: &mut [Option<isize>]
         }
 
         // A mismatch: resume from the latest saved restart point, else from the next start.
-        if let Some((saved_pt, saved_st)) = pt_error.iter_mut().rev().find_map(Option::take) {
+        if saved > 0 {
+            saved -= 1;
+            let (saved_pt, saved_st) = pt_error[saved];
             pt = saved_pt;
             st = saved_st;
             advance!();
