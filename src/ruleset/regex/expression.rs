@@ -55,14 +55,15 @@ pub enum Expression {
 }
 
 impl Expression {
-    /// Compiles `pattern`; `captures` asks OS_Regex for substrings (Wazuh's
-    /// `OS_RETURN_SUBSTRING`, used for decoder and rule `<regex>`).
+    /// Compiles `pattern`; `captures` asks for substrings (Wazuh's `OS_RETURN_SUBSTRING`, used
+    /// for decoder and rule `<regex>`).
     pub fn new(dialect: Dialect, pattern: &str, captures: bool) -> Result<Self, ExpressionError> {
         Ok(match dialect {
             Dialect::OsMatch => Self::OsMatch(OsMatch::new(pattern)?),
             Dialect::OsRegex if captures => Self::OsRegex(OsRegex::new(pattern)?),
             Dialect::OsRegex => Self::OsRegex(OsRegex::without_captures(pattern)?),
-            Dialect::Pcre2 => Self::Pcre2(Pcre2::new(pattern)?),
+            Dialect::Pcre2 if captures => Self::Pcre2(Pcre2::new(pattern)?),
+            Dialect::Pcre2 => Self::Pcre2(Pcre2::without_captures(pattern)?),
         })
     }
 

@@ -321,7 +321,7 @@ impl OsRegex {
                 marks.resize(alt.parens.len(), None);
             }
             if let Some(end) = run(alt, &subject, &mut marks, shortcuts) {
-                let mut captures = Vec::new();
+                let mut captures = Vec::with_capacity(marks.len() / 2);
                 for pair in marks.chunks(2) {
                     let (Some(open), Some(&Some(close))) = (pair[0], pair.get(1)) else {
                         break;

@@ -13,6 +13,9 @@ use super::osregex::Match;
 #[derive(Debug, Clone)]
 pub struct Pcre2 {
     regex: Regex,
+    /// Whether [`Pcre2::find`] reports groups; without them it uses the crate's pooled match
+    /// data instead of allocating some per call.
+    captures: bool,
 }
 
 /// PCRE2's compile error.
@@ -21,17 +24,31 @@ pub struct Pcre2 {
 pub struct Pcre2Error(String);
 
 impl Pcre2 {
-    /// Compiles `pattern` (JIT when the library has it).
+    /// Compiles `pattern` (JIT when the library has it), reporting captured groups.
     pub fn new(pattern: &str) -> Result<Self, Pcre2Error> {
+        Self::compile(pattern, true)
+    }
+
+    /// Compiles `pattern` for its end pointer only (decoder `<prematch>`).
+    pub fn without_captures(pattern: &str) -> Result<Self, Pcre2Error> {
+        Self::compile(pattern, false)
+    }
+
+    fn compile(pattern: &str, captures: bool) -> Result<Self, Pcre2Error> {
         RegexBuilder::new()
             .jit_if_available(true)
             .build(pattern)
-            .map(|regex| Self { regex })
+            .map(|regex| Self { regex, captures })
             .map_err(|e| Pcre2Error(e.to_string()))
     }
 
-    /// The first match in `input`, with Wazuh's end pointer and captures.
+    /// The first match in `input`, with Wazuh's end pointer and captures (none when compiled
+    /// without).
     pub fn find<'a>(&self, input: &'a [u8]) -> Option<Match<'a>> {
+        if !self.captures {
+            let whole = self.regex.find(input).ok().flatten()?;
+            return Some(Match { end: isize::try_from(whole.end()).ok()? - 1, captures: Vec::new() });
+        }
         let mut locations: CaptureLocations = self.regex.capture_locations();
         let whole = self.regex.captures_read(&mut locations, input).ok().flatten()?;
         let end = isize::try_from(whole.end()).ok()? - 1;
@@ -61,5 +78,7 @@ mod tests {
         assert!(!re.is_match(b"failed"), "case-sensitive");
         assert_eq!(Pcre2::new("x*").ok().and_then(|r| r.find(b"abc")).map(|m| m.end), Some(-1));
         assert!(Pcre2::new("(").is_err());
+        let bare = Pcre2::without_captures(r"^(a)(x)?(b)").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bare.find(b"ab rest").map(|m| (m.end, m.captures.len())), Some((1, 0)));
     }
 }
