@@ -63,11 +63,16 @@ impl Buf {
         }
     }
 
-    /// The C string starting at `i`.
-    fn cstr(&self, i: usize) -> String {
+    /// The C string starting at `i`. The copy differs from the message only where NULs cut it,
+    /// so when the message is valid UTF-8 (`original`) the piece is a slice of it, already
+    /// checked.
+    fn cstr(&self, i: usize, original: Option<&str>) -> String {
         let tail = self.0.get(i..).unwrap_or_default();
         let end = memchr::memchr(0, tail).unwrap_or(tail.len());
-        super::text::lossy(&tail[..end])
+        match original.and_then(|text| text.get(i..i + end)) {
+            Some(piece) => piece.to_owned(),
+            None => super::text::lossy(&tail[..end]),
+        }
     }
 
     /// Index of the first `c` at or after `i`, before any NUL.
@@ -144,11 +149,12 @@ pub fn predecode(raw: &[u8], manager_host: &str) -> Result<Predecoded, Predecode
 
     let mut copy = Buf(message.to_vec());
     let header = syslog_header(message, &mut copy);
-    let full_log = super::text::lossy(message);
-    let log = copy.cstr(header.log);
-    let program_name = header.program_name.map(|i| copy.cstr(i));
-    let timestamp = header.timestamp.map(|i| copy.cstr(i));
-    let syslog_host = header.hostname.map(|i| copy.cstr(i));
+    let original = std::str::from_utf8(message).ok();
+    let full_log = original.map_or_else(|| super::text::lossy(message), str::to_owned);
+    let log = copy.cstr(header.log, original);
+    let program_name = header.program_name.map(|i| copy.cstr(i, original));
+    let timestamp = header.timestamp.map(|i| copy.cstr(i, original));
+    let syslog_host = header.hostname.map(|i| copy.cstr(i, original));
 
     let (location, agent_id, hostname, header_hostname) = if let Some(agent) = location.strip_prefix('[') {
         let close = agent.find(']').ok_or(PredecodeError::Format)?;
