@@ -6,7 +6,8 @@ use common::ruleset_home::{read_ini, shared, wazuh_home};
 use vigil::bench::{corpus, decode_all};
 use vigil::engine::Engine;
 use vigil::engine::event::Event;
-use vigil::ruleset::prefilter::Engine as Prefilter;
+use vigil::ruleset::prefilter::{AhoCorasickMatcher, Engine as Prefilter, HyperscanMatcher, LiteralMatcher};
+use vigil::ruleset::regex::{Haystack, Literal, Requirement};
 
 fn corpus_with_ini_logs() -> Vec<Vec<u8>> {
     let mut messages = corpus::mix(20_000, 42);
@@ -61,4 +62,45 @@ fn every_engine_gives_identical_results_and_prunes() {
             run.tried_per_event()
         );
     }
+}
+
+/// Both multi-literal engines, and the direct search used for the first few needs, find exactly
+/// the same prematch literals in every log.
+#[test]
+fn literal_engines_and_direct_search_agree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = wazuh_home(dir.path());
+    let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
+    let mut literals: Vec<Vec<u8>> = ruleset
+        .decoders
+        .all()
+        .iter()
+        .filter_map(|d| d.prematch.as_ref()?.as_osregex()?.requirements())
+        .flatten()
+        .filter_map(|r| match r {
+            Requirement::Contains(run) if run.len() > 1 => Some(run),
+            _ => None,
+        })
+        .collect();
+    literals.sort();
+    literals.dedup();
+    assert!(literals.len() > 50, "the stock prematches give {} literals", literals.len());
+    let engines: [Box<dyn LiteralMatcher>; 2] = [
+        Box::new(AhoCorasickMatcher::new(&literals).expect("aho-corasick")),
+        Box::new(HyperscanMatcher::new(&literals).expect("hyperscan")),
+    ];
+    let direct: Vec<Literal> = literals.iter().map(|l| Literal::new(l)).collect();
+    let mut any_hit = 0;
+    for raw in corpus_with_ini_logs() {
+        let Ok(pre) = vigil::engine::predecode::predecode(&raw, "vm") else { continue };
+        let haystack = Haystack::new(pre.log.as_bytes());
+        let expected: Vec<bool> = direct.iter().map(|l| l.find(&haystack.subject()).is_some()).collect();
+        any_hit += usize::from(expected.iter().any(|&h| h));
+        for engine in &engines {
+            let mut hits = vec![false; literals.len()];
+            engine.scan(pre.log.as_bytes(), &mut hits);
+            assert_eq!(hits, expected, "{} on {:?}", engine.name(), pre.log);
+        }
+    }
+    assert!(any_hit > 1000, "only {any_hit} logs contain a literal");
 }

@@ -64,7 +64,10 @@ impl Hooks for NoHooks {}
 
 /// Decodes `event` with `set`.
 pub fn decode(set: &DecoderSet, event: &mut Event, hooks: &dyn Hooks) -> Tried {
-    with_log(event, |event, log| decode_log(set, event, log, hooks))
+    with_log(event, |event, log| {
+        let haystack = Haystack::new(log.as_bytes());
+        decode_log(set, event, log, &haystack.subject(), hooks)
+    })
 }
 
 /// Runs `f` with the event's `log` taken out (so it can be borrowed while the event is filled),
@@ -77,12 +80,17 @@ pub fn with_log<T>(event: &mut Event, f: impl FnOnce(&mut Event, &str) -> (T, Op
 }
 
 /// Decodes `event` whose `log` the caller holds (taken out of the event, so hooks can borrow
-/// it). Returns the work done and the log a plugin rewrote, if any.
-pub fn decode_log(set: &DecoderSet, event: &mut Event, log: &str, hooks: &dyn Hooks) -> (Tried, Option<String>) {
+/// it), with `subject` made from that log once for every pattern tried on it. Returns the work
+/// done and the log a plugin rewrote, if any.
+pub fn decode_log(
+    set: &DecoderSet,
+    event: &mut Event,
+    log: &str,
+    subject: &Subject<'_, '_>,
+    hooks: &dyn Hooks,
+) -> (Tried, Option<String>) {
     let mut tried = Tried::default();
-    // Lowered once for every pattern tried on this event.
-    let haystack = Haystack::new(log.as_bytes());
-    let subject = haystack.subject();
+    let subject = *subject;
     let list = if event.pre.program_name.is_some() { &set.with_program } else { &set.without_program };
     for (position, node) in list.iter().enumerate() {
         let top = set.get(node.decoder);

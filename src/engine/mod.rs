@@ -17,6 +17,7 @@ use predecode::PredecodeError;
 use crate::ruleset::Ruleset;
 use crate::ruleset::decoder::DecoderId;
 use crate::ruleset::prefilter::{Engine as PrefilterEngine, Hits, Prefilter, PrefilterError};
+use crate::ruleset::regex::Haystack;
 
 /// A compiled ruleset ready to process events, shared by every worker.
 #[derive(Debug)]
@@ -68,8 +69,10 @@ impl Engine {
         let decoders = &self.ruleset.decoders;
         let tried = match &self.prefilter {
             Some(p) => decode::with_log(&mut event, |event, log| {
-                let hits = p.scan(decoders, log.as_bytes(), event.pre.program_name.as_deref());
-                decode::decode_log(decoders, event, log, &hits)
+                let haystack = Haystack::new(log.as_bytes());
+                let subject = haystack.subject();
+                let hits = p.scan(decoders, subject, event.pre.program_name.as_deref());
+                decode::decode_log(decoders, event, log, &subject, &hits)
             }),
             None => decode::decode(decoders, &mut event, &decode::NoHooks),
         };

@@ -3,9 +3,10 @@
 //!
 //! Each OS_Regex prematch alternative needs something of the input (see
 //! [`OsRegex::requirements`]): anchored ones must start with their leading literals (checked in
-//! place), others must contain their longest literal run. Runs of two bytes or more are found by
-//! one multi-literal scan of the log, done only when a decoder first asks; single bytes by
-//! `memchr`. A decoder is skipped when none of its alternatives' needs is met; prematches with an
+//! place), others must contain their longest literal run. Single bytes are looked up in the set
+//! of the log's bytes. Runs of two bytes or more are searched for one by one for the first few
+//! decoders that ask (most events settle early), then by one multi-literal scan of the log that
+//! answers all of them. A decoder is skipped when none of its alternatives' needs is met; prematches with an
 //! alternative that needs nothing (PCRE2, class-only) are always tried. The scan engine sits
 //! behind [`LiteralMatcher`]: Hyperscan/Vectorscan, or pure-Rust Aho-Corasick; both must agree.
 //!
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::ruleset::decoder::{DecoderId, DecoderSet};
-use crate::ruleset::regex::Requirement;
+use crate::ruleset::regex::{Literal, Requirement, Subject};
 
 pub use self::aho::AhoCorasickMatcher;
 pub use self::hyperscan::HyperscanMatcher;
@@ -63,6 +64,9 @@ enum Need {
     Literal(u32),
 }
 
+/// Literal needs answered by a direct search before the multi-literal scan pays off.
+const DIRECT_SEARCHES: u8 = 4;
+
 /// Most program names whose matching decoders are remembered.
 const PROGRAM_CACHE: usize = 4096;
 
@@ -72,7 +76,8 @@ pub struct Prefilter {
     matcher: Box<dyn LiteralMatcher>,
     /// For each decoder id: `None` = always try; `Some(needs)` = try if any need is met.
     needs: Vec<Option<Vec<Need>>>,
-    literals: usize,
+    /// The scanned literals, by number, for direct searches.
+    literals: Vec<Literal>,
     /// Program name → for each node of the program-name list, whether its `<program_name>`
     /// matches. Program names repeat (sshd, sudo…), and each costs a pass over that list.
     programs: RwLock<HashMap<Box<str>, Arc<[bool]>>>,
@@ -80,15 +85,20 @@ pub struct Prefilter {
 
 impl std::fmt::Debug for Prefilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prefilter").field("engine", &self.matcher.name()).field("literals", &self.literals).finish()
+        f.debug_struct("Prefilter")
+            .field("engine", &self.matcher.name())
+            .field("literals", &self.literals.len())
+            .finish()
     }
 }
 
 /// The prefilter applied to one event's `log`; the literal scan runs on first use.
 pub struct Hits<'a> {
     prefilter: &'a Prefilter,
-    log: &'a [u8],
+    log: Subject<'a, 'a>,
     found: OnceCell<Vec<bool>>,
+    /// Direct searches done so far.
+    searched: std::cell::Cell<u8>,
     /// Which byte values occur in the log (one pass, on first use).
     bytes: OnceCell<[u64; 4]>,
     programs: Option<Arc<[bool]>>,
@@ -101,11 +111,11 @@ impl Hits<'_> {
             return true;
         };
         needs.iter().any(|need| match need {
-            Need::Prefix(p) => self.log.len() >= p.len() && self.log[..p.len()].eq_ignore_ascii_case(p),
+            Need::Prefix(p) => self.log.lower().starts_with(p),
             Need::Byte(lower, upper) => {
                 let bytes = self.bytes.get_or_init(|| {
                     let mut set = [0u64; 4];
-                    for &b in self.log {
+                    for &b in self.log.text() {
                         set[usize::from(b >> 6)] |= 1 << (b & 63);
                     }
                     set
@@ -113,16 +123,21 @@ impl Hits<'_> {
                 let has = |b: u8| bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
                 has(*lower) || has(*upper)
             }
-            Need::Literal(n) => self.found()[*n as usize],
+            Need::Literal(n) => self.has_literal(*n as usize),
         })
     }
 
-    fn found(&self) -> &[bool] {
-        self.found.get_or_init(|| {
-            let mut found = vec![false; self.prefilter.literals];
-            self.prefilter.matcher.scan(self.log, &mut found);
+    fn has_literal(&self, n: usize) -> bool {
+        if self.found.get().is_none() && self.searched.get() < DIRECT_SEARCHES {
+            self.searched.set(self.searched.get() + 1);
+            return self.prefilter.literals.get(n).is_none_or(|l| l.find(&self.log).is_some());
+        }
+        let found = self.found.get_or_init(|| {
+            let mut found = vec![false; self.prefilter.literals.len()];
+            self.prefilter.matcher.scan(self.log.text(), &mut found);
             found
-        })
+        });
+        found.get(n).copied().unwrap_or(true)
     }
 
     /// Whether the `position`-th node of the program-name list matches the event's program
@@ -161,13 +176,21 @@ impl Prefilter {
             Engine::Hyperscan => Box::new(HyperscanMatcher::new(&literals)?),
             Engine::AhoCorasick => Box::new(AhoCorasickMatcher::new(&literals)?),
         };
-        Ok(Self { matcher, needs, literals: literals.len(), programs: RwLock::new(HashMap::new()) })
+        let literals = literals.iter().map(|l| Literal::new(l)).collect();
+        Ok(Self { matcher, needs, literals, programs: RwLock::new(HashMap::new()) })
     }
 
     /// The prefilter for one event's `log` and program name.
-    pub fn scan<'a>(&'a self, set: &DecoderSet, log: &'a [u8], program: Option<&str>) -> Hits<'a> {
+    pub fn scan<'a>(&'a self, set: &DecoderSet, log: Subject<'a, 'a>, program: Option<&str>) -> Hits<'a> {
         let programs = program.map(|p| self.program_nodes(set, p));
-        Hits { prefilter: self, log, found: OnceCell::new(), bytes: OnceCell::new(), programs }
+        Hits {
+            prefilter: self,
+            log,
+            found: OnceCell::new(),
+            searched: std::cell::Cell::new(0),
+            bytes: OnceCell::new(),
+            programs,
+        }
     }
 
     /// Which program-name decoders `program` selects, from the cache or computed.

@@ -516,7 +516,8 @@ fn repeat_span(pat: &[u8], pt: usize, subject: &Subject<'_, '_>, slot_free: bool
             s.iter().position(|&b| !class(x, b) || class(y, b))
         }
         _ if x == code::ANY && slot_free && next == pt + 3 => {
-            let run: Vec<u8> = pat[next..].iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
+            let run: Vec<u8> =
+                pat[next..].iter().take_while(|&&b| b != 0 && b != b'\\' && b != PAREN).copied().collect();
             let (stop, restart) = past_failed_attempts(&run, subject.lower(), p(pt + 2) == b'*');
             return Span::Steps(stop, restart);
         }
