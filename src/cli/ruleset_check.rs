@@ -19,7 +19,7 @@ pub fn run(home: &Home) -> ExitCode {
     let files = &ruleset.files;
     println!("decoders: {} (from {} files)", ruleset.decoders.len(), files.decoders.len());
     println!("rules: {} (from {} files)", ruleset.rule_count, files.rules.len());
-    println!("lists: {} ({} entries)", files.lists.len(), ruleset.list_entries);
+    println!("lists: {} ({} entries)", ruleset.lists.all().len(), ruleset.lists.entries());
     let errors = problems.iter().filter(|p| !p.warning).count() + loaded.errors().count();
     println!("{errors} error(s), {} warning(s)", problems.len() + loaded.problems.len() - errors);
     if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }

@@ -1,12 +1,13 @@
-//! Loading a home's ruleset: decoders compiled into their tree; rule files and CDB lists read and
-//! counted (rules compile with the rule engine). Problems name file and line; a broken decoder
-//! is skipped and the rest still loads.
+//! Loading a home's ruleset: decoders compiled into their tree, CDB lists indexed, rule files
+//! read and counted (rules compile with the rule engine). Problems name file and line; a broken
+//! decoder or an unreadable list is skipped and the rest still loads.
 
 use std::fmt;
 use std::path::Path;
 
 use super::decoder::{DecoderSet, parse_file};
 use super::files::{self, Files};
+use super::lists::Lists;
 use crate::config;
 use crate::xml::Document;
 
@@ -39,8 +40,8 @@ pub struct Ruleset {
     pub decoders: DecoderSet,
     /// `<rule>` elements found in the rule files.
     pub rule_count: usize,
-    /// Entries found in the CDB list files.
-    pub list_entries: usize,
+    /// The CDB lists.
+    pub lists: Lists,
 }
 
 fn problem(file: &str, line: u32, message: impl Into<String>) -> Problem {
@@ -76,12 +77,15 @@ pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
             }
         }
     }
-    for file in &files.lists {
-        match std::fs::read_to_string(files::path(home, file)) {
-            Ok(text) => ruleset.list_entries += text.lines().filter(|l| !l.trim().is_empty()).count(),
-            Err(e) => problems.push(problem(file, 0, format!("(1105): Could not read the list file: {e}"))),
-        }
-    }
+    let (lists, unreadable) = Lists::load(home, &files.lists);
+    ruleset.lists = lists;
+    // Wazuh warns and goes on without the list; rules naming it are dropped later.
+    problems.extend(unreadable.into_iter().map(|e| Problem {
+        file: e.file.clone(),
+        line: 0,
+        message: e.to_string(),
+        warning: true,
+    }));
     for file in &files.rules {
         match Document::read(&files::path(home, file)) {
             Ok(mut doc) => {
