@@ -16,6 +16,11 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/ruleset_files.rs"));
 }
 
+/// A file of the project's `ruleset/` folder as built into the binary (`relative` to it).
+pub fn embedded_file(relative: &str) -> Option<&'static [u8]> {
+    embedded::FILES.iter().find(|(path, _)| *path == relative).map(|(_, bytes)| *bytes)
+}
+
 /// Where vigil looks when no `--home` is given (Wazuh's install path).
 pub const DEFAULT_HOME: &str = "/var/ossec";
 

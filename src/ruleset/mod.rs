@@ -4,6 +4,7 @@ pub mod decoder;
 pub mod files;
 pub mod lists;
 mod load;
+pub mod mitre;
 pub mod prefilter;
 pub mod regex;
 
