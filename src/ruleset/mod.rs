@@ -7,5 +7,6 @@ mod load;
 pub mod mitre;
 pub mod prefilter;
 pub mod regex;
+pub mod rule;
 
 pub use load::{Problem, Ruleset, load};
