@@ -2,6 +2,7 @@
 
 pub mod accumulate;
 pub mod decode;
+pub mod describe;
 pub mod enrich;
 pub mod event;
 pub mod plugins;

@@ -1,4 +1,6 @@
-//! Pieces of `<rule>` that compile to their own checks: address lists, time and weekday.
+//! Pieces of `<rule>` that compile to their own checks: patterns, address lists, time and
+//! weekday.
 
 pub mod ip;
+pub mod pattern;
 pub mod when;
