@@ -1,0 +1,218 @@
+//! One of analysisd's daily log streams (`alerts.json`, `alerts.log`, `archives.json`, …), kept
+//! as Wazuh keeps them (`alerts/getloglocation.c`): the day's file is
+//! `<dir>/<YYYY>/<Mon>/ossec-<tag>-<DD>.<ext>` and the fixed name (`<dir>/alerts.json`) is a hard
+//! link to it; the next day opens a new file. With `rotate_interval` or `max_output_size` the day
+//! continues in `ossec-<tag>-<DD>-<NNN>.<ext>`. A file left empty is removed when the stream
+//! moves on. Files are 0640 and directories 0750 (analysisd's umask 027).
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::civil::Date;
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// When a stream starts a new file within the day (`<global>` and internal options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// `rotate_interval`: a new file this often, if the current one is not empty (0: never).
+    pub interval: Duration,
+    /// `max_output_size`: a new file once the current one is larger (0: no limit).
+    pub max_size: u64,
+    /// `analysisd.min_rotate_interval`: size rotation waits at least this long between files.
+    pub min_interval: Duration,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Self { interval: Duration::ZERO, max_size: 0, min_interval: Duration::from_secs(600) }
+    }
+}
+
+/// Which stream: where it lives and what its files are called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    /// `logs/alerts`.
+    pub dir: PathBuf,
+    /// `alerts`, `archive`…
+    pub tag: &'static str,
+    /// `json` or `log`.
+    pub ext: &'static str,
+    /// The fixed name linked to the current file (`alerts.json`), inside `dir`.
+    pub link: &'static str,
+}
+
+/// An open stream.
+#[derive(Debug)]
+pub struct DailyLog {
+    stream: Stream,
+    rotation: Rotation,
+    file: File,
+    path: PathBuf,
+    size: u64,
+    day: Date,
+    counter: u32,
+    /// Unix second of the last file change (for the interval rules).
+    changed: i64,
+}
+
+impl DailyLog {
+    /// Opens the stream for `day` at Unix second `now`, continuing the day's last file.
+    pub fn open(stream: Stream, rotation: Rotation, day: Date, now: i64) -> std::io::Result<Self> {
+        let (path, counter) = day_file(&stream, &rotation, day)?;
+        let (file, size) = open_append(&path, &stream)?;
+        Ok(Self { stream, rotation, file, path, size, day, counter, changed: now })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `bytes` (whole lines) on `day` at Unix second `now`, first moving to a new file
+    /// when the day changed or a rotation is due.
+    pub fn append(&mut self, bytes: &[u8], day: Date, now: i64) -> std::io::Result<()> {
+        if day != self.day {
+            let (path, counter) = day_file(&self.stream, &self.rotation, day)?;
+            self.switch(path, counter, now)?;
+            self.day = day;
+        } else if self.rotation_due(now) {
+            let counter = self.counter + 1;
+            let path = numbered(&self.stream, day, counter);
+            self.switch(path, counter, now)?;
+        }
+        self.file.write_all(bytes)?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn rotation_due(&self, now: i64) -> bool {
+        let since = u64::try_from(now - self.changed).unwrap_or(0);
+        let r = &self.rotation;
+        if !r.interval.is_zero() {
+            since > r.interval.as_secs() && self.size > 0
+        } else {
+            r.max_size > 0 && since > r.min_interval.as_secs() && self.size > r.max_size
+        }
+    }
+
+    fn switch(&mut self, path: PathBuf, counter: u32, now: i64) -> std::io::Result<()> {
+        self.file.flush()?;
+        if self.size == 0 {
+            // Nothing was written to it: do not leave empty files behind.
+            let _ = std::fs::remove_file(&self.path);
+        }
+        let (file, size) = open_append(&path, &self.stream)?;
+        (self.file, self.path, self.size, self.counter, self.changed) = (file, path, size, counter, now);
+        Ok(())
+    }
+
+    /// Flushes to the file.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn month_dir(stream: &Stream, day: Date) -> PathBuf {
+    let month = MONTHS[usize::try_from(day.month() - 1).unwrap_or(0) % 12];
+    stream.dir.join(day.year().to_string()).join(month)
+}
+
+fn numbered(stream: &Stream, day: Date, counter: u32) -> PathBuf {
+    month_dir(stream, day).join(format!("ossec-{}-{:02}-{counter:03}.{}", stream.tag, day.day(), stream.ext))
+}
+
+/// The day's file to continue: the base name, or the last numbered one that exists (or the one
+/// after a file over the size limit), as Wazuh picks it on start.
+fn day_file(stream: &Stream, rotation: &Rotation, day: Date) -> std::io::Result<(PathBuf, u32)> {
+    let dir = month_dir(stream, day);
+    DirBuilder::new().recursive(true).mode(0o750).create(&dir)?;
+    let mut path = dir.join(format!("ossec-{}-{:02}.{}", stream.tag, day.day(), stream.ext));
+    let mut counter = 0;
+    loop {
+        let next = numbered(stream, day, counter + 1);
+        let too_big = rotation.max_size > 0 && std::fs::metadata(&path).is_ok_and(|m| m.len() > rotation.max_size);
+        if !next.is_file() && !too_big {
+            return Ok((path, counter));
+        }
+        path = next;
+        counter += 1;
+    }
+}
+
+/// Opens `path` for appending (0640) and points the stream's fixed name at it.
+fn open_append(path: &Path, stream: &Stream) -> std::io::Result<(File, u64)> {
+    let file = OpenOptions::new().append(true).create(true).mode(0o640).open(path)?;
+    let size = file.metadata()?.len();
+    let link = stream.dir.join(stream.link);
+    match std::fs::remove_file(&link) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::hard_link(path, &link)?;
+    Ok((file, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    /// A home with `logs/alerts`, and the alerts.json stream in it.
+    fn setup() -> (tempfile::TempDir, Stream) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("logs/alerts")).expect("mkdir");
+        let stream = Stream { dir: dir.path().join("logs/alerts"), tag: "alerts", ext: "json", link: "alerts.json" };
+        (dir, stream)
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    #[test]
+    fn daily_files_linked_under_the_fixed_name() {
+        let (dir, s) = setup();
+        let d1 = jiff::civil::date(2026, 11, 27);
+        let mut log = DailyLog::open(s.clone(), Rotation::default(), d1, 0).expect("open");
+        log.append(b"{\"a\":1}\n", d1, 1).expect("append");
+        let first = dir.path().join("logs/alerts/2026/Nov/ossec-alerts-27.json");
+        assert_eq!(log.path(), first);
+        let link = dir.path().join("logs/alerts/alerts.json");
+        assert_eq!(read(&link), "{\"a\":1}\n");
+        let meta = std::fs::metadata(&first).expect("stat");
+        assert_eq!(meta.ino(), std::fs::metadata(&link).expect("stat").ino(), "a hard link");
+        assert_eq!(meta.mode() & 0o777, 0o640);
+        let month = std::fs::metadata(dir.path().join("logs/alerts/2026/Nov")).expect("stat");
+        assert_eq!(month.mode() & 0o777, 0o750);
+
+        let d2 = jiff::civil::date(2026, 12, 1);
+        log.append(b"{\"b\":2}\n", d2, 90_000).expect("next day");
+        assert_eq!(read(&first), "{\"a\":1}\n", "yesterday's file is kept");
+        assert_eq!(read(&link), "{\"b\":2}\n");
+        assert!(dir.path().join("logs/alerts/2026/Dec/ossec-alerts-01.json").is_file());
+    }
+
+    #[test]
+    fn empty_files_go_and_size_rotation_numbers_files() {
+        let (dir, s) = setup();
+        let d1 = jiff::civil::date(2026, 1, 5);
+        let d2 = jiff::civil::date(2026, 1, 6);
+        let rotation = Rotation { max_size: 10, min_interval: Duration::from_secs(60), ..Rotation::default() };
+        let mut log = DailyLog::open(s.clone(), rotation, d1, 0).expect("open");
+        log.append(b"", d2, 10).expect("roll");
+        assert!(!dir.path().join("logs/alerts/2026/Jan/ossec-alerts-05.json").exists(), "an empty file is removed");
+        log.append(b"0123456789ab\n", d2, 20).expect("write");
+        log.append(b"too soon\n", d2, 30).expect("still the same file");
+        log.append(b"later\n", d2, 200).expect("rotated");
+        assert_eq!(log.path(), dir.path().join("logs/alerts/2026/Jan/ossec-alerts-06-001.json"));
+        assert_eq!(read(&dir.path().join("logs/alerts/alerts.json")), "later\n");
+        drop(log);
+        let reopened = DailyLog::open(s, rotation, d2, 300).expect("reopen");
+        assert_eq!(reopened.path(), dir.path().join("logs/alerts/2026/Jan/ossec-alerts-06-001.json"));
+    }
+}
