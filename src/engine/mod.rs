@@ -1,6 +1,7 @@
 //! The hot path: pre-decoding, decoding, rules and alerts for one event.
 
 pub mod accumulate;
+pub mod alert;
 pub mod decode;
 pub mod describe;
 pub mod enrich;

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /// When a stream starts a new file within the day (`<global>` and internal options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rotation {
@@ -117,8 +115,7 @@ impl DailyLog {
 }
 
 fn month_dir(stream: &Stream, day: Date) -> PathBuf {
-    let month = MONTHS[usize::try_from(day.month() - 1).unwrap_or(0) % 12];
-    stream.dir.join(day.year().to_string()).join(month)
+    stream.dir.join(day.year().to_string()).join(day.strftime("%b").to_string())
 }
 
 fn numbered(stream: &Stream, day: Date, counter: u32) -> PathBuf {
