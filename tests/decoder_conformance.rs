@@ -1,5 +1,6 @@
 //! Conformance: every log of every shared ini test file gets the decoder Wazuh gives it — the
-//! one the ini expects, and the one the real analysisd 4.14.7 reported (golden outputs).
+//! one the ini expects, and the one the real analysisd 4.14.7 reported (golden outputs) — and the
+//! alert's `data` object and pre-decoded header equal the golden output.
 
 mod common;
 
@@ -99,22 +100,6 @@ fn every_ini_log_gets_wazuhs_decoder() {
     assert!(failures.is_empty(), "{} logs got the wrong decoder:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// Flattens alert `data` the way decoders produced it: nested objects join keys with `.`.
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&key, v, out);
-            }
-        }
-        serde_json::Value::Null if prefix.is_empty() => {}
-        other => {
-            out.insert(prefix.to_owned(), other.clone());
-        }
-    }
-}
-
 #[test]
 fn extracted_fields_and_header_match_wazuh() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -136,21 +121,12 @@ fn extracted_fields_and_header_match_wazuh() {
         decode(&ruleset.decoders, &mut event, &NoHooks);
         checked += 1;
 
-        let mut want = BTreeMap::new();
-        flatten("", &output["data"], &mut want);
-        let mut got: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        // Alerts leave out empty dynamic values (static ones stay); rules see them all the same.
-        for (field, value) in event.statics() {
-            got.insert(field.name().to_owned(), serde_json::Value::String(value.to_owned()));
-        }
-        for (key, value) in event.dynamic().iter().filter(|(_, v)| !v.is_empty()) {
-            let v = if value.starts_with('[') {
-                serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.clone()))
-            } else {
-                serde_json::Value::String(value.clone())
-            };
-            got.entry(key.to_string()).or_insert(v);
-        }
+        // The whole `data` object as the alert builder prints it: nesting, first-wins and
+        // embedded arrays included.
+        let want = output["data"].clone();
+        let got: serde_json::Value = vigil::engine::alert::data::data_json(&event)
+            .map(|text| serde_json::from_str(&text).expect("data is JSON"))
+            .unwrap_or(serde_json::Value::Null);
         let pre = &event.pre;
         let shown = vigil::engine::predecode::shown_hostname(&pre.full_log);
         if pre.header_hostname && shown.is_some() {
@@ -167,18 +143,11 @@ fn extracted_fields_and_header_match_wazuh() {
             "hostname": output["predecoder"]["hostname"],
         });
         if want != got || header != want_header {
-            let diff: Vec<String> = want
-                .iter()
-                .filter(|(k, v)| got.get(*k) != Some(v))
-                .map(|(k, v)| format!("{k}: want {v}, got {:?}", got.get(k)))
-                .chain(got.iter().filter(|(k, _)| !want.contains_key(*k)).map(|(k, v)| format!("{k}: unexpected {v}")))
-                .collect();
             failures.push(format!(
-                "{} [{}]: {}{}\n    {}",
+                "{} [{}]: {}data want {want} got {got}\n    {}",
                 row["file"].as_str().unwrap_or_default(),
                 row["section"].as_str().unwrap_or_default(),
                 if header != want_header { format!("header want {want_header} got {header}; ") } else { String::new() },
-                diff.join("; "),
                 log.chars().take(140).collect::<String>()
             ));
         }

@@ -1,5 +1,6 @@
 //! Alerts as bytes: their ids, and the text formats of `alerts.log` and `archives.log`.
 
+pub mod data;
 pub mod text;
 
 use std::fmt;

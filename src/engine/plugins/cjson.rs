@@ -302,7 +302,8 @@ fn print_number(d: f64, out: &mut String) {
     }
 }
 
-fn print_string(s: &str, out: &mut String) {
+/// A string as cJSON prints it: `"`, `\\` and control characters escaped, the rest raw.
+pub fn print_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -327,6 +328,44 @@ pub fn print(value: &Json<'_>) -> String {
     let mut out = String::new();
     print_value(value, 0, &mut out);
     out
+}
+
+/// `cJSON_PrintUnformatted`: no spaces or newlines.
+pub fn print_compact(value: &Json<'_>, out: &mut String) {
+    match value {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                print_compact(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                print_string(key, out);
+                out.push(':');
+                print_compact(item, out);
+            }
+            out.push('}');
+        }
+        scalar => print_value(scalar, 0, out),
+    }
+}
+
+/// Parses `text` when it is exactly one JSON value with nothing after it (`cJSON_ParseWithOpts`
+/// and a check that the end pointer reached the terminating NUL).
+pub fn parse_complete(text: &str) -> Option<Json<'_>> {
+    let mut p = Parser { text, s: text.as_bytes(), i: 0, depth: 0 };
+    p.ws();
+    let value = p.value()?;
+    (p.i == text.len()).then_some(value)
 }
 
 fn print_value(value: &Json<'_>, depth: usize, out: &mut String) {
@@ -392,5 +431,14 @@ mod tests {
         let printed = |t: &str| parse(t).map(|j| print(&j)).unwrap_or_default();
         assert_eq!(printed("[1, 2.5, 3000000000, 1e-7, 0.1]"), "[1, 2.5, 3000000000, 1e-07, 0.1]");
         assert_eq!(printed(r#"["a", {"k": [true, null]}, {}]"#), "[\"a\", {\n\t\"k\":\t[true, null]\n}, {\n}]");
+        let compact = |t: &str| {
+            let mut out = String::new();
+            parse_complete(t).map(|j| print_compact(&j, &mut out)).map(|()| out)
+        };
+        assert_eq!(
+            compact(r#"["a", {"k": [true, null, 2.5]}, {}]"#).as_deref(),
+            Some(r#"["a",{"k":[true,null,2.5]},{}]"#)
+        );
+        assert_eq!(compact("[1] "), None, "trailing text, even a space, is not a whole value");
     }
 }
