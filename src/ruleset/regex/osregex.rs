@@ -882,6 +882,15 @@ mod tests {
         assert!(find(r"\d", "x").is_none());
     }
 
+    /// The matcher answers the same with its shortcuts as without them.
+    fn same_with_and_without_shortcuts(pattern: &str, input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        if let Ok(re) = OsRegex::new(pattern) {
+            let haystack = Haystack::new(input.as_bytes());
+            proptest::prop_assert_eq!(re.find_with(haystack.subject(), true), re.find_with(haystack.subject(), false));
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(pattern in r"[\\a-c()|^$+*.dwsp ]{0,16}", input in "[a-c 0-9().+-]{0,24}") {
@@ -897,10 +906,7 @@ mod tests {
             pattern in r"\^?(\\[dwsSpD.()t]|[ab%: ]|[+*]|\(|\)){0,10}\$?",
             input in "[ab%: 0-9A-B()\t]{0,20}",
         ) {
-            if let Ok(re) = OsRegex::new(&pattern) {
-                let haystack = Haystack::new(input.as_bytes());
-                proptest::prop_assert_eq!(re.find_with(haystack.subject(), true), re.find_with(haystack.subject(), false));
-            }
+            same_with_and_without_shortcuts(&pattern, &input)?;
         }
 
         /// The same for `\.+`/`\.*` before a literal run, on text full of near misses.
@@ -909,10 +915,7 @@ mod tests {
             pattern in r"\^?([ab]|\\[.w]\+?){0,3}(\(?\\\.[+*]\)?[ab]{2,4}){1,3}(\\[.w]\+?|[ab ]){0,2}\$?",
             input in "[ab A]{0,40}",
         ) {
-            if let Ok(re) = OsRegex::new(&pattern) {
-                let haystack = Haystack::new(input.as_bytes());
-                proptest::prop_assert_eq!(re.find_with(haystack.subject(), true), re.find_with(haystack.subject(), false));
-            }
+            same_with_and_without_shortcuts(&pattern, &input)?;
         }
     }
 }

@@ -99,11 +99,11 @@ impl PatternBuilder {
                 self.default
             }),
         };
-        self.negate = match element.attr("negate").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("no") => false,
-            Some("yes") => true,
-            Some(_) => {
-                let value = element.attr("negate").unwrap_or_default();
+        self.negate = match element.attr("negate") {
+            None => false,
+            Some(value) if value.eq_ignore_ascii_case("yes") => true,
+            Some(value) if value.eq_ignore_ascii_case("no") => false,
+            Some(value) => {
                 self.warnings.push(self.invalid(value, "negate"));
                 false
             }
