@@ -33,7 +33,7 @@ fn golden() -> HashMap<(String, String, String), serde_json::Value> {
 fn every_ini_log_gets_wazuhs_decoder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
-    let (ruleset, problems) = vigil::ruleset::load(dir.path(), &config);
+    let (ruleset, problems) = vigil::ruleset::load(dir.path(), &config, &Default::default());
     let errors: Vec<String> = problems.iter().filter(|p| !p.warning).map(ToString::to_string).collect();
     assert!(errors.iter().all(|e| !e.contains("decoders/")), "decoder load errors: {errors:#?}");
     let golden = golden();
@@ -104,7 +104,7 @@ fn every_ini_log_gets_wazuhs_decoder() {
 fn extracted_fields_and_header_match_wazuh() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
-    let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
+    let (ruleset, _) = vigil::ruleset::load(dir.path(), &config, &Default::default());
     let text = std::fs::read_to_string(shared().join("golden/logtest-shared.jsonl")).expect("golden");
     let (mut checked, mut failures) = (0, Vec::new());
     for line in text.lines() {

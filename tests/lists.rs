@@ -9,7 +9,7 @@ use vigil::ruleset::lists::{ListCheck, Lookup};
 fn stock_lists_answer_stock_lookups() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
-    let (ruleset, problems) = vigil::ruleset::load(dir.path(), &config);
+    let (ruleset, problems) = vigil::ruleset::load(dir.path(), &config, &Default::default());
     assert!(problems.iter().all(|p| !p.message.contains("1103")), "{problems:?}");
     let lists = &ruleset.lists;
     assert_eq!(lists.all().len(), 4);

@@ -33,7 +33,7 @@ fn every_engine_gives_identical_results_and_prunes() {
     let engines: Vec<(Option<Prefilter>, Engine)> = [None, Some(Prefilter::AhoCorasick), Some(Prefilter::Hyperscan)]
         .into_iter()
         .map(|p| {
-            let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
+            let (ruleset, _) = vigil::ruleset::load(dir.path(), &config, &Default::default());
             (p, Engine::new(ruleset, p, "vm").expect("engine builds"))
         })
         .collect();
@@ -70,7 +70,7 @@ fn every_engine_gives_identical_results_and_prunes() {
 fn literal_engines_and_direct_search_agree() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = wazuh_home(dir.path());
-    let (ruleset, _) = vigil::ruleset::load(dir.path(), &config);
+    let (ruleset, _) = vigil::ruleset::load(dir.path(), &config, &Default::default());
     let mut literals: Vec<Vec<u8>> = ruleset
         .decoders
         .all()

@@ -12,13 +12,13 @@ pub fn run(home: &Home) -> ExitCode {
     for p in loaded.errors() {
         eprintln!("{p}");
     }
-    let (ruleset, problems) = crate::ruleset::load(home.root(), &loaded.config.ruleset);
+    let (ruleset, problems) = crate::ruleset::load(home.root(), &loaded.config.ruleset, &loaded.config.alerts);
     for p in &problems {
         eprintln!("{p}");
     }
     let files = &ruleset.files;
     println!("decoders: {} (from {} files)", ruleset.decoders.len(), files.decoders.len());
-    println!("rules: {} (from {} files)", ruleset.rule_count, files.rules.len());
+    println!("rules: {} (from {} files)", ruleset.rules.len(), files.rules.len());
     println!("lists: {} ({} entries)", ruleset.lists.all().len(), ruleset.lists.entries());
     let errors = problems.iter().filter(|p| !p.warning).count() + loaded.errors().count();
     println!("{errors} error(s), {} warning(s)", problems.len() + loaded.problems.len() - errors);

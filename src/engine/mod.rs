@@ -2,23 +2,31 @@
 
 pub mod accumulate;
 pub mod alert;
+pub mod correlate;
 pub mod decode;
 pub mod describe;
+mod diff;
 pub mod enrich;
 pub mod event;
+mod fts;
 pub mod plugins;
 pub mod predecode;
+pub mod rules;
 mod text;
 
 use std::sync::Mutex;
 
 use accumulate::Accumulator;
+use alert::AlertId;
+use alert::json::{Alert, Fired, Origin, alert_json};
+use correlate::Limits;
 use decode::{Hooks, Tried};
 use event::Event;
 use predecode::PredecodeError;
+use rules::{Input, Mode, RuleState, Verdict};
 
 use crate::ruleset::Ruleset;
-use crate::ruleset::decoder::DecoderId;
+use crate::ruleset::decoder::{Decoder, DecoderId, DecoderType};
 use crate::ruleset::prefilter::{Engine as PrefilterEngine, Hits, Prefilter, PrefilterError};
 use crate::ruleset::regex::Haystack;
 
@@ -27,8 +35,36 @@ use crate::ruleset::regex::Haystack;
 pub struct Engine {
     ruleset: Ruleset,
     prefilter: Option<Prefilter>,
-    accumulator: Mutex<Accumulator>,
+    shared: Session,
     manager_host: String,
+}
+
+/// The state events change as they pass: rule counters, correlation memory, FTS, diffs and
+/// the accumulator. The server has one, shared by its workers; each logtest session has its
+/// own (engine.md §11).
+#[derive(Debug)]
+pub struct Session {
+    /// Rule state.
+    pub rules: RuleState,
+    accumulator: Mutex<Accumulator>,
+}
+
+impl Session {
+    /// Fresh state for `ruleset`.
+    pub fn new(ruleset: &Ruleset, limits: Limits) -> Self {
+        Self { rules: RuleState::new(&ruleset.rules, limits), accumulator: Mutex::new(Accumulator::default()) }
+    }
+}
+
+/// One event through decoders and rules.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The decoded event.
+    pub event: Event,
+    /// Its decoder type (what rule categories compare with).
+    pub kind: DecoderType,
+    /// What the rules decided.
+    pub verdict: Verdict,
 }
 
 impl Hooks for Hits<'_> {
@@ -51,7 +87,76 @@ impl Engine {
         let prefilter = prefilter.map(|p| Prefilter::new(&ruleset.decoders, p)).transpose()?;
         // Wazuh uses the short host name (up to the first dot).
         let short = manager_host.split('.').next().unwrap_or(manager_host).to_owned();
-        Ok(Self { ruleset, prefilter, accumulator: Mutex::new(Accumulator::default()), manager_host: short })
+        let shared = Session::new(&ruleset, Limits::default());
+        Ok(Self { ruleset, prefilter, shared, manager_host: short })
+    }
+
+    /// The server's shared state.
+    pub fn shared(&self) -> &Session {
+        &self.shared
+    }
+
+    /// The decoder that took `event`.
+    pub fn decoder_of(&self, event: &Event) -> Option<&Decoder> {
+        event.decoder.map(|id| self.ruleset.decoders.get(id))
+    }
+
+    /// The decoder type of `event`: a plugin's override, else its decoder's, else syslog.
+    pub fn kind(&self, event: &Event) -> DecoderType {
+        event.kind_override.or_else(|| self.decoder_of(event).map(|d| d.kind)).unwrap_or_default()
+    }
+
+    /// Decodes one queue message and evaluates the rules on it, with `session`'s state, at Unix
+    /// time `now`; `trace` collects the rule trace.
+    pub fn process(
+        &self,
+        session: &Session,
+        raw: &[u8],
+        now: i64,
+        mode: Mode,
+        trace: bool,
+    ) -> Result<Outcome, PredecodeError> {
+        let (event, _) = self.decode_in(session, raw, now)?;
+        let kind = self.kind(&event);
+        let input = Input { event: &event, decoder: self.decoder_of(&event), kind, now };
+        let verdict = rules::evaluate(&self.ruleset.rules, &self.ruleset.lists, &session.rules, input, mode, trace);
+        Ok(Outcome { event, kind, verdict })
+    }
+
+    /// The alert JSON of `outcome` received at `time` (seconds, milliseconds). `archive` forces
+    /// `full_log`; `mode` decides how level-0 matches show. MITRE lookup problems go to
+    /// `warnings`.
+    pub fn alert_json(
+        &self,
+        origin: Origin<'_>,
+        outcome: &Outcome,
+        time: (i64, u32),
+        id: Option<AlertId>,
+        mode: Mode,
+        archive: bool,
+        warnings: &mut Vec<String>,
+    ) -> String {
+        let event = &outcome.event;
+        let verdict = &outcome.verdict;
+        let rule = verdict.rule.map(|r| self.ruleset.rules.rule(r));
+        let description = rule.map(|r| describe::describe(&r.description, event));
+        let fired = rule.zip(description.as_deref()).map(|(rule, description)| Fired {
+            rule,
+            description,
+            fired_times: verdict.fired_times,
+            level_last: mode == Mode::Logtest,
+        });
+        let alert = Alert {
+            time,
+            id,
+            event,
+            decoder: self.decoder_of(event),
+            fired,
+            last_events: &verdict.last_events,
+            previous_log: verdict.previous_log.as_deref(),
+            force_full_log: archive,
+        };
+        alert_json(origin, &alert, &self.ruleset.mitre, warnings)
     }
 
     /// The ruleset.
@@ -67,6 +172,11 @@ impl Engine {
     /// Pre-decodes and decodes one queue message (`<q>:<location>:<message>`) at Unix time
     /// `now`, running the accumulator for decoders that ask for it.
     pub fn decode(&self, raw: &[u8], now: i64) -> Result<(Event, Tried), PredecodeError> {
+        self.decode_in(&self.shared, raw, now)
+    }
+
+    /// [`Engine::decode`] with `session`'s accumulator.
+    pub fn decode_in(&self, session: &Session, raw: &[u8], now: i64) -> Result<(Event, Tried), PredecodeError> {
         let pre = predecode::predecode(raw, &self.manager_host)?;
         let mut event = Event::new(pre);
         let decoders = &self.ruleset.decoders;
@@ -81,7 +191,7 @@ impl Engine {
         };
         if let Some(d) = event.decoder.map(|id| decoders.get(id)).filter(|d| d.accumulate) {
             // A poisoned lock only means another worker panicked mid-update; the map is usable.
-            let mut acc = self.accumulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut acc = session.accumulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             acc.apply(&mut event, &d.name, now);
         }
         Ok((event, tried))

@@ -1,13 +1,16 @@
-//! Loading a home's ruleset: decoders compiled into their tree, CDB lists indexed, rule files
-//! read and counted (rules compile with the rule engine). Problems name file and line; a broken
-//! decoder or an unreadable list is skipped and the rest still loads.
+//! Loading a home's ruleset: decoders compiled into their tree, CDB lists indexed, rules
+//! compiled into theirs, the MITRE table read. Problems name file and line; a broken decoder,
+//! rule or unreadable list is skipped and the rest still loads.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
 use super::decoder::{DecoderSet, parse_file};
 use super::files::{self, Files};
 use super::lists::Lists;
+use super::mitre::Mitre;
+use super::rule::{RuleContext, RuleTree};
 use crate::config;
 use crate::xml::Document;
 
@@ -38,18 +41,44 @@ pub struct Ruleset {
     pub files: Files,
     /// The decoder tree.
     pub decoders: DecoderSet,
-    /// `<rule>` elements found in the rule files.
-    pub rule_count: usize,
+    /// The rule tree.
+    pub rules: RuleTree,
     /// The CDB lists.
     pub lists: Lists,
+    /// The MITRE ATT&CK table alerts are enriched from.
+    pub mitre: Mitre,
 }
+
+/// Decoders built into analysisd that `decoded_as` may name.
+const BUILTIN_DECODERS: [&str; 16] = [
+    "rootcheck",
+    "syscheck_integrity_changed",
+    "syscheck_new_entry",
+    "syscheck_deleted",
+    "syscheck_registry_key_modified",
+    "syscheck_registry_key_added",
+    "syscheck_registry_key_deleted",
+    "syscheck_registry_value_modified",
+    "syscheck_registry_value_added",
+    "syscheck_registry_value_deleted",
+    "hostinfo_new",
+    "hostinfo_modified",
+    "syscollector",
+    "ciscat",
+    "windows_eventchannel",
+    "sca",
+];
+
+/// Wazuh's `analysisd.default_timeframe`.
+const DEFAULT_TIMEFRAME: u32 = 360;
 
 fn problem(file: &str, line: u32, message: impl Into<String>) -> Problem {
     Problem { file: file.to_owned(), line, message: message.into(), warning: false }
 }
 
-/// Loads the ruleset `config` describes from `home`.
-pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
+/// Loads the ruleset `config` describes from `home`; `alerts` gives the levels from which rules
+/// write and mail their alerts.
+pub fn load(home: &Path, config: &config::Ruleset, alerts: &config::Alerts) -> (Ruleset, Vec<Problem>) {
     let mut problems = Vec::new();
     let files = match files::discover(home, config) {
         Ok(f) => f,
@@ -86,21 +115,47 @@ pub fn load(home: &Path, config: &config::Ruleset) -> (Ruleset, Vec<Problem>) {
         message: e.to_string(),
         warning: true,
     }));
+    let mut names: HashSet<String> = ruleset.decoders.all().iter().map(|d| d.own_name.to_string()).collect();
+    names.extend(BUILTIN_DECODERS.iter().map(|n| (*n).to_owned()));
+    let context = RuleContext {
+        decoders: &names,
+        lists: &ruleset.lists,
+        log_alert_level: u32::from(alerts.log_alert_level),
+        email_alert_level: u32::from(alerts.email_alert_level),
+        default_timeframe: DEFAULT_TIMEFRAME,
+    };
+    let mut rules = RuleTree::default();
+    let mut found = Vec::new();
     for file in &files.rules {
         match Document::read(&files::path(home, file)) {
             Ok(mut doc) => {
                 if let Err(e) = doc.apply_variables() {
-                    problems.push(problem(file, e.line, e.message));
+                    problems.push(problem(
+                        file,
+                        e.line,
+                        format!("(1227): Error applying XML variables '{file}': {}.", e.message),
+                    ));
                     continue;
                 }
-                ruleset.rule_count += doc
-                    .roots()
-                    .map(|g| if g.name == "rule" { 1 } else { g.children().filter(|r| r.name == "rule").count() })
-                    .sum::<usize>();
+                rules.load_file(file, &doc, &context, &mut found);
             }
-            Err(e) => problems.push(problem(file, e.line, e.message)),
+            Err(e) => {
+                problems.push(problem(file, e.line, format!("(1226): Error reading XML file '{file}': {}", e.message)))
+            }
         }
     }
+    rules.finish();
+    problems.extend(found.into_iter().map(|p| Problem {
+        file: p.file.to_string(),
+        line: p.line,
+        message: p.message,
+        warning: p.warning,
+    }));
+    ruleset.rules = rules;
+    ruleset.mitre = Mitre::load(home).unwrap_or_else(|e| {
+        problems.push(Problem { file: "ruleset/mitre".into(), line: 0, message: e.to_string(), warning: true });
+        Mitre::builtin()
+    });
     ruleset.files = files;
     (ruleset, problems)
 }

@@ -78,7 +78,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
 /// Loads the ruleset and compiles the engine; problems are logged and the broken items skipped,
 /// as analysisd skips them.
 fn load_engine(home: &Home, config: &config::Config) -> Option<Engine> {
-    let (ruleset, problems) = crate::ruleset::load(home.root(), &config.ruleset);
+    let (ruleset, problems) = crate::ruleset::load(home.root(), &config.ruleset, &config.alerts);
     for p in &problems {
         if p.warning {
             warn!(file = %p.file, line = p.line, "{}", p.message);
@@ -86,7 +86,7 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<Engine> {
             error!(file = %p.file, line = p.line, "{}", p.message);
         }
     }
-    let (decoders, rules, lists) = (ruleset.decoders.len(), ruleset.rule_count, ruleset.files.lists.len());
+    let (decoders, rules, lists) = (ruleset.decoders.len(), ruleset.rules.len(), ruleset.files.lists.len());
     let host = crate::home::hostname();
     // Hyperscan first; the pure-Rust scanner if libhs cannot build the database.
     let engine = Engine::new(ruleset.clone(), Some(Prefilter::Hyperscan), &host).or_else(|e| {

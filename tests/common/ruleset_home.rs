@@ -12,12 +12,47 @@ pub fn shared() -> PathBuf {
 
 /// Lays the home out in `root` and returns the loaded config's ruleset section.
 pub fn wazuh_home(root: &Path) -> vigil::config::Ruleset {
+    lay_out(root, false);
+    load_config().ruleset
+}
+
+/// Wazuh's stock server configuration.
+pub fn load_config() -> vigil::config::Config {
+    vigil::config::load(&shared().join("etc/ossec-server.conf")).config
+}
+
+/// Rule 60000 as Wazuh's test runner rewrites it: Windows events arrive as plain JSON.
+fn windows_switch(xml: &str) -> String {
+    let from = "<category>ossec</category>\n    <decoded_as>windows_eventchannel</decoded_as>";
+    assert!(xml.contains(from), "rule 60000 is as expected");
+    xml.replacen(from, "<decoded_as>json</decoded_as>", 1)
+}
+
+/// Lays the home out; with `switch`, `ruleset/rules` is a directory of links in which
+/// 0575-win-base_rules.xml is a rewritten copy (rule 60000 decoded as JSON), as runtests.py
+/// does unless given `-s`. Also writes `etc/ossec.conf` (Wazuh's stock server config).
+pub fn lay_out(root: &Path, switch: bool) {
     let shared = shared();
     for dir in ["ruleset", "etc/decoders", "etc/rules"] {
         std::fs::create_dir_all(root.join(dir)).expect("mkdir");
     }
+    std::fs::copy(shared.join("etc/ossec-server.conf"), root.join("etc/ossec.conf")).expect("ossec.conf");
     symlink(shared.join("ruleset/decoders"), root.join("ruleset/decoders")).expect("link decoders");
-    symlink(shared.join("ruleset/rules"), root.join("ruleset/rules")).expect("link rules");
+    if switch {
+        std::fs::create_dir_all(root.join("ruleset/rules")).expect("mkdir rules");
+        for entry in std::fs::read_dir(shared.join("ruleset/rules")).expect("rules").flatten() {
+            let name = entry.file_name();
+            let target = root.join("ruleset/rules").join(&name);
+            if name == "0575-win-base_rules.xml" {
+                let xml = std::fs::read_to_string(entry.path()).expect("read 0575");
+                std::fs::write(target, windows_switch(&xml)).expect("write 0575");
+            } else {
+                symlink(entry.path(), target).expect("link rule file");
+            }
+        }
+    } else {
+        symlink(shared.join("ruleset/rules"), root.join("ruleset/rules")).expect("link rules");
+    }
     symlink(shared.join("ruleset/lists"), root.join("etc/lists")).expect("link lists");
     symlink(shared.join("etc/local_decoder.xml"), root.join("etc/decoders/local_decoder.xml")).expect("link");
     symlink(shared.join("etc/local_rules.xml"), root.join("etc/rules/local_rules.xml")).expect("link");
@@ -26,8 +61,6 @@ pub fn wazuh_home(root: &Path) -> vigil::config::Ruleset {
         let dir = if name.ends_with("_decoders.xml") { "etc/decoders" } else { "etc/rules" };
         symlink(entry.path(), root.join(dir).join(&name)).expect("link test file");
     }
-    let loaded = vigil::config::load(&shared.join("etc/ossec-server.conf"));
-    loaded.config.ruleset
 }
 
 /// One log of an ini test file.

@@ -1,6 +1,8 @@
-//! Alerts as bytes: their ids, and the text formats of `alerts.log` and `archives.log`.
+//! Alerts as bytes: their ids, the JSON of `alerts.json`/`archives.json`, and the text formats
+//! of `alerts.log` and `archives.log`.
 
 pub mod data;
+pub mod json;
 pub mod text;
 
 use std::fmt;

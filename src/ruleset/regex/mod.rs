@@ -5,9 +5,11 @@ pub mod osmatch;
 pub mod osregex;
 pub mod pcre2;
 mod subject;
+mod word;
 
 pub use expression::{Dialect, Expression, ExpressionError};
 pub use osmatch::{OsMatch, OsMatchError};
 pub use osregex::{Match, OsRegex, OsRegexError, Requirement};
 pub use pcre2::{Pcre2, Pcre2Error};
 pub use subject::{Haystack, Literal, Subject};
+pub use word::word_match;
