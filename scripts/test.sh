@@ -13,3 +13,7 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo deny --locked check bans licenses sources
 cargo test --locked
+# Wazuh's own way of running the ruleset tests, through the real command line: one
+# `vigil logtest -U` process per ini case, with and without a server (release binary).
+cargo build --locked --release
+python3 tests/logtest_runtests.py --binary target/release/vigil --local 20

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod home;
 pub mod logging;
+pub mod logtest;
 pub mod output;
 pub mod ruleset;
 pub mod server;

@@ -1,7 +1,8 @@
-//! The command line (clap): `serve`, `config check`, `agents …`.
+//! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `agents …`.
 
 mod agents;
 mod config_check;
+pub mod logtest;
 mod ruleset_check;
 
 use std::path::PathBuf;
@@ -50,6 +51,16 @@ pub enum Command {
         /// What to do with it.
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Test logs against the ruleset, as wazuh-logtest does (same options and exit codes).
+    #[command(disable_version_flag = true)]
+    Logtest {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+        /// wazuh-logtest's options.
+        #[command(flatten)]
+        args: logtest::LogtestArgs,
     },
     /// Inspect the ruleset.
     Ruleset {
@@ -104,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(config_check::run(&path, json))
         }
         Command::Ruleset { command: RulesetCommand::Check { home } } => Ok(ruleset_check::run(&home.home())),
+        Command::Logtest { home, args } => logtest::run(&home.home(), &args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
 }

@@ -7,6 +7,7 @@
 
 mod pidfile;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -17,6 +18,7 @@ use crate::config::{self, Severity};
 use crate::engine::Engine;
 use crate::home::Home;
 use crate::logging;
+use crate::logtest::{Logtest, Settings, socket};
 use crate::ruleset::prefilter::Engine as Prefilter;
 pub use pidfile::{PidError, PidFile};
 
@@ -60,8 +62,11 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
         info!("Generated a self-signed TLS certificate (ECDSA P-256)");
     }
     let _pid = PidFile::acquire(&home.pid_file())?;
-    // Services that analyse events (agent connections, local queue) will share this engine.
-    let _engine = load_engine(home, &loaded.config);
+    let engine = load_engine(home, &loaded.config).map(|(engine, warnings)| (Arc::new(engine), warnings));
+    let logtest_socket = home.path(LOGTEST_SOCKET);
+    if let Some((engine, warnings)) = &engine {
+        start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
+    }
     let store = home.store()?;
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
@@ -71,14 +76,43 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let signal_name = runtime.block_on(wait_for_stop())?;
     info!(signal = signal_name, "Stopping");
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    // Clients must not find a socket nobody answers.
+    let _ = std::fs::remove_file(&logtest_socket);
     info!("Stopped");
     Ok(())
 }
 
+/// Where logtest clients connect.
+pub const LOGTEST_SOCKET: &str = "queue/sockets/logtest";
+
+/// Serves wazuh-logtest's socket (unless `<rule_test>` disables it) on its own thread.
+fn start_logtest(config: &config::Config, engine: Arc<Engine>, warnings: Vec<String>, path: &std::path::Path) {
+    if !config.rule_test.enabled {
+        info!("(7201): Logtest disabled");
+        return;
+    }
+    let settings = Settings::from_config(config, &crate::home::hostname());
+    let service = Arc::new(Logtest::new(engine, settings, warnings));
+    let listener = match socket::bind(path) {
+        Ok(l) => l,
+        Err(e) => {
+            error!("(7300): Unable to bind to socket '{}'. {e}", path.display());
+            return;
+        }
+    };
+    let spawned =
+        std::thread::Builder::new().name("vigil-logtest".into()).spawn(move || socket::serve(listener, service));
+    match spawned {
+        Ok(_) => info!("(7200): Logtest started"),
+        Err(e) => error!("cannot start the logtest service: {e}"),
+    }
+}
+
 /// Loads the ruleset and compiles the engine; problems are logged and the broken items skipped,
-/// as analysisd skips them.
-fn load_engine(home: &Home, config: &config::Config) -> Option<Engine> {
+/// as analysisd skips them. The problems' texts come back too, for logtest sessions.
+fn load_engine(home: &Home, config: &config::Config) -> Option<(Engine, Vec<String>)> {
     let (ruleset, problems) = crate::ruleset::load(home.root(), &config.ruleset, &config.alerts);
+    let messages = problems.iter().map(|p| p.message.clone()).collect();
     for p in &problems {
         if p.warning {
             warn!(file = %p.file, line = p.line, "{}", p.message);
@@ -102,7 +136,7 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<Engine> {
                 prefilter = engine.prefilter().map_or("none", |p| p.engine()),
                 "Ruleset loaded"
             );
-            Some(engine)
+            Some((engine, messages))
         }
         Err(e) => {
             error!("{e}");

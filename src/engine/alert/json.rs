@@ -5,7 +5,7 @@ use super::AlertId;
 use super::data::data_json;
 use crate::engine::enrich::{Resolved, resolve_ids, resolve_pairs, route_groups};
 use crate::engine::event::Event;
-use crate::engine::plugins::cjson::print_string;
+use crate::engine::plugins::cjson::ObjectWriter;
 use crate::engine::predecode::shown_hostname;
 use crate::ruleset::decoder::Decoder;
 use crate::ruleset::mitre::Mitre;
@@ -54,53 +54,6 @@ pub struct Alert<'a> {
     pub force_full_log: bool,
 }
 
-struct Obj<'o> {
-    out: &'o mut String,
-    first: bool,
-}
-
-impl<'o> Obj<'o> {
-    fn open(out: &'o mut String) -> Self {
-        out.push('{');
-        Self { out, first: true }
-    }
-
-    fn key(&mut self, key: &str) -> &mut String {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
-        print_string(key, self.out);
-        self.out.push(':');
-        self.out
-    }
-
-    fn string(&mut self, key: &str, value: &str) {
-        let out = self.key(key);
-        print_string(value, out);
-    }
-
-    fn raw(&mut self, key: &str, json: &str) {
-        self.key(key).push_str(json);
-    }
-
-    fn strings<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) {
-        let out = self.key(key);
-        out.push('[');
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            print_string(v, out);
-        }
-        out.push(']');
-    }
-
-    fn close(self) {
-        self.out.push('}');
-    }
-}
-
 /// `%Y-%m-%dT%H:%M:%S.mmm%z` in the local time zone.
 pub fn timestamp(seconds: i64, millis: u32) -> String {
     let zoned = jiff::Timestamp::from_second(seconds)
@@ -115,7 +68,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     let event = alert.event;
     let pre = &event.pre;
     let mut out = String::with_capacity(512 + pre.full_log.len() * 2);
-    let mut root = Obj::open(&mut out);
+    let mut root = ObjectWriter::open(&mut out);
     root.string("timestamp", &timestamp(alert.time.0, alert.time.1));
     if let Some(fired) = &alert.fired {
         let mut text = String::new();
@@ -124,7 +77,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     {
         let mut text = String::new();
-        let mut agent = Obj::open(&mut text);
+        let mut agent = ObjectWriter::open(&mut text);
         agent.string("id", &pre.agent_id);
         let from_agent = pre.location.starts_with('(');
         if from_agent {
@@ -142,7 +95,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     {
         let mut text = String::new();
-        let mut manager = Obj::open(&mut text);
+        let mut manager = ObjectWriter::open(&mut text);
         manager.string("name", origin.manager);
         manager.close();
         root.raw("manager", &text);
@@ -152,7 +105,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     if let Some((name, node)) = origin.cluster {
         let mut text = String::new();
-        let mut cluster = Obj::open(&mut text);
+        let mut cluster = ObjectWriter::open(&mut text);
         cluster.string("name", name);
         cluster.string("node", node);
         cluster.close();
@@ -170,7 +123,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     let hostname = shown_hostname(&pre.full_log);
     if early_predecoder {
         let mut text = String::new();
-        let mut p = Obj::open(&mut text);
+        let mut p = ObjectWriter::open(&mut text);
         if let Some(name) = &pre.program_name {
             p.string("program_name", name);
         }
@@ -185,7 +138,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     {
         let mut text = String::new();
-        let mut d = Obj::open(&mut text);
+        let mut d = ObjectWriter::open(&mut text);
         if let Some(decoder) = alert.decoder {
             if decoder.accumulate {
                 d.raw("accumulate", "1");
@@ -209,7 +162,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     if !early_predecoder && let Some(h) = hostname {
         let mut text = String::new();
-        let mut p = Obj::open(&mut text);
+        let mut p = ObjectWriter::open(&mut text);
         p.string("hostname", h);
         p.close();
         root.raw("predecoder", &text);
@@ -223,7 +176,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     }
     if let Some((script, user, host)) = agentless_parts(pre) {
         let mut text = String::new();
-        let mut a = Obj::open(&mut text);
+        let mut a = ObjectWriter::open(&mut text);
         a.string("script", script);
         a.string("user", user);
         a.string("host", host);
@@ -236,7 +189,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
 
 fn rule_object(out: &mut String, fired: &Fired<'_>, mitre: &Mitre, warnings: &mut Vec<String>) {
     let rule = fired.rule;
-    let mut r = Obj::open(out);
+    let mut r = ObjectWriter::open(out);
     if rule.level > 0 {
         r.raw("level", &rule.level.to_string());
     }
@@ -253,7 +206,7 @@ fn rule_object(out: &mut String, fired: &Fired<'_>, mitre: &Mitre, warnings: &mu
         warnings.extend(resolved.warnings);
         if let Some(m) = resolved.mitre {
             let mut text = String::new();
-            let mut o = Obj::open(&mut text);
+            let mut o = ObjectWriter::open(&mut text);
             o.strings("id", m.id);
             o.strings("tactic", m.tactic);
             o.strings("technique", m.technique);

@@ -323,6 +323,60 @@ pub fn print_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Writes one JSON object member by member, in the order given (cJSON's unformatted style).
+pub struct ObjectWriter<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    /// Starts an object in `out`.
+    pub fn open(out: &'o mut String) -> Self {
+        out.push('{');
+        Self { out, first: true }
+    }
+
+    /// Starts a member; the caller writes its value into the returned buffer.
+    pub fn key(&mut self, key: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        print_string(key, self.out);
+        self.out.push(':');
+        self.out
+    }
+
+    /// A string member.
+    pub fn string(&mut self, key: &str, value: &str) {
+        let out = self.key(key);
+        print_string(value, out);
+    }
+
+    /// A member whose value is JSON text already.
+    pub fn raw(&mut self, key: &str, json: &str) {
+        self.key(key).push_str(json);
+    }
+
+    /// An array of strings.
+    pub fn strings<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) {
+        let out = self.key(key);
+        out.push('[');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            print_string(v, out);
+        }
+        out.push(']');
+    }
+
+    /// Ends the object.
+    pub fn close(self) {
+        self.out.push('}');
+    }
+}
+
 /// `cJSON_Print`: the formatted layout.
 pub fn print(value: &Json<'_>) -> String {
     let mut out = String::new();
@@ -357,6 +411,14 @@ pub fn print_compact(value: &Json<'_>, out: &mut String) {
         }
         scalar => print_value(scalar, 0, out),
     }
+}
+
+/// Like [`parse`], but a failure tells the byte position where parsing stopped
+/// (`cJSON_ParseWithOpts`' error pointer).
+pub fn parse_at(text: &str) -> Result<Json<'_>, usize> {
+    let mut p = Parser { text, s: text.as_bytes(), i: 0, depth: 0 };
+    p.ws();
+    p.value().ok_or(p.i)
 }
 
 /// Parses `text` when it is exactly one JSON value with nothing after it (`cJSON_ParseWithOpts`
