@@ -6,6 +6,7 @@ pub mod correlate;
 pub mod decode;
 pub mod describe;
 mod diff;
+pub mod emit;
 pub mod enrich;
 pub mod event;
 mod fts;
@@ -65,6 +66,9 @@ pub struct Outcome {
     pub kind: DecoderType,
     /// What the rules decided.
     pub verdict: Verdict,
+    /// analysisd discarded the event before the rules: a firewall event lacking one of
+    /// action, srcip, dstip, srcport, dstport or protocol (`analysisd.log_fw`).
+    pub dropped: bool,
 }
 
 impl Hooks for Hits<'_> {
@@ -75,6 +79,12 @@ impl Hooks for Hits<'_> {
     fn program_matches(&self, position: usize) -> Option<bool> {
         Hits::program_matches(self, position)
     }
+}
+
+/// Whether a firewall event has every field analysisd's firewall path needs.
+fn firewall_complete(event: &Event) -> bool {
+    use crate::ruleset::decoder::StaticField as F;
+    [F::Action, F::SrcIp, F::DstIp, F::SrcPort, F::DstPort, F::Protocol].iter().all(|f| event.get(*f).is_some())
 }
 
 impl Engine {
@@ -118,9 +128,12 @@ impl Engine {
     ) -> Result<Outcome, PredecodeError> {
         let (event, _) = self.decode_in(session, raw, now)?;
         let kind = self.kind(&event);
+        if mode == Mode::Analysisd && kind == DecoderType::Firewall && !firewall_complete(&event) {
+            return Ok(Outcome { event, kind, verdict: Verdict::default(), dropped: true });
+        }
         let input = Input { event: &event, decoder: self.decoder_of(&event), kind, now };
         let verdict = rules::evaluate(&self.ruleset.rules, &self.ruleset.lists, &session.rules, input, mode, trace);
-        Ok(Outcome { event, kind, verdict })
+        Ok(Outcome { event, kind, verdict, dropped: false })
     }
 
     /// The alert JSON of `outcome` received at `time` (seconds, milliseconds). `archive` forces

@@ -2,3 +2,4 @@
 //! `logs/archives`, written append-only in Wazuh's layout (the durable log shippers read).
 
 pub mod daily;
+pub mod writer;

@@ -6,6 +6,7 @@
 //! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
 
 mod pidfile;
+pub mod queue;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +65,10 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let _pid = PidFile::acquire(&home.pid_file())?;
     let engine = load_engine(home, &loaded.config).map(|(engine, warnings)| (Arc::new(engine), warnings));
     let logtest_socket = home.path(LOGTEST_SOCKET);
+    let queue_socket = home.path(QUEUE_SOCKET);
     if let Some((engine, warnings)) = &engine {
         start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
+        start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
     }
     let store = home.store()?;
     let agents = store.agents()?.len();
@@ -78,12 +81,46 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     // Clients must not find a socket nobody answers.
     let _ = std::fs::remove_file(&logtest_socket);
+    let _ = std::fs::remove_file(&queue_socket);
     info!("Stopped");
     Ok(())
 }
 
 /// Where logtest clients connect.
 pub const LOGTEST_SOCKET: &str = "queue/sockets/logtest";
+
+/// Where local tools send events.
+pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
+
+/// Opens the alert and archive files and reads `queue/sockets/queue` on its own thread.
+fn start_queue(
+    home: &Home,
+    config: &config::Config,
+    engine: Arc<Engine>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::engine::emit::Outputs;
+    use crate::output::daily::Rotation;
+    let outputs = Outputs::from_config(&config.global);
+    let rotation = Rotation {
+        interval: config.global.rotate_interval,
+        max_size: config.global.max_output_size,
+        ..Rotation::default()
+    };
+    let writer = crate::output::writer::Writer::open(&home.path("logs"), outputs, rotation, now())
+        .context("cannot open the alert files")?;
+    let sink = Arc::new(queue::Sink {
+        engine,
+        ids: crate::engine::alert::AlertIds::default(),
+        outputs,
+        writer: std::sync::Mutex::new(writer),
+        manager: crate::home::hostname(),
+        malformed: std::sync::atomic::AtomicU64::new(0),
+    });
+    let socket = queue::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
+    std::thread::Builder::new().name("vigil-queue".into()).spawn(move || queue::serve(socket, sink))?;
+    Ok(())
+}
 
 /// Serves wazuh-logtest's socket (unless `<rule_test>` disables it) on its own thread.
 fn start_logtest(config: &config::Config, engine: Arc<Engine>, warnings: Vec<String>, path: &std::path::Path) {

@@ -36,11 +36,16 @@ fn when_and_where(out: &mut String, when: DateTime, event: &Event) {
     out.push_str(location);
 }
 
+/// Agent keepalives, which Wazuh never archives.
+pub fn is_keepalive(event: &Event) -> bool {
+    let location = &event.pre.location;
+    location == "ossec-keepalive" || location.contains("->ossec-keepalive")
+}
+
 /// The `archives.log` line of `event` received at `when`; `None` for agent keepalives, which
 /// Wazuh does not archive.
 pub fn archive_line(when: DateTime, event: &Event) -> Option<String> {
-    let location = &event.pre.location;
-    if location == "ossec-keepalive" || location.contains("->ossec-keepalive") {
+    if is_keepalive(event) {
         return None;
     }
     let mut out = String::with_capacity(64 + event.pre.full_log.len());
@@ -61,7 +66,7 @@ pub fn alert_block(
     rule: &RuleLine<'_>,
     event: &Event,
     labels: &[(String, String)],
-    last_events: &[String],
+    last_events: &[impl AsRef<str>],
 ) -> String {
     let mut out = String::with_capacity(256 + event.pre.full_log.len());
     let mail = if rule.mail { " mail " } else { "" };
@@ -92,7 +97,7 @@ pub fn alert_block(
         }
     }
     for line in last_events {
-        out.push_str(line);
+        out.push_str(line.as_ref());
         out.push('\n');
     }
     out.push('\n');

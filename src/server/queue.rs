@@ -1,0 +1,100 @@
+//! `queue/sockets/queue`: Wazuh's local datagram socket. Local tools (and, in Wazuh, its own
+//! daemons) send `<q>:<location>:<message>` datagrams; each is analysed with analysisd's
+//! semantics and its alert and archive lines are written at once.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tracing::{debug, error, warn};
+
+use crate::engine::Engine;
+use crate::engine::alert::AlertIds;
+use crate::engine::alert::json::Origin;
+use crate::engine::emit::Outputs;
+use crate::engine::rules::Mode;
+use crate::output::writer::Writer;
+
+/// Largest datagram read (`OS_MAXSTR`); longer ones are cut by the kernel and then refused.
+const MAX_DATAGRAM: usize = 65536;
+
+/// Where events are written, shared by every input.
+#[derive(Debug)]
+pub struct Sink {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Alert ids of this node.
+    pub ids: AlertIds,
+    /// Which files are written.
+    pub outputs: Outputs,
+    /// The files.
+    pub writer: Mutex<Writer>,
+    /// Manager name in alerts.
+    pub manager: String,
+    /// Events that could not be read (counted, logged).
+    pub malformed: AtomicU64,
+}
+
+impl Sink {
+    /// Analyses one queue message received now, and writes what it leaves.
+    pub fn handle(&self, raw: &[u8]) {
+        let now = jiff::Timestamp::now();
+        let received = (now.as_second(), now.subsec_millisecond().unsigned_abs() as u32);
+        let outcome = match self.engine.process(self.engine.shared(), raw, received.0, Mode::Analysisd, false) {
+            Ok(o) => o,
+            Err(e) => {
+                let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                warn!(dropped = n, "(1106): String not correctly formatted: {e}");
+                return;
+            }
+        };
+        let origin = Origin { manager: &self.manager, cluster: None };
+        let mut warnings = Vec::new();
+        let emitted = self.engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings);
+        for w in warnings {
+            warn!("{w}");
+        }
+        // A poisoned writer only means another input panicked mid-write; appending stays safe.
+        let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = writer.write(&emitted, received.0).and_then(|()| writer.flush()) {
+            error!("cannot write alerts: {e}");
+        }
+    }
+}
+
+/// Binds the datagram socket (replacing a stale one), writable by owner and group.
+pub fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let socket = UnixDatagram::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(socket)
+}
+
+/// Reads datagrams until the socket fails.
+pub fn serve(socket: UnixDatagram, sink: Arc<Sink>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    loop {
+        match socket.recv(&mut buf) {
+            Ok(n) if n > MAX_DATAGRAM => {
+                let dropped = sink.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                warn!(dropped, "message larger than {MAX_DATAGRAM} bytes dropped");
+            }
+            Ok(n) => {
+                debug!(bytes = n, "event from the local queue");
+                sink.handle(&buf[..n]);
+            }
+            Err(e) => {
+                error!("local queue closed: {e}");
+                return;
+            }
+        }
+    }
+}
