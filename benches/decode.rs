@@ -29,7 +29,7 @@ fn engine(prefilter: Option<Prefilter>) -> Engine {
         ],
         ..RulesetConfig::default()
     };
-    let (ruleset, _) = vigil::ruleset::load(Path::new("/"), &config);
+    let (ruleset, _) = vigil::ruleset::load(Path::new("/"), &config, &Default::default());
     Engine::new(ruleset, prefilter, "manager").expect("engine")
 }
 

@@ -1,6 +1,7 @@
 //! A deterministic event generator for benchmarks: realistic log lines in fixed proportions —
 //! 45% sshd/PAM/sudo/su/cron syslog, 20% web access logs, 10% kernel/iptables firewall lines,
-//! 25% JSON events — as queue messages (`1:<location>:<line>`), half of them from agents.
+//! 25% JSON events — as queue messages (`1:<location>:<line>`), half of them from agents; and a
+//! correlation-heavy variant where a third of the lines are authentication failures.
 
 /// A small xorshift generator: the same seed always gives the same corpus.
 struct Rng(u64);
@@ -146,6 +147,35 @@ pub fn mix(count: usize, seed: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Source addresses an attack corpus draws from.
+const ATTACKERS: u64 = 300;
+
+fn failure_line(rng: &mut Rng) -> String {
+    let (ts, host, user) = (timestamp(rng), rng.pick(HOSTS), rng.pick(USERS));
+    let n = rng.below(ATTACKERS);
+    let ip = format!("203.0.{}.{}", n / 250, 1 + n % 250);
+    let (pid, port) = (1000 + rng.below(60000), 1024 + rng.below(60000));
+    match rng.below(4) {
+        0 => format!("{ts} {host} sshd[{pid}]: Failed password for {user} from {ip} port {port} ssh2"),
+        1 => format!("{ts} {host} sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2"),
+        2 => format!("{ts} {host} sshd[{pid}]: Invalid user {user} from {ip} port {port}"),
+        _ => format!(
+            "{ts} {host} sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"
+        ),
+    }
+}
+
+/// The [`mix`] with every third line replaced by an sshd/PAM authentication failure from one of
+/// a few hundred addresses: brute-force correlation runs all the time.
+pub fn auth_heavy(count: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = Rng(seed.rotate_left(17) | 1);
+    let mut lines = mix(count, seed);
+    for line in lines.iter_mut().step_by(3) {
+        *line = format!("1:/var/log/auth.log:{}", failure_line(&mut rng)).into_bytes();
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +187,18 @@ mod tests {
         assert_ne!(a, mix(2000, 8));
         let json = a.iter().filter(|l| l.windows(2).any(|w| w == b":{")).count();
         assert!((400..600).contains(&json), "about 25% JSON, got {json} of 2000");
+    }
+
+    #[test]
+    fn auth_heavy_is_a_third_failures_from_few_addresses() {
+        let lines = auth_heavy(3000, 7);
+        let failures: Vec<String> =
+            lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).filter(|l| l.contains("203.0.")).collect();
+        assert_eq!(failures.len(), 1000);
+        let mut sources: Vec<&str> =
+            failures.iter().filter_map(|l| l.split_whitespace().find(|w| w.contains("203.0."))).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        assert!(sources.len() <= 2 * ATTACKERS as usize, "a few hundred sources, got {}", sources.len());
     }
 }

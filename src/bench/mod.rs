@@ -1,10 +1,15 @@
-//! Benchmark support shared by `benches/` and `vigil bench`: corpora and throughput runs.
+//! Benchmark support shared by `benches/` and `vigil bench`: corpora, decoding and full-pipeline
+//! throughput runs, and the process's resident memory.
 
 pub mod corpus;
 
 use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
+use crate::engine::alert::AlertIds;
+use crate::engine::alert::json::Origin;
+use crate::engine::emit::Outputs;
+use crate::engine::rules::Mode;
 
 /// What one decoding run measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,4 +47,71 @@ pub fn decode_all(engine: &Engine, messages: &[Vec<u8>]) -> Throughput {
         }
     }
     Throughput { events: messages.len(), elapsed: start.elapsed(), decoded, tried }
+}
+
+/// What one full-pipeline run measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pipeline {
+    /// Events processed.
+    pub events: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Alerts produced.
+    pub alerts: usize,
+    /// Bytes of alert JSON produced.
+    pub bytes: usize,
+}
+
+impl Pipeline {
+    /// Events per second.
+    pub fn per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Only alerts.json is rendered: the bytes the engine hands to the writer.
+const JSON_ONLY: Outputs = Outputs { alerts_json: true, alerts_log: false, archives_json: false, archives_log: false };
+
+/// Pre-decodes, decodes, evaluates the rules and renders the alert JSON of every message, on
+/// `threads` threads sharing the engine's state (the chunks are split up front, so no thread
+/// waits on a feeder). Events are stamped `now`.
+pub fn pipeline(engine: &Engine, messages: &[Vec<u8>], threads: usize, now: i64) -> Pipeline {
+    let ids = AlertIds::default();
+    let origin = Origin { manager: "manager", cluster: None };
+    let chunk = messages.len().div_ceil(threads.max(1)).max(1);
+    let start = Instant::now();
+    let (alerts, bytes) = std::thread::scope(|scope| {
+        let workers: Vec<_> = messages
+            .chunks(chunk)
+            .map(|part| {
+                let ids = &ids;
+                scope.spawn(move || {
+                    let (mut alerts, mut bytes) = (0, 0);
+                    let mut warnings = Vec::new();
+                    for raw in part {
+                        let Ok(outcome) = engine.process(engine.shared(), raw, now, Mode::Analysisd, false) else {
+                            continue;
+                        };
+                        let emitted = engine.emit(&outcome, (now, 0), ids, origin, JSON_ONLY, &mut warnings);
+                        warnings.clear();
+                        if let Some(line) = emitted.alert_json {
+                            alerts += 1;
+                            bytes += line.len();
+                        }
+                    }
+                    (alerts, bytes)
+                })
+            })
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().ok()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    Pipeline { events: messages.len(), elapsed: start.elapsed(), alerts, bytes }
+}
+
+/// Resident memory of this process in bytes (Linux `/proc/self/status`), if known.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

@@ -1,6 +1,7 @@
-//! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `agents …`.
+//! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `bench`, `agents …`.
 
 mod agents;
+mod bench;
 mod config_check;
 pub mod logtest;
 mod ruleset_check;
@@ -62,6 +63,12 @@ pub enum Command {
         #[command(flatten)]
         args: logtest::LogtestArgs,
     },
+    /// Measure the engine on the home's ruleset.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Inspect the ruleset.
     Ruleset {
         /// What to do with it.
@@ -93,6 +100,20 @@ pub enum ConfigCommand {
     },
 }
 
+/// `vigil bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Full pipeline events/s with one and two threads, and the ruleset's memory.
+    Engine {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+        /// Events per corpus.
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+    },
+}
+
 /// `vigil ruleset …`.
 #[derive(Debug, Subcommand)]
 pub enum RulesetCommand {
@@ -116,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Ruleset { command: RulesetCommand::Check { home } } => Ok(ruleset_check::run(&home.home())),
         Command::Logtest { home, args } => logtest::run(&home.home(), &args),
+        Command::Bench { command: BenchCommand::Engine { home, events } } => bench::run(&home.home(), events),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
 }

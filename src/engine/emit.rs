@@ -77,7 +77,6 @@ impl Engine {
             return out;
         }
         let rule = outcome.verdict.rule.map(|r| self.ruleset().rules.rule(r));
-        let when = local(received.0);
         if let Some(rule) = rule.filter(|r| r.options.log) {
             let id = ids.next(received.0);
             out.id = Some(id);
@@ -96,7 +95,7 @@ impl Engine {
                     mail: rule.options.mail,
                 };
                 let last: &[Arc<str>] = &outcome.verdict.last_events;
-                out.alert_log = Some(alert_block(id, when, &line, &outcome.event, &[], last));
+                out.alert_log = Some(alert_block(id, local(received.0), &line, &outcome.event, &[], last));
             }
         }
         if outputs.archives_json && !is_keepalive(&outcome.event) {
@@ -106,7 +105,7 @@ impl Engine {
             out.archive_json = Some(line);
         }
         if outputs.archives_log {
-            out.archive_log = archive_line(when, &outcome.event);
+            out.archive_log = archive_line(local(received.0), &outcome.event);
         }
         out
     }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use accumulate::Accumulator;
 use alert::AlertId;
-use alert::json::{Alert, Fired, Origin, alert_json};
+use alert::json::{Alert, Fired, Origin, RuleJson, alert_json};
 use correlate::Limits;
 use decode::{Hooks, Tried};
 use event::Event;
@@ -38,6 +38,8 @@ pub struct Engine {
     prefilter: Option<Prefilter>,
     shared: Session,
     manager_host: String,
+    /// The fixed part of each rule's alert JSON, rendered on first use.
+    rule_json: Vec<std::sync::OnceLock<RuleJson>>,
 }
 
 /// The state events change as they pass: rule counters, correlation memory, FTS, diffs and
@@ -98,7 +100,8 @@ impl Engine {
         // Wazuh uses the short host name (up to the first dot).
         let short = manager_host.split('.').next().unwrap_or(manager_host).to_owned();
         let shared = Session::new(&ruleset, Limits::default());
-        Ok(Self { ruleset, prefilter, shared, manager_host: short })
+        let rule_json = (0..ruleset.rules.len()).map(|_| std::sync::OnceLock::new()).collect();
+        Ok(Self { ruleset, prefilter, shared, manager_host: short, rule_json })
     }
 
     /// The server's shared state.
@@ -151,10 +154,11 @@ impl Engine {
     ) -> String {
         let event = &outcome.event;
         let verdict = &outcome.verdict;
-        let rule = verdict.rule.map(|r| self.ruleset.rules.rule(r));
-        let description = rule.map(|r| describe::describe(&r.description, event));
-        let fired = rule.zip(description.as_deref()).map(|(rule, description)| Fired {
+        let rule = verdict.rule.map(|r| (self.ruleset.rules.rule(r), self.rule_json(r)));
+        let description = rule.map(|(r, _)| describe::describe(&r.description, event));
+        let fired = rule.zip(description.as_deref()).map(|((rule, json), description)| Fired {
             rule,
+            json,
             description,
             fired_times: verdict.fired_times,
             level_last: mode == Mode::Logtest,
@@ -169,7 +173,12 @@ impl Engine {
             previous_log: verdict.previous_log.as_deref(),
             force_full_log: archive,
         };
-        alert_json(origin, &alert, &self.ruleset.mitre, warnings)
+        alert_json(origin, &alert, warnings)
+    }
+
+    /// The fixed part of rule `id`'s alert JSON.
+    fn rule_json(&self, id: crate::ruleset::rule::RuleId) -> &RuleJson {
+        self.rule_json[id.index()].get_or_init(|| RuleJson::new(self.ruleset.rules.rule(id), &self.ruleset.mitre))
     }
 
     /// The ruleset.

@@ -15,7 +15,7 @@ use crate::ruleset::lists::Lists;
 use crate::ruleset::regex::Haystack;
 use crate::ruleset::rule::ip::found_in;
 use crate::ruleset::rule::pattern::Pattern;
-use crate::ruleset::rule::{NodeId, Rule, RuleId, RuleTree};
+use crate::ruleset::rule::{NodeId, Rule, RuleId, RuleTree, Siblings};
 
 /// Whose post-match semantics to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,12 +98,16 @@ struct Walk<'a> {
     state: &'a RuleState,
     input: Input<'a>,
     log: Haystack<'a>,
+    /// The program name and its lowercase copy, made once for all the rules that test it.
+    program: Option<Haystack<'a>>,
     trail: Trail,
     prev_rule: Option<RuleId>,
     fired: Option<u32>,
     previous_log: Option<String>,
     trace: Option<Vec<String>>,
     clock: Option<(String, u8)>,
+    /// Reused for the lowercase copies of field values.
+    scratch: Vec<u8>,
 }
 
 /// Evaluates the rules for one event.
@@ -121,12 +125,14 @@ pub fn evaluate(
         state,
         input,
         log: Haystack::new(input.event.pre.log.as_bytes()),
+        program: input.event.pre.program_name.as_deref().map(|p| Haystack::new(p.as_bytes())),
         trail: Trail::default(),
         prev_rule: None,
         fired: None,
         previous_log: None,
         trace: trace.then(Vec::new),
         clock: None,
+        scratch: Vec::new(),
     };
     let matched = if input.kind == DecoderType::OssecAlert {
         // The event carries a finished alert: its rule is taken as is.
@@ -197,7 +203,21 @@ impl Walk<'_> {
         let children = &tree.node(node).children;
         if !children.is_empty() {
             self.note(|| "*Trying child rules".to_owned());
-            for &child in children {
+            // The rule trace lists every child tried, so it walks them all.
+            let siblings = match self.trace {
+                Some(_) => Siblings { all: children, positions: None, sieve: None },
+                None => tree.children_for(node, self.input.decoder.map(|d| &*d.name)),
+            };
+            let possible = siblings.sieve.map(|(s, ranks)| (s.possible(self.log.subject().lower()), ranks));
+            let count = siblings.positions.map_or(children.len(), <[u32]>::len);
+            for k in 0..count {
+                let i = siblings.positions.map_or(k, |p| p[k] as usize);
+                if let Some((possible, ranks)) = &possible
+                    && possible.get(ranks[i] as usize) == Some(&false)
+                {
+                    continue;
+                }
+                let child = children[i];
                 if let Some(found) = self.check(child) {
                     self.prev_rule.get_or_insert(id);
                     return Some(found);
@@ -221,34 +241,39 @@ impl Walk<'_> {
         {
             return false;
         }
-        let text = |p: &Option<Pattern>, value: Option<&str>| p.as_ref().is_none_or(|p| on_text(p, value));
-        let on_log = |p: &Option<Pattern>| p.as_ref().is_none_or(|p| p.matches(&self.log.subject()));
-        let ok = text(&c.program_name, event.pre.program_name.as_deref())
-            && text(&c.id, event.get(StaticField::Id))
-            && text(&c.system_name, event.get(StaticField::SystemName))
-            && text(&c.protocol, event.get(StaticField::Protocol))
+        // No side effect but a cached clock, so it may run before the checks it follows in C.
+        let timely = self.on_time(rule);
+        let scratch = &mut self.scratch;
+        let mut text = |p: Option<&Pattern>, value: Option<&str>| p.is_none_or(|p| on_text(p, value, scratch));
+        let log = &self.log;
+        let on_log = |p: &Option<Pattern>| p.as_ref().is_none_or(|p| p.matches(&log.subject()));
+        let program = &self.program;
+        let ok = c.program_name.as_ref().is_none_or(|p| program.as_ref().is_some_and(|h| p.matches(&h.subject())))
+            && text(c.id.as_ref(), event.get(StaticField::Id))
+            && text(c.system_name.as_ref(), event.get(StaticField::SystemName))
+            && text(c.protocol.as_ref(), event.get(StaticField::Protocol))
             && on_log(&c.matches)
             && on_log(&c.regex)
-            && text(&c.action, event.get(StaticField::Action))
-            && text(&c.url, event.get(StaticField::Url))
-            && text(&c.location, Some(&event.pre.location))
-            && c.fields.iter().all(|(name, p)| on_text(p, event.field(name)))
+            && text(c.action.as_ref(), event.get(StaticField::Action))
+            && text(c.url.as_ref(), event.get(StaticField::Url))
+            && text(c.location.as_ref(), Some(&event.pre.location))
+            && c.fields.iter().all(|(name, p)| text(Some(p), event.field(name)))
             && ip(&c.srcip, event.get(StaticField::SrcIp))
             && ip(&c.dstip, event.get(StaticField::DstIp))
-            && text(&c.srcport, event.get(StaticField::SrcPort))
-            && text(&c.dstport, event.get(StaticField::DstPort))
+            && text(c.srcport.as_ref(), event.get(StaticField::SrcPort))
+            && text(c.dstport.as_ref(), event.get(StaticField::DstPort))
             && c.compiled.is_none_or(|f| f.passes(event))
-            && text(&c.user, event.get(StaticField::DstUser).or_else(|| event.get(StaticField::SrcUser)))
-            && text(&c.srcgeoip, None)
-            && text(&c.dstgeoip, None)
+            && text(c.user.as_ref(), event.get(StaticField::DstUser).or_else(|| event.get(StaticField::SrcUser)))
+            && text(c.srcgeoip.as_ref(), None)
+            && text(c.dstgeoip.as_ref(), None)
             && event.pre.log.len() >= c.maxsize;
-        if !ok || !self.on_time(rule) {
+        if !ok || !timely {
             return false;
         }
-        let ok = text(&c.data, event.get(StaticField::Data))
-            && text(&c.extra_data, event.get(StaticField::ExtraData))
-            && text(&c.hostname, Some(&event.pre.hostname))
-            && text(&c.status, event.get(StaticField::Status));
+        let ok = text(c.data.as_ref(), event.get(StaticField::Data))
+            && text(c.extra_data.as_ref(), event.get(StaticField::ExtraData))
+            && text(c.hostname.as_ref(), Some(&event.pre.hostname))
+            && text(c.status.as_ref(), event.get(StaticField::Status));
         if !ok {
             return false;
         }
@@ -299,8 +324,8 @@ fn clock(now: i64) -> (String, u8) {
 }
 
 /// A condition on a field: a missing field fails, negated or not.
-fn on_text(p: &Pattern, value: Option<&str>) -> bool {
-    value.is_some_and(|v| p.matches(&Haystack::new(v.as_bytes()).subject()))
+fn on_text(p: &Pattern, value: Option<&str>, scratch: &mut Vec<u8>) -> bool {
+    value.is_some_and(|v| p.matches_text(v.as_bytes(), scratch))
 }
 
 fn ip(condition: &Option<(Vec<crate::ruleset::rule::ip::IpEntry>, bool)>, value: Option<&str>) -> bool {

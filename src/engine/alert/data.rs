@@ -23,23 +23,25 @@ const STATIC_ORDER: [StaticField; 14] = [
     StaticField::SystemName,
 ];
 
-enum Node {
+enum Node<'e> {
     /// A string value.
-    Text(String),
+    Text(&'e str),
     /// A value already printed as JSON (an array the JSON decoder produced).
     Json(String),
-    Object(Vec<(String, Node)>),
+    Object(Vec<(&'e str, Node<'e>)>),
 }
 
+type Members<'e> = Vec<(&'e str, Node<'e>)>;
+
 /// cJSON's `GetObjectItem`: the first member with this name, compared case-insensitively.
-fn find<'a>(members: &'a mut [(String, Node)], key: &str) -> Option<&'a mut Node> {
+fn find<'a, 'e>(members: &'a mut [(&'e str, Node<'e>)], key: &str) -> Option<&'a mut Node<'e>> {
     members.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, node)| node)
 }
 
 /// `W_JSON_AddField`: `a.b.c` nests; an intermediate that exists but is not an object drops the
 /// value, and so does a leaf that exists. A value starting with `[` that is wholly JSON is
 /// embedded as JSON.
-fn add_field(members: &mut Vec<(String, Node)>, key: &str, value: &str) {
+fn add_field<'e>(members: &mut Members<'e>, key: &'e str, value: &'e str) {
     if let Some((head, rest)) = key.split_once('.') {
         match find(members, head) {
             Some(Node::Object(inner)) => add_field(inner, rest, value),
@@ -47,7 +49,7 @@ fn add_field(members: &mut Vec<(String, Node)>, key: &str, value: &str) {
             None => {
                 let mut inner = Vec::new();
                 add_field(&mut inner, rest, value);
-                members.push((head.to_owned(), Node::Object(inner)));
+                members.push((head, Node::Object(inner)));
             }
         }
         return;
@@ -61,12 +63,12 @@ fn add_field(members: &mut Vec<(String, Node)>, key: &str, value: &str) {
             cjson::print_compact(&json, &mut printed);
             Node::Json(printed)
         }
-        None => Node::Text(value.to_owned()),
+        None => Node::Text(value),
     };
-    members.push((key.to_owned(), node));
+    members.push((key, node));
 }
 
-fn print(members: &[(String, Node)], out: &mut String) {
+fn print(members: &[(&str, Node<'_>)], out: &mut String) {
     out.push('{');
     for (i, (key, node)) in members.iter().enumerate() {
         if i > 0 {
@@ -83,25 +85,36 @@ fn print(members: &[(String, Node)], out: &mut String) {
     out.push('}');
 }
 
-/// The `data` object of `event` as compact JSON, or `None` when it would be empty (Wazuh then
-/// leaves `data` out). Dynamic fields are shown only for decoded events, and never the empty
-/// ones.
-pub fn data_json(event: &Event) -> Option<String> {
-    let mut members: Vec<(String, Node)> = STATIC_ORDER
-        .iter()
-        .filter_map(|&f| event.get(f).map(|v| (f.name().to_owned(), Node::Text(v.to_owned()))))
-        .collect();
+/// The `data` object of an event, ready to print.
+pub struct Data<'e>(Members<'e>);
+
+impl Data<'_> {
+    /// Appends the object as compact JSON.
+    pub fn print(&self, out: &mut String) {
+        print(&self.0, out);
+    }
+}
+
+/// The `data` object of `event`, or `None` when it would be empty (Wazuh then leaves `data`
+/// out). Dynamic fields are shown only for decoded events, and never the empty ones.
+pub fn data(event: &Event) -> Option<Data<'_>> {
+    let mut members: Members<'_> =
+        STATIC_ORDER.iter().filter_map(|&f| event.get(f).map(|v| (f.name(), Node::Text(v)))).collect();
     if event.decoder.is_some() {
         for (key, value) in event.dynamic().iter().filter(|(_, v)| !v.is_empty()) {
             add_field(&mut members, key, value);
         }
     }
-    if members.is_empty() {
-        return None;
-    }
-    let mut out = String::new();
-    print(&members, &mut out);
-    Some(out)
+    (!members.is_empty()).then_some(Data(members))
+}
+
+/// [`data`] as a string.
+pub fn data_json(event: &Event) -> Option<String> {
+    data(event).map(|d| {
+        let mut out = String::new();
+        d.print(&mut out);
+        out
+    })
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! `W_ParseJSON` produce (engine.md §7.1).
 
 use super::AlertId;
-use super::data::data_json;
+use super::data::data;
 use crate::engine::enrich::{Resolved, resolve_ids, resolve_pairs, route_groups};
 use crate::engine::event::Event;
-use crate::engine::plugins::cjson::ObjectWriter;
+use crate::engine::plugins::cjson::{ObjectWriter, print_string};
 use crate::engine::predecode::shown_hostname;
 use crate::ruleset::decoder::Decoder;
 use crate::ruleset::mitre::Mitre;
@@ -20,11 +20,96 @@ pub struct Origin<'a> {
     pub cluster: Option<(&'a str, &'a str)>,
 }
 
+/// The parts of a rule's `rule` object that are the same in every alert, rendered once: group
+/// routing and MITRE names cost nothing per alert.
+#[derive(Debug, Clone, Default)]
+pub struct RuleJson {
+    /// `"level":N,` (empty for level 0, which Wazuh leaves out).
+    level: String,
+    /// The escaped description when it has no `$(field)` to fill in.
+    description: Option<String>,
+    /// `"id":"…"` and the optional `mitre`, `cve`, `info` and `frequency` members.
+    middle: String,
+    /// `"mail":…,"groups":[…]` and the compliance arrays.
+    tail: String,
+    /// MITRE lookups that failed: analysisd warns on every alert of the rule.
+    pub warnings: Vec<String>,
+}
+
+impl RuleJson {
+    /// Renders the fixed parts of `rule`'s object, resolving MITRE ids in `mitre`.
+    pub fn new(rule: &Rule, mitre: &Mitre) -> Self {
+        let mut out = Self::default();
+        if rule.level > 0 {
+            out.level = format!("\"level\":{},", rule.level);
+        }
+        if !rule.description.contains("$(") {
+            let mut text = String::new();
+            print_string(&rule.description, &mut text);
+            out.description = Some(text);
+        }
+        let m = &mut out.middle;
+        m.push_str("\"id\":");
+        print_string(&rule.sid.to_string(), m);
+        let resolved: Option<Resolved<'_>> = if !rule.mitre.pairs.is_empty() {
+            Some(resolve_pairs(mitre, &rule.mitre.pairs))
+        } else if !rule.mitre.ids.is_empty() {
+            Some(resolve_ids(mitre, &rule.mitre.ids))
+        } else {
+            None
+        };
+        if let Some(resolved) = resolved {
+            out.warnings = resolved.warnings;
+            if let Some(found) = resolved.mitre {
+                m.push_str(",\"mitre\":");
+                let mut o = ObjectWriter::open(m);
+                o.strings("id", found.id);
+                o.strings("tactic", found.tactic);
+                o.strings("technique", found.technique);
+                o.close();
+            }
+        }
+        for (key, value) in [("cve", &rule.cve), ("info", &rule.info)] {
+            if let Some(value) = value {
+                m.push_str(&format!(",\"{key}\":"));
+                print_string(value, m);
+            }
+        }
+        if let Some(frequency) = rule.shown_frequency() {
+            m.push_str(&format!(",\"frequency\":{frequency}"));
+        }
+        let t = &mut out.tail;
+        t.push_str(if rule.options.mail { "\"mail\":true" } else { "\"mail\":false" });
+        let groups = route_groups(&rule.group);
+        t.push(',');
+        write_strings(t, "groups", groups.groups.iter().copied());
+        for (framework, items) in &groups.compliance {
+            t.push(',');
+            write_strings(t, framework.key(), items.iter().copied());
+        }
+        out
+    }
+}
+
+fn write_strings<'s>(out: &mut String, key: &str, values: impl IntoIterator<Item = &'s str>) {
+    print_string(key, out);
+    out.push_str(":[");
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        print_string(v, out);
+    }
+    out.push(']');
+}
+
 /// The rule part of an alert.
 #[derive(Debug, Clone, Copy)]
 pub struct Fired<'a> {
     /// The rule.
     pub rule: &'a Rule,
+    /// Its fixed parts.
+    pub json: &'a RuleJson,
     /// Its description with `$(field)`s replaced.
     pub description: &'a str,
     /// `firedtimes`, when counted.
@@ -54,33 +139,79 @@ pub struct Alert<'a> {
     pub force_full_log: bool,
 }
 
+thread_local! {
+    /// The last second formatted, per thread: alerts come in bursts within one second.
+    static LAST_SECOND: std::cell::RefCell<(i64, String, String)> = const {
+        std::cell::RefCell::new((i64::MIN, String::new(), String::new()))
+    };
+}
+
 /// `%Y-%m-%dT%H:%M:%S.mmm%z` in the local time zone.
 pub fn timestamp(seconds: i64, millis: u32) -> String {
-    let zoned = jiff::Timestamp::from_second(seconds)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(jiff::tz::TimeZone::system());
-    format!("{}.{millis:03}{}", zoned.strftime("%Y-%m-%dT%H:%M:%S"), zoned.strftime("%z"))
+    let mut out = String::with_capacity(28);
+    push_timestamp(&mut out, seconds, millis);
+    out
+}
+
+/// [`timestamp`], appended to `out`.
+fn push_timestamp(out: &mut String, seconds: i64, millis: u32) {
+    LAST_SECOND.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != seconds {
+            let zoned = jiff::Timestamp::from_second(seconds)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                .to_zoned_datetime(jiff::tz::TimeZone::system());
+            *cached = (seconds, zoned.strftime("%Y-%m-%dT%H:%M:%S").to_string(), zoned.strftime("%z").to_string());
+        }
+        out.push_str(&cached.1);
+        out.push('.');
+        let millis = millis.min(999);
+        out.push(char::from(b'0' + (millis / 100) as u8));
+        out.push(char::from(b'0' + (millis / 10 % 10) as u8));
+        out.push(char::from(b'0' + (millis % 10) as u8));
+        out.push_str(&cached.2);
+    });
+}
+
+/// Appends `n` in decimal.
+fn push_number(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// The alert as one compact JSON object. MITRE lookups that fail are reported in `warnings`,
 /// as analysisd logs them.
-pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings: &mut Vec<String>) -> String {
+pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, warnings: &mut Vec<String>) -> String {
     let event = alert.event;
     let pre = &event.pre;
-    let mut out = String::with_capacity(512 + pre.full_log.len() * 2);
+    let mut out = String::with_capacity(768 + pre.full_log.len() * 2);
     let mut root = ObjectWriter::open(&mut out);
-    root.string("timestamp", &timestamp(alert.time.0, alert.time.1));
-    if let Some(fired) = &alert.fired {
-        let mut text = String::new();
-        rule_object(&mut text, fired, mitre, warnings);
-        root.raw("rule", &text);
-    }
     {
-        let mut text = String::new();
-        let mut agent = ObjectWriter::open(&mut text);
+        // Timestamps hold no character JSON escapes.
+        let out = root.key("timestamp");
+        out.push('"');
+        push_timestamp(out, alert.time.0, alert.time.1);
+        out.push('"');
+    }
+    if let Some(fired) = &alert.fired {
+        warnings.extend(fired.json.warnings.iter().cloned());
+        rule_object(root.key("rule"), fired);
+    }
+    if !agentless(pre) {
+        let mut agent = ObjectWriter::open(root.key("agent"));
         agent.string("id", &pre.agent_id);
-        let from_agent = pre.location.starts_with('(');
-        if from_agent {
+        if pre.location.starts_with('(') {
             agent.string("name", &pre.hostname);
         } else if pre.agent_id == "000" {
             agent.string("name", origin.manager);
@@ -89,27 +220,23 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
             agent.string("ip", ip);
         }
         agent.close();
-        if !agentless(pre) {
-            root.raw("agent", &text);
-        }
     }
-    {
-        let mut text = String::new();
-        let mut manager = ObjectWriter::open(&mut text);
-        manager.string("name", origin.manager);
-        manager.close();
-        root.raw("manager", &text);
-    }
+    let mut manager = ObjectWriter::open(root.key("manager"));
+    manager.string("name", origin.manager);
+    manager.close();
     if let Some(id) = alert.id {
-        root.string("id", &id.to_string());
+        let out = root.key("id");
+        out.push('"');
+        push_number(out, id.seconds.unsigned_abs());
+        out.push('.');
+        push_number(out, id.sequence);
+        out.push('"');
     }
     if let Some((name, node)) = origin.cluster {
-        let mut text = String::new();
-        let mut cluster = ObjectWriter::open(&mut text);
+        let mut cluster = ObjectWriter::open(root.key("cluster"));
         cluster.string("name", name);
         cluster.string("node", node);
         cluster.close();
-        root.raw("cluster", &text);
     }
     if alert.fired.is_some() && alert.last_events.len() >= 2 && !alert.last_events[1].is_empty() {
         let joined: Vec<&str> = alert.last_events.iter().map(|e| &**e).collect();
@@ -122,8 +249,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
     let early_predecoder = pre.program_name.is_some() || pre.timestamp.is_some();
     let hostname = shown_hostname(&pre.full_log);
     if early_predecoder {
-        let mut text = String::new();
-        let mut p = ObjectWriter::open(&mut text);
+        let mut p = ObjectWriter::open(root.key("predecoder"));
         if let Some(name) = &pre.program_name {
             p.string("program_name", name);
         }
@@ -134,38 +260,31 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
             p.string("hostname", h);
         }
         p.close();
-        root.raw("predecoder", &text);
     }
-    {
-        let mut text = String::new();
-        let mut d = ObjectWriter::open(&mut text);
-        if let Some(decoder) = alert.decoder {
-            if decoder.accumulate {
-                d.raw("accumulate", "1");
-            }
-            if let Some(parent) = &decoder.parent {
-                d.string("parent", parent);
-            }
-            d.string("name", &decoder.name);
-            if let Some(comment) = &decoder.ftscomment {
-                d.string("ftscomment", comment);
-            }
+    let mut d = ObjectWriter::open(root.key("decoder"));
+    if let Some(decoder) = alert.decoder {
+        if decoder.accumulate {
+            d.raw("accumulate", "1");
         }
-        d.close();
-        root.raw("decoder", &text);
+        if let Some(parent) = &decoder.parent {
+            d.string("parent", parent);
+        }
+        d.string("name", &decoder.name);
+        if let Some(comment) = &decoder.ftscomment {
+            d.string("ftscomment", comment);
+        }
     }
+    d.close();
     if let Some(previous) = alert.previous_log {
         root.string("previous_log", previous);
     }
-    if let Some(data) = data_json(event) {
-        root.raw("data", &data);
+    if let Some(data) = data(event) {
+        data.print(root.key("data"));
     }
     if !early_predecoder && let Some(h) = hostname {
-        let mut text = String::new();
-        let mut p = ObjectWriter::open(&mut text);
+        let mut p = ObjectWriter::open(root.key("predecoder"));
         p.string("hostname", h);
         p.close();
-        root.raw("predecoder", &text);
     }
     let location = match pre.location.strip_prefix('(') {
         Some(_) => pre.location.split_once('>').map(|(_, rest)| rest),
@@ -175,67 +294,37 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, mitre: &Mitre, warnings
         root.string("location", location);
     }
     if let Some((script, user, host)) = agentless_parts(pre) {
-        let mut text = String::new();
-        let mut a = ObjectWriter::open(&mut text);
+        let mut a = ObjectWriter::open(root.key("agentless"));
         a.string("script", script);
         a.string("user", user);
         a.string("host", host);
         a.close();
-        root.raw("agentless", &text);
     }
     root.close();
     out
 }
 
-fn rule_object(out: &mut String, fired: &Fired<'_>, mitre: &Mitre, warnings: &mut Vec<String>) {
-    let rule = fired.rule;
-    let mut r = ObjectWriter::open(out);
-    if rule.level > 0 {
-        r.raw("level", &rule.level.to_string());
+fn rule_object(out: &mut String, fired: &Fired<'_>) {
+    let json = fired.json;
+    out.push('{');
+    out.push_str(&json.level);
+    out.push_str("\"description\":");
+    match &json.description {
+        Some(fixed) => out.push_str(fixed),
+        None => print_string(fired.description, out),
     }
-    r.string("description", fired.description);
-    r.string("id", &rule.sid.to_string());
-    let resolved: Option<Resolved<'_>> = if !rule.mitre.pairs.is_empty() {
-        Some(resolve_pairs(mitre, &rule.mitre.pairs))
-    } else if !rule.mitre.ids.is_empty() {
-        Some(resolve_ids(mitre, &rule.mitre.ids))
-    } else {
-        None
-    };
-    if let Some(resolved) = resolved {
-        warnings.extend(resolved.warnings);
-        if let Some(m) = resolved.mitre {
-            let mut text = String::new();
-            let mut o = ObjectWriter::open(&mut text);
-            o.strings("id", m.id);
-            o.strings("tactic", m.tactic);
-            o.strings("technique", m.technique);
-            o.close();
-            r.raw("mitre", &text);
-        }
+    out.push(',');
+    out.push_str(&json.middle);
+    if let Some(n) = fired.fired_times.filter(|_| !fired.rule.options.no_counter) {
+        out.push_str(",\"firedtimes\":");
+        push_number(out, u64::from(n));
     }
-    if let Some(cve) = &rule.cve {
-        r.string("cve", cve);
+    out.push(',');
+    out.push_str(&json.tail);
+    if fired.level_last && fired.rule.level == 0 {
+        out.push_str(",\"level\":0");
     }
-    if let Some(info) = &rule.info {
-        r.string("info", info);
-    }
-    if let Some(frequency) = rule.shown_frequency() {
-        r.raw("frequency", &frequency.to_string());
-    }
-    if let Some(fired_times) = fired.fired_times.filter(|_| !rule.options.no_counter) {
-        r.raw("firedtimes", &fired_times.to_string());
-    }
-    r.raw("mail", if rule.options.mail { "true" } else { "false" });
-    let groups = route_groups(&rule.group);
-    r.strings("groups", groups.groups.iter().copied());
-    for (framework, items) in &groups.compliance {
-        r.strings(framework.key(), items.iter().copied());
-    }
-    if fired.level_last && rule.level == 0 {
-        r.raw("level", "0");
-    }
-    r.close();
+    out.push('}');
 }
 
 /// The agent address in an agent location `(name) ip->file`.

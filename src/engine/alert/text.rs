@@ -66,7 +66,7 @@ pub fn alert_block(
     rule: &RuleLine<'_>,
     event: &Event,
     labels: &[(String, String)],
-    last_events: &[impl AsRef<str>],
+    last_events: &[std::sync::Arc<str>],
 ) -> String {
     let mut out = String::with_capacity(256 + event.pre.full_log.len());
     let mail = if rule.mail { " mail " } else { "" };
@@ -97,7 +97,7 @@ pub fn alert_block(
         }
     }
     for line in last_events {
-        out.push_str(line.as_ref());
+        out.push_str(line);
         out.push('\n');
     }
     out.push('\n');

@@ -54,6 +54,24 @@ impl OsMatch {
         Ok(Self { alternatives, negate })
     }
 
+    /// Lowercase literals of which at least one occurs in any text this pattern matches; `None`
+    /// when there is no such set (negated, or an alternative that matches anything).
+    pub fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        if self.negate {
+            return None;
+        }
+        self.alternatives
+            .iter()
+            .map(|a| match a {
+                Alternative::Equals(p) | Alternative::Prefix(p) | Alternative::Suffix(p) => {
+                    (!p.is_empty()).then(|| p.clone())
+                }
+                Alternative::Always => None,
+                Alternative::Contains(l) => Some(l.bytes().to_vec()),
+            })
+            .collect()
+    }
+
     /// Whether `input` (up to its first NUL) matches, negation applied.
     pub fn is_match(&self, input: &[u8]) -> bool {
         self.is_match_in(&Haystack::new(input).subject())
@@ -122,5 +140,17 @@ mod tests {
         assert!(m("^", "x"));
         assert!(m("$", "x"));
         assert!(!m("tail", "ta\0il"), "the text stops at a NUL, as in C");
+    }
+
+    #[test]
+    fn required_literals() {
+        let lits = |p: &str| OsMatch::new(p).ok().and_then(|m| m.required_literals());
+        assert_eq!(
+            lits("Failed|^Accepted|root$"),
+            Some(vec![b"failed".to_vec(), b"accepted".to_vec(), b"root".to_vec()])
+        );
+        assert_eq!(lits("a|"), None, "an empty alternative matches anything");
+        assert_eq!(lits("!a"), None);
+        assert_eq!(lits("^$"), None);
     }
 }

@@ -33,6 +33,13 @@ pub struct Subject<'t, 'l> {
 }
 
 impl<'t, 'l> Subject<'t, 'l> {
+    /// A subject from a text (already cut at its NUL) and its lowercase copy, which the caller
+    /// keeps (to reuse one buffer across many short texts).
+    pub fn from_parts(text: &'t [u8], lower: &'l [u8]) -> Self {
+        debug_assert_eq!(text.len(), lower.len());
+        Self { text, lower }
+    }
+
     /// The text.
     pub fn text(&self) -> &'t [u8] {
         self.text

@@ -8,6 +8,7 @@ pub mod compiled;
 pub mod ip;
 mod parse;
 pub mod pattern;
+pub mod sieve;
 mod tree;
 pub mod when;
 
@@ -22,7 +23,7 @@ use pattern::Pattern;
 use when::{TimeRange, Weekdays};
 
 pub use parse::{RuleContext, RuleProblem};
-pub use tree::{Node, NodeId, RuleTree};
+pub use tree::{Node, NodeId, RuleTree, Siblings};
 
 /// Index of a rule in its [`RuleTree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -136,6 +136,32 @@ impl PatternBuilder {
 }
 
 impl Pattern {
+    /// Whether `text` (up to its first NUL, as C sees it) passes, negation applied. The
+    /// lowercase copy the Wazuh dialects compare against is made in `scratch`, and not at all
+    /// for PCRE2 and exact comparisons.
+    pub fn matches_text(&self, text: &[u8], scratch: &mut Vec<u8>) -> bool {
+        let text = &text[..memchr::memchr(0, text).unwrap_or(text.len())];
+        let found = match &self.test {
+            Test::Exact(t) => text == t.as_bytes(),
+            Test::Expression(Expression::Pcre2(p)) => p.is_match(text),
+            Test::Expression(e) => {
+                scratch.clear();
+                scratch.extend(text.iter().map(u8::to_ascii_lowercase));
+                e.find_in(Subject::from_parts(text, scratch)).is_some()
+            }
+        };
+        found != self.negate
+    }
+
+    /// Lowercase literals one of which must occur in the text for this pattern to pass (only
+    /// for plain OS_Match patterns); `None` when no such set is known.
+    pub fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        match &self.test {
+            Test::Expression(Expression::OsMatch(m)) if !self.negate => m.required_literals(),
+            _ => None,
+        }
+    }
+
     /// Whether `subject` passes, negation applied.
     pub fn matches(&self, subject: &Subject<'_, '_>) -> bool {
         let found = match &self.test {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::parse::{Parsed, Reader};
+use super::sieve::{MIN_SIBLINGS, Sieve};
 use super::{Rule, RuleContext, RuleId, RuleProblem, Search};
 use crate::ruleset::regex::word_match;
 use crate::xml::Document;
@@ -37,6 +38,37 @@ pub struct RuleTree {
     /// Per rule: the `if_matched_group` rules counting its events, once per node it had when
     /// they were marked (Wazuh appends the list once per occurrence).
     group_watchers: Vec<Vec<RuleId>>,
+    /// For nodes with many children: the children each decoder can reach.
+    by_decoder: HashMap<NodeId, ChildIndex>,
+}
+
+/// The children of one node that an event of a given decoder can match, in order: those
+/// without `decoded_as` and those naming that decoder. Skipping the rest changes nothing, as
+/// `decoded_as` is the first check of a rule.
+#[derive(Debug, Clone, Default)]
+struct ChildIndex {
+    /// Positions (in the node's children) without `decoded_as`, for events whose decoder no
+    /// child names.
+    generic: Vec<u32>,
+    /// Per decoder name.
+    named: HashMap<Arc<str>, Vec<u32>>,
+    /// Rules out generic children whose `<match>` cannot pass (they are the ones every event
+    /// walks); indexed by rank among the generic children.
+    sieve: Option<Sieve>,
+    /// Per child position: its rank among the generic children (`u32::MAX` for the others).
+    generic_rank: Vec<u32>,
+}
+
+/// The children of a node an event may reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Siblings<'t> {
+    /// All the node's children, in evaluation order.
+    pub all: &'t [NodeId],
+    /// The positions worth trying (all of them when `None`).
+    pub positions: Option<&'t [u32]>,
+    /// Rules out generic children whose `<match>` cannot pass, with each position's rank among
+    /// them.
+    pub sieve: Option<(&'t Sieve, &'t [u32])>,
 }
 
 /// How `_AddtoRule` looks for parents.
@@ -62,6 +94,23 @@ impl RuleTree {
     /// One node.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.0 as usize]
+    }
+
+    /// The children of `node` an event decoded by `decoder` may match (all of them, in order,
+    /// minus those whose `decoded_as` names another decoder), with their sieve.
+    pub fn children_for(&self, node: NodeId, decoder: Option<&str>) -> Siblings<'_> {
+        let all = &self.nodes[node.0 as usize].children;
+        match self.by_decoder.get(&node) {
+            None => Siblings { all, positions: None, sieve: None },
+            Some(index) => {
+                let list = decoder.and_then(|d| index.named.get(d)).unwrap_or(&index.generic);
+                Siblings {
+                    all,
+                    positions: Some(list),
+                    sieve: index.sieve.as_ref().map(|s| (s, &index.generic_rank[..])),
+                }
+            }
+        }
     }
 
     /// The top-level nodes, in evaluation order.
@@ -135,7 +184,8 @@ impl RuleTree {
         }
     }
 
-    /// Converts the scaled levels back once every file is loaded (`_setlevels`).
+    /// Converts the scaled levels back once every file is loaded (`_setlevels`) and indexes
+    /// the children of large nodes by decoder.
     pub fn finish(&mut self) {
         for rule in &mut self.rules {
             if rule.level == 9900 {
@@ -144,6 +194,40 @@ impl RuleTree {
             if rule.level >= 100 {
                 rule.level /= 100;
             }
+        }
+        self.by_decoder.clear();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.children.len() < MIN_SIBLINGS {
+                continue;
+            }
+            let rule = |c: &NodeId| &self.rules[self.nodes[c.0 as usize].rule.index()];
+            let mut index = ChildIndex::default();
+            for name in node.children.iter().filter_map(|c| rule(c).conditions.decoded_as.clone()) {
+                index.named.entry(name).or_default();
+            }
+            for (position, child) in node.children.iter().enumerate() {
+                let position = position as u32;
+                match rule(child).conditions.decoded_as.clone() {
+                    None => {
+                        index.generic.push(position);
+                        index.named.values_mut().for_each(|list| list.push(position));
+                    }
+                    Some(name) => index.named.entry(name).or_default().push(position),
+                }
+            }
+            index.generic_rank = vec![u32::MAX; node.children.len()];
+            for (rank, &position) in index.generic.iter().enumerate() {
+                index.generic_rank[position as usize] = rank as u32;
+            }
+            let requirements: Vec<_> = index
+                .generic
+                .iter()
+                .map(|&p| {
+                    rule(&node.children[p as usize]).conditions.matches.as_ref().and_then(|m| m.required_literals())
+                })
+                .collect();
+            index.sieve = Sieve::build(&requirements);
+            self.by_decoder.insert(NodeId(i as u32), index);
         }
     }
 
