@@ -9,27 +9,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::ruleset_home::{Case, lay_out, load_config, read_ini, shared};
+use common::ini::{Run, judged_ok, run, sessions};
+use common::ruleset_home::{lay_out, load_config, read_ini, shared};
 use serde_json::Value;
-use vigil::engine::alert::json::Origin;
-use vigil::engine::correlate::Limits;
-use vigil::engine::rules::Mode;
-use vigil::engine::{Engine, Session};
+use vigil::engine::Engine;
 
 /// Known failures: (ini file, section, log key, reason). Keep it empty.
 const KNOWN_FAILURES: &[(&str, &str, &str, &str)] = &[];
-
-/// The cases of one ini file grouped as runtests.py groups them: one session per key.
-fn sessions(cases: Vec<Case>) -> Vec<Vec<Case>> {
-    let mut groups: Vec<Vec<Case>> = Vec::new();
-    for case in cases {
-        match groups.iter_mut().find(|g| g[0].section == case.section && g[0].key == case.key) {
-            Some(g) => g.push(case),
-            None => groups.push(vec![case]),
-        }
-    }
-    groups
-}
 
 fn engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -87,7 +73,6 @@ fn every_ini_log_gets_wazuhs_rule_level_and_decoder() {
     let mut failures = Vec::new();
     let mut golden_diffs = Vec::new();
     let now = jiff::Timestamp::now().as_second();
-    let origin = Origin { manager: "vm", cluster: None };
     let in_table = |id: &str| engine.ruleset().mitre.technique(id).is_some();
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -95,32 +80,12 @@ fn every_ini_log_gets_wazuhs_rule_level_and_decoder() {
             continue; // Wazuh builds without GeoIP; these run only with --geoip.
         }
         for group in sessions(read_ini(&path)) {
-            let session = Session::new(engine.ruleset(), Limits::default());
-            let mut last = None;
-            let mut outputs = Vec::new();
-            for case in &group {
-                let raw = format!("1:stdin:{}", case.log);
-                let outcome = engine.process(&session, raw.as_bytes(), now, Mode::Logtest, false).expect("predecode");
-                let mut warnings = Vec::new();
-                let json = engine.alert_json(origin, &outcome, (now, 0), None, Mode::Logtest, false, &mut warnings);
-                outputs.push(serde_json::from_str::<Value>(&json).expect("alert JSON parses"));
-                last = Some(outcome);
-            }
-            let (Some(outcome), Some(case)) = (last, group.last()) else { continue };
-            let rule = outcome.verdict.rule.map(|r| engine.ruleset().rules.rule(r));
-            let got = [
-                rule.map(|r| r.sid.to_string()).unwrap_or_default(),
-                rule.map(|r| r.level.to_string()).unwrap_or_default(),
-                engine.decoder_of(&outcome.event).map(|d| d.name.to_string()).unwrap_or_default(),
-            ];
+            let Run { got, outputs } = run(&engine, &group, now);
+            let Some(case) = group.last() else { continue };
             let expected = [case.rule.clone(), case.alert.clone(), case.decoder.clone()];
-            // wazuh-logtest -U exits with the number of empty expected fields on equality, 1
-            // otherwise; runtests wants 0 for `pass` and non-zero for `fail`.
-            let exit = if got == expected { expected.iter().filter(|e| e.is_empty()).count() } else { 1 };
-            let ok = (exit == 0) == case.pass;
             total += 1;
             let known = KNOWN_FAILURES.iter().any(|k| k.0 == case.file && k.1 == case.section && k.2 == case.key);
-            if ok {
+            if judged_ok(case, &got) {
                 passed += 1;
             } else if !known {
                 failures.push(format!(
