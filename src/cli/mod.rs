@@ -123,6 +123,15 @@ pub enum RulesetCommand {
         #[command(flatten)]
         home: HomeArg,
     },
+    /// Install Wazuh's stock ruleset (a ruleset directory, a Wazuh source tree or a release
+    /// tarball) in place of vigil's default one.
+    ImportWazuh {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
+        /// The ruleset directory, source tree or `.tar.gz`.
+        source: PathBuf,
+    },
 }
 
 /// Runs a parsed command line; the exit code follows.
@@ -136,6 +145,20 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(config_check::run(&path, json))
         }
         Command::Ruleset { command: RulesetCommand::Check { home } } => Ok(ruleset_check::run(&home.home())),
+        Command::Ruleset { command: RulesetCommand::ImportWazuh { home, source } } => {
+            let home = home.home();
+            home.prepare(crate::server::now())?;
+            let done = crate::ruleset::import::import(&home, &source)?;
+            println!(
+                "installed {} decoder files, {} rule files and {} list files; {} files of the previous ruleset moved to ruleset/disabled/{}",
+                done.decoders,
+                done.rules,
+                done.lists,
+                done.disabled,
+                if done.config_updated { "; etc/ossec.conf now lists Wazuh's default lists" } else { "" }
+            );
+            Ok(ruleset_check::run(&home))
+        }
         Command::Logtest { home, args } => logtest::run(&home.home(), &args),
         Command::Bench { command: BenchCommand::Engine { home, events } } => bench::run(&home.home(), events),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),

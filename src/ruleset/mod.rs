@@ -2,6 +2,7 @@
 
 pub mod decoder;
 pub mod files;
+pub mod import;
 pub mod lists;
 mod load;
 pub mod mitre;
