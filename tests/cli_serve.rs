@@ -3,31 +3,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::server::{log, start, term, wait_for};
 use common::{fails, ok, scratch, vigil};
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log(home: &Path) -> String {
-    std::fs::read_to_string(home.join("logs/ossec.log")).unwrap_or_default()
-}
-
-fn start(home: &Path) -> Child {
-    vigil().arg("serve").arg("--home").arg(home).stderr(Stdio::piped()).spawn().expect("spawn vigil serve")
-}
-
-fn term(child: &Child) {
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
-    assert!(status.success());
-}
 
 #[test]
 fn serve_creates_a_home_and_stops_cleanly_on_sigterm() {
@@ -62,7 +42,9 @@ fn serve_creates_a_home_and_stops_cleanly_on_sigterm() {
     assert!(!s.home.join("var/run/vigil.pid").exists(), "pid file removed");
     let text = log(&s.home);
     assert!(text.contains("INFO: Stopping signal=SIGTERM") && text.contains("INFO: Stopped"), "{text}");
-    assert!(text.contains("vigil-server: INFO: Ruleset loaded decoders=0"), "{text}");
+    assert!(text.contains("vigil-server: INFO: Ruleset loaded decoders="), "{text}");
+    assert!(!text.contains("decoders=0 ") && !text.contains("rules=0 "), "the default ruleset is laid out: {text}");
+    assert!(text.contains("(7200): Logtest started"), "{text}");
     // Every line has Wazuh's shape: `YYYY/MM/DD HH:MM:SS vigil-<service>: LEVEL: message`.
     for line in text.lines() {
         let (stamp, rest) = line.split_at(19);

@@ -49,3 +49,5 @@ pub fn agents_json(home: &Path) -> Vec<serde_json::Value> {
 pub mod ini;
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod ruleset_home;
+#[allow(dead_code, reason = "not every test binary uses it")]
+pub mod server;
