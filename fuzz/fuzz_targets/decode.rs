@@ -12,7 +12,7 @@ static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wazuh");
     let dir = |p: &str| Dir { path: shared.join(p).to_string_lossy().into_owned(), pattern: ".xml$".into() };
     let config = Ruleset { decoder_dirs: vec![dir("ruleset/decoders"), dir("ruleset/testing/ruleset")], ..Ruleset::default() };
-    let (ruleset, _) = vigil::ruleset::load(Path::new("/"), &config);
+    let (ruleset, _) = vigil::ruleset::load(Path::new("/"), &config, &Default::default());
     Engine::new(ruleset, Some(Prefilter::AhoCorasick), "fuzz").expect("engine")
 });
 
