@@ -105,7 +105,9 @@ fn siblings_are_ordered_by_level_with_level_zero_first_and_overwrite_keeps_the_p
         r#"<rule id="201" level="12" overwrite="yes"><if_sid>999</if_sid><action>login</action><match>admin</match><description>overwritten</description></rule>"#.to_owned(),
     ]));
     assert!(
-        messages(&problems).iter().any(|m| m.contains("(7605): It is not possible to overwrite 'if_sid' value in rule '201'")),
+        messages(&problems)
+            .iter()
+            .any(|m| m.contains("(7605): It is not possible to overwrite 'if_sid' value in rule '201'")),
         "{problems:?}"
     );
     let engine = Engine::new(ruleset, None, "vm").expect("engine");

@@ -83,8 +83,13 @@ fn queue_events_become_alerts_and_logtest_answers_on_its_socket() {
     alert_ids.dedup();
     assert_eq!(alert_ids.len(), 8, "alert ids are unique");
     let text = std::fs::read_to_string(s.home.join("logs/alerts/alerts.log")).expect("alerts.log");
-    assert!(text.contains("Rule: 800110 (level 10) -> 'sshd: brute force, 8 failed logins from 198.51.100.7"), "{text}");
-    wait_for("the bad datagram logged", Duration::from_secs(5), || log(&s.home).contains("String not correctly formatted"));
+    assert!(
+        text.contains("Rule: 800110 (level 10) -> 'sshd: brute force, 8 failed logins from 198.51.100.7"),
+        "{text}"
+    );
+    wait_for("the bad datagram logged", Duration::from_secs(5), || {
+        log(&s.home).contains("String not correctly formatted")
+    });
 
     // The logtest protocol, errors first.
     assert_eq!(ask(&logtest, b"{not json")["error"], 1);

@@ -40,7 +40,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         for mode in [Mode::Analysisd, Mode::Logtest] {
             if let Ok(outcome) = engine.process(&session, event, 1_795_800_000, mode, true) {
                 let origin = vigil::engine::alert::json::Origin { manager: "m", cluster: None };
-                let _ = engine.alert_json(origin, &outcome, (1_795_800_000, 0), None, mode, false, &mut Vec::new());
+                let _ = engine.alert_json(origin, &outcome, vigil::engine::Render { time: (1_795_800_000, 0), id: None, mode, archive: false }, &mut Vec::new());
             }
         }
     }

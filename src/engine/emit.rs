@@ -8,7 +8,7 @@ use super::alert::json::Origin;
 use super::alert::text::{RuleLine, alert_block, archive_line, is_keepalive};
 use super::alert::{AlertId, AlertIds};
 use super::rules::Mode;
-use super::{Engine, Outcome};
+use super::{Engine, Outcome, Render};
 
 /// Which outputs are on (`<global>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,12 @@ pub struct Emitted {
 /// When the event was received: Unix seconds and milliseconds.
 pub type Received = (i64, u32);
 
+/// The current time as a [`Received`].
+pub fn received_now() -> Received {
+    let now = jiff::Timestamp::now();
+    (now.as_second(), now.subsec_millisecond().unsigned_abs())
+}
+
 fn local(seconds: i64) -> jiff::civil::DateTime {
     jiff::Timestamp::from_second(seconds)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -81,7 +87,12 @@ impl Engine {
             let id = ids.next(received.0);
             out.id = Some(id);
             if outputs.alerts_json {
-                let mut line = self.alert_json(origin, outcome, received, Some(id), Mode::Analysisd, false, warnings);
+                let mut line = self.alert_json(
+                    origin,
+                    outcome,
+                    Render { time: received, id: Some(id), mode: Mode::Analysisd, archive: false },
+                    warnings,
+                );
                 line.push('\n');
                 out.alert_json = Some(line);
             }
@@ -100,7 +111,12 @@ impl Engine {
         }
         if outputs.archives_json && !is_keepalive(&outcome.event) {
             // Archives carry the rule only when an alert was made, and always the full log.
-            let mut line = self.alert_json(origin, outcome, received, out.id, Mode::Analysisd, true, warnings);
+            let mut line = self.alert_json(
+                origin,
+                outcome,
+                Render { time: received, id: out.id, mode: Mode::Analysisd, archive: true },
+                warnings,
+            );
             line.push('\n');
             out.archive_json = Some(line);
         }

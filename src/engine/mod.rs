@@ -59,6 +59,19 @@ impl Session {
     }
 }
 
+/// How an outcome becomes JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
+    /// Receive time: Unix seconds and milliseconds.
+    pub time: (i64, u32),
+    /// The alert id, when there is one.
+    pub id: Option<AlertId>,
+    /// analysisd's or logtest's way of showing level-0 matches.
+    pub mode: Mode,
+    /// An archives.json line (always with `full_log`).
+    pub archive: bool,
+}
+
 /// One event through decoders and rules.
 #[derive(Debug)]
 pub struct Outcome {
@@ -139,19 +152,10 @@ impl Engine {
         Ok(Outcome { event, kind, verdict, dropped: false })
     }
 
-    /// The alert JSON of `outcome` received at `time` (seconds, milliseconds). `archive` forces
-    /// `full_log`; `mode` decides how level-0 matches show. MITRE lookup problems go to
-    /// `warnings`.
-    pub fn alert_json(
-        &self,
-        origin: Origin<'_>,
-        outcome: &Outcome,
-        time: (i64, u32),
-        id: Option<AlertId>,
-        mode: Mode,
-        archive: bool,
-        warnings: &mut Vec<String>,
-    ) -> String {
+    /// The alert JSON of `outcome` as `how` says (receive time, id, whose semantics, archive
+    /// or alert). MITRE lookup problems go to `warnings`.
+    pub fn alert_json(&self, origin: Origin<'_>, outcome: &Outcome, how: Render, warnings: &mut Vec<String>) -> String {
+        let Render { time, id, mode, archive } = how;
         let event = &outcome.event;
         let verdict = &outcome.verdict;
         let rule = verdict.rule.map(|r| (self.ruleset.rules.rule(r), self.rule_json(r)));

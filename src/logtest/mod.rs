@@ -20,7 +20,7 @@ use crate::engine::alert::json::Origin;
 use crate::engine::correlate::Limits;
 use crate::engine::plugins::cjson::{ObjectWriter, print_string};
 use crate::engine::rules::Mode;
-use crate::engine::{Engine, Session};
+use crate::engine::{Engine, Render, Session};
 
 /// Settings of the service (`<rule_test>` and `<alerts>`).
 #[derive(Debug, Clone)]
@@ -256,8 +256,7 @@ impl Logtest {
         // `wstr_escape`: the location's own `|` and `:` are escaped for the queue format.
         let location = request.location.replace('|', "||").replace(':', "|:");
         let raw = format!("1:{location}:{}", request.event);
-        let now = jiff::Timestamp::now();
-        let time = (now.as_second(), now.subsec_millisecond().unsigned_abs() as u32);
+        let time = crate::engine::emit::received_now();
         let engine = &self.engine;
         let mut output = None;
         let mut trace = None;
@@ -266,7 +265,12 @@ impl Logtest {
             Ok(outcome) => {
                 let origin = Origin { manager: &self.settings.manager, cluster: None };
                 let mut warnings = Vec::new();
-                output = Some(engine.alert_json(origin, &outcome, time, None, Mode::Logtest, false, &mut warnings));
+                output = Some(engine.alert_json(
+                    origin,
+                    &outcome,
+                    Render { time, id: None, mode: Mode::Logtest, archive: false },
+                    &mut warnings,
+                ));
                 for w in warnings {
                     messages.push(Level::Warning, w);
                 }

@@ -40,8 +40,7 @@ pub struct Sink {
 impl Sink {
     /// Analyses one queue message received now, and writes what it leaves.
     pub fn handle(&self, raw: &[u8]) {
-        let now = jiff::Timestamp::now();
-        let received = (now.as_second(), now.subsec_millisecond().unsigned_abs() as u32);
+        let received = crate::engine::emit::received_now();
         let outcome = match self.engine.process(self.engine.shared(), raw, received.0, Mode::Analysisd, false) {
             Ok(o) => o,
             Err(e) => {

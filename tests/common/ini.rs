@@ -5,7 +5,7 @@ use serde_json::Value;
 use vigil::engine::alert::json::Origin;
 use vigil::engine::correlate::Limits;
 use vigil::engine::rules::Mode;
-use vigil::engine::{Engine, Session};
+use vigil::engine::{Engine, Render, Session};
 
 use super::ruleset_home::Case;
 
@@ -39,7 +39,12 @@ pub fn run(engine: &Engine, group: &[Case], now: i64) -> Run {
         let raw = format!("1:stdin:{}", case.log);
         let outcome = engine.process(&session, raw.as_bytes(), now, Mode::Logtest, false).expect("predecode");
         let mut warnings = Vec::new();
-        let json = engine.alert_json(origin, &outcome, (now, 0), None, Mode::Logtest, false, &mut warnings);
+        let json = engine.alert_json(
+            origin,
+            &outcome,
+            Render { time: (now, 0), id: None, mode: Mode::Logtest, archive: false },
+            &mut warnings,
+        );
         outputs.push(serde_json::from_str::<Value>(&json).expect("alert JSON parses"));
         let rule = outcome.verdict.rule.map(|r| engine.ruleset().rules.rule(r));
         got = [

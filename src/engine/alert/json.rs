@@ -78,29 +78,15 @@ impl RuleJson {
         if let Some(frequency) = rule.shown_frequency() {
             m.push_str(&format!(",\"frequency\":{frequency}"));
         }
-        let t = &mut out.tail;
-        t.push_str(if rule.options.mail { "\"mail\":true" } else { "\"mail\":false" });
+        let mut t = ObjectWriter::fragment(&mut out.tail);
+        t.raw("mail", if rule.options.mail { "true" } else { "false" });
         let groups = route_groups(&rule.group);
-        t.push(',');
-        write_strings(t, "groups", groups.groups.iter().copied());
+        t.strings("groups", groups.groups.iter().copied());
         for (framework, items) in &groups.compliance {
-            t.push(',');
-            write_strings(t, framework.key(), items.iter().copied());
+            t.strings(framework.key(), items.iter().copied());
         }
         out
     }
-}
-
-fn write_strings<'s>(out: &mut String, key: &str, values: impl IntoIterator<Item = &'s str>) {
-    print_string(key, out);
-    out.push_str(":[");
-    for (i, v) in values.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        print_string(v, out);
-    }
-    out.push(']');
 }
 
 /// The rule part of an alert.

@@ -345,6 +345,11 @@ impl<'o> ObjectWriter<'o> {
         Self { out, first: true }
     }
 
+    /// Members appended to `out` without braces (part of an object written in pieces).
+    pub fn fragment(out: &'o mut String) -> Self {
+        Self { out, first: true }
+    }
+
     /// Starts a member; the caller writes its value into the returned buffer.
     pub fn key(&mut self, key: &str) -> &mut String {
         if !self.first {

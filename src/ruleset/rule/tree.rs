@@ -242,11 +242,9 @@ impl RuleTree {
             let node = self.new_node(id);
             let top = std::mem::take(&mut self.top);
             self.top = self.insert_sorted(top, node, rule.level);
-        } else if overwrite {
-            if let Some(existing) = self.find(rule.sid) {
-                self.overwrite(existing, rule, problems);
-                return;
-            }
+        } else if overwrite && let Some(existing) = self.find(rule.sid) {
+            self.overwrite(existing, rule, problems);
+            return;
         }
         let first_new = self.nodes.len();
         if rule.sid >= 10 && !self.attach(id, &mut rule, problems) {
