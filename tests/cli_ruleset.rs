@@ -2,15 +2,13 @@
 
 mod common;
 
-use common::ruleset_home::{shared, wazuh_home};
+use common::ruleset_home::wazuh_home;
 use common::vigil;
 
-/// A Wazuh-shaped home with Wazuh's stock server config.
+/// A Wazuh-shaped home with Wazuh's stock server config as its etc/ossec.conf.
 fn home() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     wazuh_home(dir.path());
-    std::os::unix::fs::symlink(shared().join("etc/ossec-server.conf"), dir.path().join("etc/ossec.conf"))
-        .expect("link config");
     dir
 }
 
