@@ -246,34 +246,34 @@ impl Walk<'_> {
         let scratch = &mut self.scratch;
         let mut text = |p: Option<&Pattern>, value: Option<&str>| p.is_none_or(|p| on_text(p, value, scratch));
         let log = &self.log;
-        let on_log = |p: &Option<Pattern>| p.as_ref().is_none_or(|p| p.matches(&log.subject()));
+        let on_log = |p: &Option<Box<Pattern>>| p.as_deref().is_none_or(|p| p.matches(&log.subject()));
         let program = &self.program;
         let ok = c.program_name.as_ref().is_none_or(|p| program.as_ref().is_some_and(|h| p.matches(&h.subject())))
-            && text(c.id.as_ref(), event.get(StaticField::Id))
-            && text(c.system_name.as_ref(), event.get(StaticField::SystemName))
-            && text(c.protocol.as_ref(), event.get(StaticField::Protocol))
+            && text(c.id.as_deref(), event.get(StaticField::Id))
+            && text(c.system_name.as_deref(), event.get(StaticField::SystemName))
+            && text(c.protocol.as_deref(), event.get(StaticField::Protocol))
             && on_log(&c.matches)
             && on_log(&c.regex)
-            && text(c.action.as_ref(), event.get(StaticField::Action))
-            && text(c.url.as_ref(), event.get(StaticField::Url))
-            && text(c.location.as_ref(), Some(&event.pre.location))
+            && text(c.action.as_deref(), event.get(StaticField::Action))
+            && text(c.url.as_deref(), event.get(StaticField::Url))
+            && text(c.location.as_deref(), Some(&event.pre.location))
             && c.fields.iter().all(|(name, p)| text(Some(p), event.field(name)))
             && ip(&c.srcip, event.get(StaticField::SrcIp))
             && ip(&c.dstip, event.get(StaticField::DstIp))
-            && text(c.srcport.as_ref(), event.get(StaticField::SrcPort))
-            && text(c.dstport.as_ref(), event.get(StaticField::DstPort))
+            && text(c.srcport.as_deref(), event.get(StaticField::SrcPort))
+            && text(c.dstport.as_deref(), event.get(StaticField::DstPort))
             && c.compiled.is_none_or(|f| f.passes(event))
-            && text(c.user.as_ref(), event.get(StaticField::DstUser).or_else(|| event.get(StaticField::SrcUser)))
-            && text(c.srcgeoip.as_ref(), None)
-            && text(c.dstgeoip.as_ref(), None)
+            && text(c.user.as_deref(), event.get(StaticField::DstUser).or_else(|| event.get(StaticField::SrcUser)))
+            && text(c.srcgeoip.as_deref(), None)
+            && text(c.dstgeoip.as_deref(), None)
             && event.pre.log.len() >= c.maxsize;
         if !ok || !timely {
             return false;
         }
-        let ok = text(c.data.as_ref(), event.get(StaticField::Data))
-            && text(c.extra_data.as_ref(), event.get(StaticField::ExtraData))
-            && text(c.hostname.as_ref(), Some(&event.pre.hostname))
-            && text(c.status.as_ref(), event.get(StaticField::Status));
+        let ok = text(c.data.as_deref(), event.get(StaticField::Data))
+            && text(c.extra_data.as_deref(), event.get(StaticField::ExtraData))
+            && text(c.hostname.as_deref(), Some(&event.pre.hostname))
+            && text(c.status.as_deref(), event.get(StaticField::Status));
         if !ok {
             return false;
         }
@@ -328,8 +328,8 @@ fn on_text(p: &Pattern, value: Option<&str>, scratch: &mut Vec<u8>) -> bool {
     value.is_some_and(|v| p.matches_text(v.as_bytes(), scratch))
 }
 
-fn ip(condition: &Option<(Vec<crate::ruleset::rule::ip::IpEntry>, bool)>, value: Option<&str>) -> bool {
-    match (condition, value) {
+fn ip(condition: &Option<Box<(Vec<crate::ruleset::rule::ip::IpEntry>, bool)>>, value: Option<&str>) -> bool {
+    match (condition.as_deref(), value) {
         (None, _) => true,
         (Some(_), None) => false,
         (Some((entries, negate)), Some(v)) => found_in(v, entries) != *negate,

@@ -11,7 +11,7 @@ use super::compiled::Compiled;
 use super::ip::IpEntry;
 use super::pattern::{Default as PatternDefault, PatternBuilder, PatternError};
 use super::when::{TimeRange, Weekdays};
-use super::{Compared, Conditions, Correlation, MitreRefs, Options, Parents, Rule};
+use super::{Compared, Conditions, MitreRefs, Options, Rule};
 use crate::ruleset::decoder::{DecoderType, StaticField};
 use crate::ruleset::lists::{ListCheck, Lists};
 use crate::ruleset::regex::{Dialect, OsMatch, OsRegex};
@@ -423,15 +423,15 @@ impl Reader<'_> {
             description: String::new(),
             info: None,
             cve: None,
-            mitre: MitreRefs::default(),
+            mitre: Box::default(),
             conditions: Conditions { maxsize: a.maxsize, ..Conditions::default() },
             context: false,
             search: None,
             if_matched_regex: None,
-            correlation: Correlation::default(),
+            correlation: Box::default(),
             ignore_fields: false,
             check_if_ignored: false,
-            parents: Parents::default(),
+            parents: Box::default(),
             file: self.file.clone(),
             line: el.line,
         };
@@ -463,7 +463,7 @@ impl Reader<'_> {
                 break;
             }
         }
-        rule.mitre = mitre.refs;
+        rule.mitre = Box::new(mitre.refs);
         if let Some(if_sid) = &rule.parents.if_sid
             && !if_sid.bytes().all(|b| b.is_ascii_digit() || b == b',' || b == b' ')
         {
@@ -506,7 +506,7 @@ impl Reader<'_> {
         if let Some(regex) = if_matched_regex {
             let compiled = OsRegex::without_captures(&regex)
                 .map_err(|e| self.error(el.line, format!("(1450): Syntax error on regex: '{regex}': {e}.")))?;
-            rule.if_matched_regex = Some(compiled);
+            rule.if_matched_regex = Some(Box::new(compiled));
         }
         Ok(Parsed { rule, overwrite })
     }
@@ -575,14 +575,14 @@ impl Reader<'_> {
                 let range = TimeRange::parse(text).map_err(|_| {
                     self.error(line, format!("(1274): Invalid configuration. Element '{name}': {text}."))
                 })?;
-                rule.conditions.time = Some(range);
+                rule.conditions.time = Some(Box::new(range));
             }
             "weekday" => {
                 let days = Weekdays::parse(text).map_err(|_| {
                     self.report(line, format!("(1241): Invalid day format: '{text}'."), false);
                     self.error(line, format!("(1274): Invalid configuration. Element '{name}': {text}."))
                 })?;
-                rule.conditions.weekday = Some(days);
+                rule.conditions.weekday = Some(Box::new(days));
             }
             "group" => {
                 let mut group = Some(std::mem::take(&mut rule.group));
@@ -598,7 +598,7 @@ impl Reader<'_> {
                     .map_err(|_| self.error(line, format!("(1237): Invalid ip address: '{text}'.")))?;
                 let negate = self.negate(child, sid);
                 let slot = if lower == "srcip" { &mut rule.conditions.srcip } else { &mut rule.conditions.dstip };
-                let (entries, negated) = slot.get_or_insert_with(|| (Vec::new(), false));
+                let (entries, negated) = &mut **slot.get_or_insert_with(|| Box::new((Vec::new(), false)));
                 entries.push(entry);
                 *negated = negate;
             }
@@ -829,7 +829,7 @@ impl Reader<'_> {
     fn compile_patterns(&mut self, rule: &mut Rule, mut patterns: Patterns) -> Result<(), Dropped> {
         let line = rule.line;
         let c = &mut rule.conditions;
-        let order: [(&str, &mut Option<super::pattern::Pattern>); 18] = [
+        let order: [(&str, &mut Option<Box<super::pattern::Pattern>>); 18] = [
             ("regex", &mut c.regex),
             ("match", &mut c.matches),
             ("id", &mut c.id),
@@ -863,7 +863,7 @@ impl Reader<'_> {
                             warning: true,
                         });
                     }
-                    *slot = Some(pattern);
+                    *slot = Some(Box::new(pattern));
                 }
                 Err(e) => {
                     self.problems.push(RuleProblem {
