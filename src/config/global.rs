@@ -47,6 +47,9 @@ pub struct Global {
     pub white_list: Vec<String>,
     /// Events kept in memory for correlation (`memory_size`, at least 2048).
     pub memory_size: u32,
+    /// vigil: distinct correlation keys (agent and `same_*` values) kept per rule; past it the
+    /// least recently used are dropped (`correlation_keys`, at least 1024).
+    pub correlation_keys: u32,
     /// Rotate alert files this often (0: daily only).
     #[serde(serialize_with = "seconds")]
     pub rotate_interval: Duration,
@@ -78,6 +81,7 @@ impl Default for Global {
             agents_disconnection_alert_time: Duration::ZERO,
             white_list: Vec::new(),
             memory_size: 8192,
+            correlation_keys: 65536,
             rotate_interval: Duration::ZERO,
             max_output_size: 0,
             custom_alert_output: None,
@@ -173,6 +177,10 @@ impl Global {
                 "memory_size" => {
                     r.number(el, 0..=u32::MAX, &mut self.memory_size);
                     self.memory_size = self.memory_size.max(2048);
+                }
+                "correlation_keys" => {
+                    r.number(el, 0..=u32::MAX, &mut self.correlation_keys);
+                    self.correlation_keys = self.correlation_keys.max(1024);
                 }
                 "rotate_interval" => {
                     match el.text.strip_suffix('w').map_or_else(|| super::value::parse_time(&el.text), |_| None) {

@@ -166,3 +166,14 @@ proptest::proptest! {
         let _ = parse(&text, Path::new("t"));
     }
 }
+
+#[test]
+fn correlation_limits_read_with_floors() {
+    let c = parse_ok(
+        "<ossec_config><global><memory_size>100</memory_size><correlation_keys>10</correlation_keys></global></ossec_config>",
+    );
+    assert_eq!((c.global.memory_size, c.global.correlation_keys), (2048, 1024), "both have a floor");
+    let c = parse_ok("<ossec_config><global><correlation_keys>200000</correlation_keys></global></ossec_config>");
+    assert_eq!(c.global.correlation_keys, 200_000);
+    assert_eq!(parse_ok("<ossec_config></ossec_config>").global.correlation_keys, 65_536);
+}

@@ -31,6 +31,13 @@ pub struct Limits {
     pub keys_per_rule: usize,
 }
 
+impl Limits {
+    /// The limits `<global>` sets.
+    pub fn from_config(global: &crate::config::Global) -> Self {
+        Self { memory_size: global.memory_size as usize, keys_per_rule: global.correlation_keys as usize }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self { memory_size: 8192, keys_per_rule: 65536 }

@@ -117,6 +117,11 @@ impl Engine {
         Ok(Self { ruleset, prefilter, shared, manager_host: short, rule_json })
     }
 
+    /// Replaces the shared state with a fresh one under `limits` (before serving).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.shared = Session::new(&self.ruleset, limits);
+    }
+
     /// The server's shared state.
     pub fn shared(&self) -> &Session {
         &self.shared

@@ -123,7 +123,7 @@ impl Settings {
             max_sessions: usize::from(config.rule_test.max_sessions),
             session_timeout: config.rule_test.session_timeout,
             log_alert_level: u32::from(config.alerts.log_alert_level),
-            limits: Limits { memory_size: config.global.memory_size as usize, ..Limits::default() },
+            limits: Limits::from_config(&config.global),
             manager: manager.to_owned(),
         }
     }

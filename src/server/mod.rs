@@ -165,7 +165,8 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<(Engine, Vec<Stri
         Engine::new(ruleset, Some(Prefilter::AhoCorasick), &host)
     });
     match engine {
-        Ok(engine) => {
+        Ok(mut engine) => {
+            engine.set_limits(crate::engine::correlate::Limits::from_config(&config.global));
             info!(
                 decoders,
                 rules,
