@@ -115,6 +115,9 @@ fn start_queue(
         outputs,
         writer: std::sync::Mutex::new(writer),
         manager: crate::home::hostname(),
+        // analysisd shows the cluster unless it is disabled or hidden.
+        cluster: (!config.cluster.disabled && !config.cluster.hidden)
+            .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
         malformed: std::sync::atomic::AtomicU64::new(0),
     });
     let socket = queue::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;

@@ -33,6 +33,8 @@ pub struct Sink {
     pub writer: Mutex<Writer>,
     /// Manager name in alerts.
     pub manager: String,
+    /// Cluster name and node shown in alerts (a configured, visible cluster).
+    pub cluster: Option<(String, String)>,
     /// Events that could not be read (counted, logged).
     pub malformed: AtomicU64,
 }
@@ -49,7 +51,8 @@ impl Sink {
                 return;
             }
         };
-        let origin = Origin { manager: &self.manager, cluster: None };
+        let cluster = self.cluster.as_ref().map(|(name, node)| (name.as_str(), node.as_str()));
+        let origin = Origin { manager: &self.manager, cluster };
         let mut warnings = Vec::new();
         let emitted = self.engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings);
         for w in warnings {

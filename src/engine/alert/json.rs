@@ -337,3 +337,41 @@ fn agentless_parts(pre: &crate::engine::predecode::Predecoded) -> Option<(&str, 
     let host = rest.split("->").next().unwrap_or(rest);
     Some((script, user, host))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::predecode::predecode;
+
+    fn render(raw: &[u8], origin: Origin<'_>) -> serde_json::Value {
+        let event = Event::new(predecode(raw, "manager").expect("predecode"));
+        let alert = Alert {
+            time: (1_795_800_000, 7),
+            id: Some(AlertId { seconds: 1_795_800_000, sequence: 3 }),
+            event: &event,
+            decoder: None,
+            fired: None,
+            last_events: &[],
+            previous_log: None,
+            force_full_log: false,
+        };
+        let text = alert_json(origin, &alert, &mut Vec::new());
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    #[test]
+    fn agent_events_show_agent_ip_location_and_cluster() {
+        let origin = Origin { manager: "mgr.example", cluster: Some(("wazuh", "node01")) };
+        let v = render(b"1:[001] (web01) 10.0.0.5->/var/log/secure:Nov 27 12:00:00 web01 app: x", origin);
+        assert_eq!(v["agent"]["id"], "001");
+        assert_eq!(v["agent"]["ip"], "10.0.0.5");
+        assert_eq!(v["location"], "/var/log/secure");
+        assert_eq!(v["cluster"], serde_json::json!({"name": "wazuh", "node": "node01"}));
+        assert_eq!(v["id"], "1795800000.3");
+        assert_eq!(v["decoder"], serde_json::json!({}), "an undecoded event has an empty decoder object");
+        assert!(v["timestamp"].as_str().is_some_and(|t| t.contains(".007")));
+        let local = render(b"1:/var/log/syslog:plain", Origin { manager: "mgr.example", cluster: None });
+        assert_eq!(local["agent"], serde_json::json!({"id": "000", "name": "mgr.example"}));
+        assert!(local.get("cluster").is_none());
+    }
+}
