@@ -106,8 +106,11 @@ pub struct Options {
 
 /// Everything an event must pass, in the order Wazuh checks it (engine.md §5.4). Every
 /// condition is boxed: a rule check then reads a few cache lines of `None`s, not kilobytes of
-/// inline patterns (the walk visits a dozen rules per event, scattered in memory).
+/// inline patterns (the walk visits a dozen rules per event, scattered in memory). The fields
+/// are laid out in check order (`repr(C)`), so a rule that fails its first checks reads one
+/// cache line of them.
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct Conditions {
     /// `decoded_as`: the event's effective decoder name.
     pub decoded_as: Option<Arc<str>>,
