@@ -198,21 +198,30 @@ pub struct Parents {
 
 /// One compiled rule.
 #[derive(Debug, Clone)]
+// What the rule walk reads first (its conditions, level, `noalert`, context) comes first, in
+// declaration order, so checking a rule touches as few cache lines as it can.
+#[repr(C)]
 pub struct Rule {
+    /// Event conditions.
+    pub conditions: Conditions,
     /// Signature id.
     pub sid: u32,
     /// Level 0..16 once loading is done (scaled by 100 while the tree is built).
     pub level: u32,
+    /// `noalert`: a grouping node that never fires itself.
+    pub noalert: bool,
+    /// The rule has a context search (`if_matched_*`, `check_diff`).
+    pub context: bool,
+    /// Where its context search looks (absent for rules without one).
+    pub search: Option<Search>,
+    /// Alert options.
+    pub options: Options,
     /// `frequency` minus 2 (0 without the attribute).
     pub frequency: u32,
     /// `timeframe` in seconds.
     pub timeframe: u32,
     /// `ignore` in seconds.
     pub ignore_time: u32,
-    /// `noalert`: a grouping node that never fires itself.
-    pub noalert: bool,
-    /// Alert options.
-    pub options: Options,
     /// `category` (the decoder type it requires at the top level).
     pub category: DecoderType,
     /// The group string, as concatenated.
@@ -225,12 +234,6 @@ pub struct Rule {
     pub cve: Option<String>,
     /// MITRE references.
     pub mitre: Box<MitreRefs>,
-    /// Event conditions.
-    pub conditions: Conditions,
-    /// The rule has a context search (`if_matched_*`, `check_diff`).
-    pub context: bool,
-    /// Where its context search looks (absent for rules without one).
-    pub search: Option<Search>,
     /// `if_matched_regex`.
     pub if_matched_regex: Option<Box<OsRegex>>,
     /// Correlation filters.
