@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::Logtest;
@@ -15,6 +16,9 @@ use super::Logtest;
 pub const MAX_MESSAGE: usize = 65536;
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections answered at once; more are closed unanswered (counted, logged), so a local
+/// client flood cannot exhaust threads.
+const MAX_CONNECTIONS: usize = 64;
 
 /// Reads one framed message; `Ok(None)` when it is larger than [`MAX_MESSAGE`] (the body is
 /// left unread).
@@ -64,9 +68,11 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Answers connections on `listener` until it fails; each connection gets its own thread, and
-/// idle sessions are closed as connections come in.
+/// Answers connections on `listener` until it fails; each connection gets its own thread (at
+/// most [`MAX_CONNECTIONS`] at once), and idle sessions are closed as connections come in.
 pub fn serve(listener: UnixListener, logtest: Arc<Logtest>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    let refused = AtomicU64::new(0);
     for stream in listener.incoming() {
         let mut stream = match stream {
             Ok(s) => s,
@@ -75,14 +81,23 @@ pub fn serve(listener: UnixListener, logtest: Arc<Logtest>) {
                 continue;
             }
         };
+        if active.load(Ordering::Acquire) >= MAX_CONNECTIONS {
+            let n = refused.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(refused = n, "logtest: too many connections at once; one closed unanswered");
+            continue;
+        }
         logtest.expire();
         let logtest = Arc::clone(&logtest);
+        active.fetch_add(1, Ordering::AcqRel);
+        let done = Arc::clone(&active);
         let spawned = std::thread::Builder::new().name("vigil-logtest".into()).spawn(move || {
             if let Err(e) = answer(&mut stream, &logtest) {
                 tracing::debug!("(7302): Failure to receive message: Errno: {e}");
             }
+            done.fetch_sub(1, Ordering::AcqRel);
         });
         if let Err(e) = spawned {
+            active.fetch_sub(1, Ordering::AcqRel);
             tracing::error!("cannot start a logtest thread: {e}");
         }
     }
