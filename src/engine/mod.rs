@@ -110,11 +110,28 @@ impl Engine {
         manager_host: &str,
     ) -> Result<Self, PrefilterError> {
         let prefilter = prefilter.map(|p| Prefilter::new(&ruleset.decoders, p)).transpose()?;
+        Ok(Self::assemble(ruleset, prefilter, manager_host))
+    }
+
+    /// An engine over `ruleset` with the best prefilter that builds: Hyperscan, else the
+    /// pure-Rust Aho-Corasick scanner (the reason is logged).
+    pub fn with_best_prefilter(ruleset: Ruleset, manager_host: &str) -> Result<Self, PrefilterError> {
+        let prefilter = match Prefilter::new(&ruleset.decoders, PrefilterEngine::Hyperscan) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("{e}; using the Aho-Corasick prefilter");
+                Prefilter::new(&ruleset.decoders, PrefilterEngine::AhoCorasick)?
+            }
+        };
+        Ok(Self::assemble(ruleset, Some(prefilter), manager_host))
+    }
+
+    fn assemble(ruleset: Ruleset, prefilter: Option<Prefilter>, manager_host: &str) -> Self {
         // Wazuh uses the short host name (up to the first dot).
         let short = manager_host.split('.').next().unwrap_or(manager_host).to_owned();
         let shared = Session::new(&ruleset, Limits::default());
         let rule_json = (0..ruleset.rules.len()).map(|_| std::sync::OnceLock::new()).collect();
-        Ok(Self { ruleset, prefilter, shared, manager_host: short, rule_json })
+        Self { ruleset, prefilter, shared, manager_host: short, rule_json }
     }
 
     /// Replaces the shared state with a fresh one under `limits` (before serving).

@@ -135,13 +135,9 @@ pub fn load_engine(
     home: &std::path::Path,
     config: &crate::config::Config,
 ) -> Result<(Engine, Vec<String>), crate::ruleset::prefilter::PrefilterError> {
-    use crate::ruleset::prefilter::Engine as Prefilter;
     let (ruleset, problems) = crate::ruleset::load(home, &config.ruleset, &config.alerts);
     let warnings = problems.iter().map(|p| p.message.clone()).collect();
-    let host = crate::home::hostname();
-    // Hyperscan first; the pure-Rust scanner if libhs cannot build the database.
-    let engine = Engine::new(ruleset.clone(), Some(Prefilter::Hyperscan), &host)
-        .or_else(|_| Engine::new(ruleset, Some(Prefilter::AhoCorasick), &host))?;
+    let engine = Engine::with_best_prefilter(ruleset, &crate::home::hostname())?;
     Ok((engine, warnings))
 }
 

@@ -20,7 +20,6 @@ use crate::engine::Engine;
 use crate::home::Home;
 use crate::logging;
 use crate::logtest::{Logtest, Settings, socket};
-use crate::ruleset::prefilter::Engine as Prefilter;
 pub use pidfile::{PidError, PidFile};
 
 /// How long services may take to stop after SIGTERM.
@@ -161,13 +160,7 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<(Engine, Vec<Stri
         }
     }
     let (decoders, rules, lists) = (ruleset.decoders.len(), ruleset.rules.len(), ruleset.files.lists.len());
-    let host = crate::home::hostname();
-    // Hyperscan first; the pure-Rust scanner if libhs cannot build the database.
-    let engine = Engine::new(ruleset.clone(), Some(Prefilter::Hyperscan), &host).or_else(|e| {
-        warn!("{e}; using the Aho-Corasick prefilter");
-        Engine::new(ruleset, Some(Prefilter::AhoCorasick), &host)
-    });
-    match engine {
+    match Engine::with_best_prefilter(ruleset, &crate::home::hostname()) {
         Ok(mut engine) => {
             engine.set_limits(crate::engine::correlate::Limits::from_config(&config.global));
             info!(
