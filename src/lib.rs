@@ -15,4 +15,5 @@ pub mod output;
 pub mod ruleset;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod xml;

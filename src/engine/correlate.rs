@@ -14,13 +14,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use hashlink::LruCache;
 
 use super::event::Event;
 use crate::ruleset::decoder::{DecoderType, StaticField};
 use crate::ruleset::rule::{Compared, Correlation, Rule, RuleId, RuleTree, Search};
+use crate::sync::lock;
 
 /// Limits of the correlation state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,11 +183,6 @@ pub struct Correlator {
     evicted_keys: AtomicU64,
     keep_log: bool,
     keep_dynamic: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another worker panicked mid-update; the data is usable.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Correlator {

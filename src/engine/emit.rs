@@ -60,10 +60,7 @@ pub fn received_now() -> Received {
 }
 
 fn local(seconds: i64) -> jiff::civil::DateTime {
-    jiff::Timestamp::from_second(seconds)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(jiff::tz::TimeZone::system())
-        .datetime()
+    super::time::local(seconds).datetime()
 }
 
 impl Engine {

@@ -14,6 +14,7 @@ pub mod plugins;
 pub mod predecode;
 pub mod rules;
 mod text;
+pub(crate) mod time;
 
 use std::sync::Mutex;
 
@@ -238,8 +239,7 @@ impl Engine {
             None => decode::decode(decoders, &mut event, &decode::NoHooks),
         };
         if let Some(d) = event.decoder.map(|id| decoders.get(id)).filter(|d| d.accumulate) {
-            // A poisoned lock only means another worker panicked mid-update; the map is usable.
-            let mut acc = session.accumulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut acc = crate::sync::lock(&session.accumulator);
             acc.apply(&mut event, &d.name, now);
         }
         Ok((event, tried))

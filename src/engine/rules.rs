@@ -16,6 +16,7 @@ use crate::ruleset::regex::Haystack;
 use crate::ruleset::rule::ip::found_in;
 use crate::ruleset::rule::pattern::Pattern;
 use crate::ruleset::rule::{NodeId, Rule, RuleId, RuleTree, Siblings};
+use crate::sync::lock;
 
 /// Whose post-match semantics to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,11 +86,6 @@ pub struct Verdict {
     pub previous_log: Option<String>,
     /// Rule trace (`-v`), when asked for.
     pub trace: Option<Vec<String>>,
-}
-
-/// Lock helper: a poisoned lock only means another worker panicked; the data stays usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 struct Walk<'a> {
@@ -317,9 +313,7 @@ impl Walk<'_> {
 
 /// `hh:mm` and the weekday (0 = Sunday) of `now` in the local time zone.
 fn clock(now: i64) -> (String, u8) {
-    let zoned = jiff::Timestamp::from_second(now)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(jiff::tz::TimeZone::system());
+    let zoned = super::time::local(now);
     (zoned.strftime("%H:%M").to_string(), zoned.weekday().to_sunday_zero_offset() as u8)
 }
 

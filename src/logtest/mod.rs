@@ -11,7 +11,7 @@ pub mod request;
 pub mod socket;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use request::{Code, LogRequest, Refused, Request, TOKEN_LEN};
@@ -21,6 +21,7 @@ use crate::engine::correlate::Limits;
 use crate::engine::plugins::cjson::{ObjectWriter, print_string};
 use crate::engine::rules::Mode;
 use crate::engine::{Engine, Render, Session};
+use crate::sync::lock;
 
 /// Settings of the service (`<rule_test>` and `<alerts>`).
 #[derive(Debug, Clone)]
@@ -56,11 +57,6 @@ impl std::fmt::Debug for Logtest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Logtest").field("sessions", &lock(&self.sessions).len()).finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means a request panicked mid-way; the sessions stay usable.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Messages gathered while answering, with their level.

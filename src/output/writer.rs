@@ -20,10 +20,7 @@ pub struct Writer {
 
 /// The local calendar day of Unix second `now`.
 pub fn local_day(now: i64) -> Date {
-    jiff::Timestamp::from_second(now)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(jiff::tz::TimeZone::system())
-        .date()
+    crate::engine::time::local(now).date()
 }
 
 fn stream(logs: &Path, dir: &str, tag: &'static str, ext: &'static str, link: &'static str) -> Stream {

@@ -58,8 +58,7 @@ impl Sink {
         for w in warnings {
             warn!("{w}");
         }
-        // A poisoned writer only means another input panicked mid-write; appending stays safe.
-        let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut writer = crate::sync::lock(&self.writer);
         if let Err(e) = writer.write(&emitted, received.0).and_then(|()| writer.flush()) {
             error!("cannot write alerts: {e}");
         }

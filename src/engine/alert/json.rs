@@ -144,9 +144,7 @@ fn push_timestamp(out: &mut String, seconds: i64, millis: u32) {
     LAST_SECOND.with(|cell| {
         let mut cached = cell.borrow_mut();
         if cached.0 != seconds {
-            let zoned = jiff::Timestamp::from_second(seconds)
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-                .to_zoned_datetime(jiff::tz::TimeZone::system());
+            let zoned = crate::engine::time::local(seconds);
             *cached = (seconds, zoned.strftime("%Y-%m-%dT%H:%M:%S").to_string(), zoned.strftime("%z").to_string());
         }
         out.push_str(&cached.1);
