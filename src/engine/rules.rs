@@ -142,14 +142,12 @@ pub fn evaluate(
     };
     verdict.fired_times = walk.fired;
     let rule = tree.rule(rule_id);
-    if rule.level == 0 {
-        if mode == Mode::Logtest {
-            verdict.rule = Some(rule_id);
-        }
-        return verdict;
-    }
+    // logtest reports the matched rule even when it makes no alert (level 0, ignore window).
     if mode == Mode::Logtest {
         verdict.rule = Some(rule_id);
+    }
+    if rule.level == 0 {
+        return verdict;
     }
     if rule.ignore_time > 0 {
         let ignored_at = &state.ignored_at[rule_id.index()];

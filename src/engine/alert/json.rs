@@ -132,14 +132,7 @@ thread_local! {
     };
 }
 
-/// `%Y-%m-%dT%H:%M:%S.mmm%z` in the local time zone.
-pub fn timestamp(seconds: i64, millis: u32) -> String {
-    let mut out = String::with_capacity(28);
-    push_timestamp(&mut out, seconds, millis);
-    out
-}
-
-/// [`timestamp`], appended to `out`.
+/// `%Y-%m-%dT%H:%M:%S.mmm%z` in the local time zone, appended to `out`.
 fn push_timestamp(out: &mut String, seconds: i64, millis: u32) {
     LAST_SECOND.with(|cell| {
         let mut cached = cell.borrow_mut();
