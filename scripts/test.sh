@@ -17,3 +17,5 @@ cargo test --locked
 # `vigil logtest -U` process per ini case, with and without a server (release binary).
 cargo build --locked --release
 python3 tests/logtest_runtests.py --binary target/release/vigil --local 20
+# Enrollment over real TLS with Python's ssl module and openssl s_client.
+python3 tests/enroll_tls.py --binary target/release/vigil

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod enroll;
 pub mod home;
 pub mod logging;
 pub mod logtest;
@@ -16,4 +17,8 @@ pub mod ruleset;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod xml;
+
+/// The Wazuh release vigil is compatible with: its agents, its logtest, its version checks.
+pub const WAZUH_VERSION: &str = "v4.14.7";

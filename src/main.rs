@@ -6,6 +6,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = vigil::cli::Cli::parse();
+    vigil::tls::install_default();
     match vigil::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

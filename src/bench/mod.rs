@@ -2,6 +2,7 @@
 //! throughput runs, and the process's resident memory.
 
 pub mod corpus;
+pub mod enroll;
 
 use std::time::{Duration, Instant};
 

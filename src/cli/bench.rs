@@ -1,6 +1,6 @@
 //! `vigil bench engine`: the full pipeline (pre-decode → decode → rules → alert JSON bytes)
 //! over the home's ruleset, on generated corpora, with one and with two worker threads, and the
-//! resident memory of the compiled ruleset.
+//! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second.
 
 use std::process::ExitCode;
 
@@ -46,4 +46,22 @@ pub fn run(home: &Home, events: usize) -> anyhow::Result<ExitCode> {
     }
     println!("resident memory at the end: {:.0} MB", bench::resident_bytes().unwrap_or(0) as f64 / 1e6);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the enrollment benchmark on a temporary home, removed afterwards.
+pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode> {
+    let root = std::env::temp_dir().join(format!("vigil-bench-enroll-{}", std::process::id()));
+    let result = bench::enroll::run(&root, enrollments, concurrency);
+    let _ = std::fs::remove_dir_all(&root);
+    let run = result?;
+    println!(
+        "enroll: {} enrolled, {} failed, {} in the store, {} clients at once; {:.2} s; {:.0} enrollments/s",
+        run.enrolled,
+        run.failed,
+        run.stored,
+        run.concurrency,
+        run.elapsed.as_secs_f64(),
+        run.per_second()
+    );
+    Ok(if run.failed == 0 && run.stored == run.enrolled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -12,12 +12,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::WAZUH_VERSION;
 use crate::config;
 use crate::home::Home;
 use crate::logtest::{Logtest, Settings, load_engine, socket};
-
-/// The Wazuh release whose logtest this one answers like.
-pub const WAZUH_VERSION: &str = "v4.14.7";
 
 /// `vigil logtest` options, spelled as wazuh-logtest's.
 #[derive(Debug, Clone, clap::Args)]

@@ -3,6 +3,7 @@
 mod agents;
 mod bench;
 mod config_check;
+pub mod enroll;
 pub mod logtest;
 mod ruleset_check;
 
@@ -75,6 +76,9 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesetCommand,
     },
+    /// Enroll with a manager as Wazuh's agent-auth does (same short options); prints the
+    /// client.keys line or writes it with --keys.
+    Enroll(enroll::EnrollArgs),
     /// Manage registered agents.
     Agents {
         /// What to do with them.
@@ -111,6 +115,16 @@ pub enum BenchCommand {
         /// Events per corpus.
         #[arg(long, default_value_t = 200_000)]
         events: usize,
+    },
+    /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
+    /// clients reuse nothing between enrollments.
+    Enroll {
+        /// Enrollments in all.
+        #[arg(long, default_value_t = 20_000)]
+        enrollments: usize,
+        /// Clients at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
 }
 
@@ -161,6 +175,10 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Logtest { home, args } => logtest::run(&home.home(), &args),
         Command::Bench { command: BenchCommand::Engine { home, events } } => bench::run(&home.home(), events),
+        Command::Bench { command: BenchCommand::Enroll { enrollments, concurrency } } => {
+            bench::enroll(enrollments, concurrency)
+        }
+        Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
 }

@@ -46,6 +46,22 @@ impl Default for Force {
     }
 }
 
+/// How much the enrollment service takes on at once (vigil's own `<auth>` elements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthLimits {
+    /// Connections in handshake or request at once (`<max_handshakes>`).
+    pub max_handshakes: usize,
+    /// Of those, from one source address (`<max_handshakes_per_ip>`).
+    pub max_handshakes_per_ip: usize,
+    /// New connections per second from one address, burst of the same size; 0: no limit
+    /// (`<rate_limit>`).
+    pub rate_per_ip: u32,
+    /// Time a connection has for its handshake, request and answer (`<request_timeout>`).
+    pub timeout: Duration,
+    /// Longest request line (`<max_request_size>`).
+    pub max_request: usize,
+}
+
 /// Enrollment settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Auth {
@@ -79,7 +95,31 @@ pub struct Auth {
     pub force: Force,
     /// Accept agents newer than the manager.
     pub allow_higher_versions: bool,
+    /// Connection limits (vigil's own elements; Wazuh has none).
+    #[serde(serialize_with = "limits")]
+    pub limits: AuthLimits,
 }
+
+fn limits<S: serde::Serializer>(l: &AuthLimits, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let mut map = s.serialize_map(Some(5))?;
+    map.serialize_entry("max_handshakes", &l.max_handshakes)?;
+    map.serialize_entry("max_handshakes_per_ip", &l.max_handshakes_per_ip)?;
+    map.serialize_entry("rate_limit", &l.rate_per_ip)?;
+    map.serialize_entry("request_timeout", &l.timeout.as_secs_f64())?;
+    map.serialize_entry("max_request_size", &l.max_request)?;
+    map.end()
+}
+
+/// The limits a `<auth>` block starts with.
+pub const DEFAULT_LIMITS: AuthLimits = AuthLimits {
+    max_handshakes: 1024,
+    max_handshakes_per_ip: 64,
+    rate_per_ip: 50,
+    timeout: Duration::from_secs(10),
+    // authd's request buffer: 64 KiB plus 4 KiB.
+    max_request: 69_632,
+};
 
 impl Default for Auth {
     /// The defaults of a `<auth>` block.
@@ -100,6 +140,7 @@ impl Default for Auth {
             ssl_auto_negotiate: false,
             force: Force::default(),
             allow_higher_versions: false,
+            limits: DEFAULT_LIMITS,
         }
     }
 }
@@ -163,6 +204,14 @@ impl Auth {
                         }
                     }
                 }
+                "max_handshakes" => r.number(el, 1..=1_000_000, &mut self.limits.max_handshakes),
+                "max_handshakes_per_ip" => r.number(el, 1..=1_000_000, &mut self.limits.max_handshakes_per_ip),
+                "rate_limit" => r.number(el, 0..=1_000_000, &mut self.limits.rate_per_ip),
+                "request_timeout" => match interval(&el.text).filter(|d| !d.is_zero()) {
+                    Some(d) => self.limits.timeout = d,
+                    None => r.invalid_value(el),
+                },
+                "max_request_size" => r.number(el, 64..=(1 << 20), &mut self.limits.max_request),
                 "limit_maxagents" | "key_request" => r.unused(el),
                 _ => r.invalid_element(el),
             }

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 pub use active_response::{ActiveResponse, Command, Location};
 pub use alerts::Alerts;
-pub use auth::{Auth, Force};
+pub use auth::{Auth, AuthLimits, DEFAULT_CIPHERS, Force};
 pub use cluster::{Cluster, Nats, NodeType};
 pub use global::Global;
 pub use indexer::{Indexer, IndexerSsl, Shipper};

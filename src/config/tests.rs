@@ -116,6 +116,27 @@ fn auth_force_and_legacy() {
 }
 
 #[test]
+fn auth_connection_limits() {
+    let c = parse_ok(
+        "<ossec_config><auth><max_handshakes>10</max_handshakes><max_handshakes_per_ip>2</max_handshakes_per_ip>\
+         <rate_limit>0</rate_limit><request_timeout>1m</request_timeout><max_request_size>4096</max_request_size>\
+         </auth></ossec_config>",
+    );
+    let l = c.auth.limits;
+    assert_eq!((l.max_handshakes, l.max_handshakes_per_ip, l.rate_per_ip, l.max_request), (10, 2, 0, 4096));
+    assert_eq!(l.timeout.as_secs(), 60);
+    assert_eq!(parse_ok("<ossec_config><auth></auth></ossec_config>").auth.limits, auth::DEFAULT_LIMITS);
+    for bad in [
+        "<max_handshakes>0</max_handshakes>",
+        "<request_timeout>0</request_timeout>",
+        "<max_request_size>1</max_request_size>",
+    ] {
+        let found = problems(&format!("<ossec_config><auth>{bad}</auth></ossec_config>"));
+        assert_eq!(found.len(), 1, "{bad}");
+    }
+}
+
+#[test]
 fn active_response_needs_an_earlier_command() {
     let c = parse_ok(
         "<ossec_config><command><name>firewall-drop</name><executable>firewall-drop</executable>\

@@ -5,6 +5,7 @@
 //! takes the pid file, loads the ruleset into the engine and opens the agent store. Shutdown on SIGTERM or SIGINT: every service
 //! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
 
+pub mod keys_file;
 mod pidfile;
 pub mod queue;
 
@@ -72,9 +73,14 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let store = home.store()?;
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
-    info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
+    let keys_file = keys_file::KeysFile::spawn(store.clone(), home.client_keys(), keys_file::WINDOW)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
+    {
+        let _entered = runtime.enter();
+        start_enrollment(home, &loaded.config.auth, store, keys_file);
+    }
+    info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
     let signal_name = runtime.block_on(wait_for_stop())?;
     info!(signal = signal_name, "Stopping");
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
@@ -83,6 +89,20 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&queue_socket);
     info!("Stopped");
     Ok(())
+}
+
+/// Starts authd's service when `<auth>` asks for it; client.keys follows each enrollment.
+/// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
+fn start_enrollment(home: &Home, auth: &config::Auth, store: crate::store::Store, keys_file: keys_file::KeysFile) {
+    if auth.disabled || !auth.remote_enrollment {
+        info!("Enrollment service disabled (no <auth> block, or <disabled>/<remote_enrollment> say so)");
+        return;
+    }
+    let started = crate::enroll::Settings::from_config(auth, home.root(), crate::home::hostname())
+        .and_then(|settings| crate::enroll::start(settings, store, move || keys_file.notify()));
+    if let Err(e) = started {
+        error!("Enrollment service not started: {e}");
+    }
 }
 
 /// Where logtest clients connect.

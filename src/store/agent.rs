@@ -130,6 +130,36 @@ impl AgentIp {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// A peer's address as authd and remoted write it: IPv4 dotted (IPv4-mapped IPv6 too),
+    /// IPv6 expanded in upper case (`get_ipv6_string`, `OS_ExpandIPv6`).
+    pub fn from_source(addr: IpAddr) -> Self {
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 @ IpAddr::V4(_) => v4,
+        };
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Self { text: expanded(addr), net: Some((addr, prefix)) }
+    }
+
+    /// This address in the form Wazuh stores an address an agent asked for (`OS_IsValidIP`):
+    /// IPv6 expanded in upper case, its `/prefix` kept unless it is 0.
+    pub fn wazuh_form(self) -> Self {
+        match self.net {
+            Some((addr @ IpAddr::V6(_), prefix)) => {
+                let suffix = self.text.split_once('/').filter(|_| prefix > 0).map(|_| format!("/{prefix}"));
+                Self { text: format!("{}{}", expanded(addr), suffix.unwrap_or_default()), net: self.net }
+            }
+            _ => self,
+        }
+    }
+}
+
+fn expanded(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => v6.segments().iter().map(|s| format!("{s:04X}")).collect::<Vec<_>>().join(":"),
+    }
 }
 
 fn netmask_prefix(mask: &str) -> Option<u8> {
@@ -441,6 +471,17 @@ mod tests {
         for bad in ["", "anything", "10.0.0.256", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "::1/129", "::1/ffff::"] {
             assert!(bad.parse::<AgentIp>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn peer_addresses_are_written_as_wazuh_writes_them() {
+        let v6: IpAddr = "fe80::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(AgentIp::from_source(v6).as_str(), "FE80:0000:0000:0000:0000:0000:0000:0001");
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(AgentIp::from_source(mapped).as_str(), "10.1.2.3");
+        let asked = "2001:db8::/64".parse::<AgentIp>().map(AgentIp::wazuh_form).map(|i| i.to_string());
+        assert_eq!(asked.as_deref(), Ok("2001:0DB8:0000:0000:0000:0000:0000:0000/64"));
+        assert_eq!("10.0.0.5".parse::<AgentIp>().map(|i| i.wazuh_form().to_string()).as_deref(), Ok("10.0.0.5"));
     }
 
     #[test]

@@ -111,6 +111,8 @@ impl std::fmt::Debug for Store {
 }
 
 const NEXT_POSITION: &str = "next_position";
+/// The largest id ever handed out, so purged ids are not reused.
+const ID_COUNTER: &str = "id_counter";
 
 impl Store {
     /// Opens (creating if needed) the store in directory `dir`.
@@ -315,19 +317,39 @@ impl Writer<'_> {
     }
 
     /// Registers an agent with the next free id and a fresh key.
+    ///
+    /// Ids only grow: the counter is kept in the store, so the id of an agent removed with
+    /// `purge` is not handed out again (Wazuh's in-memory `id_counter` does the same while
+    /// authd runs).
     pub fn add_agent(&mut self, new: NewAgent) -> Result<Agent> {
-        let id = match self.reader(|r| r.last_id())? {
-            Some(last) => last.next().ok_or(StoreError::IdsExhausted)?,
-            None => AgentId::new(1).ok_or(StoreError::IdsExhausted)?,
-        };
+        let counter = self.store.meta.get(&self.txn, ID_COUNTER)?.and_then(|b| <[u8; 4]>::try_from(b).ok());
+        let last = self.reader(|r| r.last_id())?.map_or(0, AgentId::get);
+        let last = last.max(counter.map_or(0, u32::from_be_bytes));
+        let id = AgentId::new(last + 1).ok_or(StoreError::IdsExhausted)?;
         let key = AgentKey::generate().map_err(StoreError::Random)?;
-        if !new.ip.is_any() && !self.reader(|r| r.agents_under(&IndexKey::ip_prefix(new.ip.as_str())))?.is_empty() {
+        if !new.ip.is_any() && !self.agents_by_ip(new.ip.as_str())?.is_empty() {
             return Err(StoreError::DuplicateIp(new.ip));
         }
         let mut agent = Agent::new(id, new.name, new.ip, key, new.registered_at);
         agent.groups = new.groups;
         self.insert(&agent)?;
+        self.store.meta.put(&mut self.txn, ID_COUNTER, &id.get().to_be_bytes())?;
         Ok(agent)
+    }
+
+    /// The agent with this name, within this transaction.
+    pub fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
+        self.reader(|r| r.agent_by_name(name))
+    }
+
+    /// Agents registered with exactly this address text, within this transaction.
+    pub fn agents_by_ip(&self, ip: &str) -> Result<Vec<Agent>> {
+        self.reader(|r| r.agents_under(&IndexKey::ip_prefix(ip)))
+    }
+
+    /// Whether a group exists, within this transaction.
+    pub fn has_group(&self, name: &GroupName) -> Result<bool> {
+        Ok(self.store.groups.get(&self.txn, name.as_str())?.is_some())
     }
 
     /// Inserts a complete agent record (import paths); the id must be free.
