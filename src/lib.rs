@@ -14,6 +14,7 @@ pub mod logging;
 pub mod logtest;
 pub mod output;
 pub mod ruleset;
+pub mod secmsg;
 pub mod server;
 pub mod store;
 pub mod sync;

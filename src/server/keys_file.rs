@@ -1,6 +1,7 @@
 //! `etc/client.keys` kept in step with the store for tools that read it: rewritten atomically
 //! (temporary file and rename) after changes, at most once per batch window however many
-//! enrollments the window saw.
+//! enrollments the window saw. Changes made by other processes on the same store (`vigil agents
+//! add`) are picked up by a check every [`POLL`].
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -13,6 +14,8 @@ use crate::store::Store;
 
 /// How long changes are gathered before one rewrite.
 pub const WINDOW: Duration = Duration::from_millis(200);
+/// How often the file is compared with the store when nothing was notified.
+pub const POLL: Duration = Duration::from_secs(5);
 
 /// Wakes the writer thread; it ends when every handle is dropped.
 #[derive(Debug, Clone)]
@@ -28,9 +31,15 @@ impl KeysFile {
         let (changed, wakeups) = mpsc::channel();
         std::thread::Builder::new().name("vigil-client-keys".into()).spawn(move || {
             sync(&store, &path);
-            while wakeups.recv().is_ok() {
-                std::thread::sleep(window);
-                while wakeups.try_recv().is_ok() {}
+            loop {
+                match wakeups.recv_timeout(POLL) {
+                    Ok(()) => {
+                        std::thread::sleep(window);
+                        while wakeups.try_recv().is_ok() {}
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
                 sync(&store, &path);
             }
         })?;
