@@ -82,11 +82,14 @@ impl Settings {
     /// password generated into `etc/authd.pass` when missing; the log never shows it).
     pub fn from_config(auth: &Auth, root: &Path, manager_name: String) -> Result<Self, StartError> {
         let ca = auth.ssl_agent_ca.as_ref().map(|ca| root.join(ca));
-        let tls = crate::tls::server_config(
+        let mut tls = crate::tls::server_config(
             &root.join(&auth.ssl_manager_cert),
             &root.join(&auth.ssl_manager_key),
             ca.as_deref(),
         )?;
+        // An agent enrolls once: session tickets and a session cache would only cost.
+        tls.send_tls13_tickets = 0;
+        tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         let password = if auth.use_password {
             let path = root.join("etc/authd.pass");
             let (password, origin) = Password::load_or_generate(&path)?;
