@@ -13,6 +13,7 @@ pub mod home;
 pub mod logging;
 pub mod logtest;
 pub mod output;
+pub mod remote;
 pub mod ruleset;
 pub mod secmsg;
 pub mod server;

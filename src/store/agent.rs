@@ -131,6 +131,33 @@ impl AgentIp {
         &self.text
     }
 
+    /// Whether a peer at `addr` may use this entry: `any` takes everyone, a network its
+    /// members, an address itself (IPv4-mapped peers count as IPv4).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 @ IpAddr::V4(_) => v4,
+        };
+        match (self.net, addr) {
+            (None, _) => true,
+            (Some((IpAddr::V4(net), prefix)), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (Some((IpAddr::V6(net), prefix)), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this is one host (an address, or a /32 or /128), which agents reach without an
+    /// id prefix (`isSingleHost`).
+    pub fn is_single_host(&self) -> bool {
+        matches!(self.net, Some((IpAddr::V4(_), 32)) | Some((IpAddr::V6(_), 128)))
+    }
+
     /// A peer's address as authd and remoted write it: IPv4 dotted (IPv4-mapped IPv6 too),
     /// IPv6 expanded in upper case (`get_ipv6_string`, `OS_ExpandIPv6`).
     pub fn from_source(addr: IpAddr) -> Self {
@@ -482,6 +509,18 @@ mod tests {
         let asked = "2001:db8::/64".parse::<AgentIp>().map(AgentIp::wazuh_form).map(|i| i.to_string());
         assert_eq!(asked.as_deref(), Ok("2001:0DB8:0000:0000:0000:0000:0000:0000/64"));
         assert_eq!("10.0.0.5".parse::<AgentIp>().map(|i| i.wazuh_form().to_string()).as_deref(), Ok("10.0.0.5"));
+    }
+
+    #[test]
+    fn networks_contain_their_members() {
+        let ip = |s: &str| s.parse::<AgentIp>().unwrap_or_else(|_| AgentIp::any());
+        let addr = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0; 4]));
+        assert!(ip("any").contains(addr("203.0.113.9")));
+        assert!(ip("10.0.0.0/8").contains(addr("10.200.1.1")) && !ip("10.0.0.0/8").contains(addr("11.0.0.1")));
+        assert!(ip("10.0.0.5").contains(addr("::ffff:10.0.0.5")));
+        assert!(ip("fe80::/64").contains(addr("fe80::99")) && !ip("fe80::/64").contains(addr("10.0.0.1")));
+        assert!(ip("0.0.0.0/0").contains(addr("8.8.8.8")));
+        assert!(ip("10.0.0.5").is_single_host() && !ip("10.0.0.0/24").is_single_host() && !ip("any").is_single_host());
     }
 
     #[test]
