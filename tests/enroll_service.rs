@@ -5,33 +5,20 @@ mod common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::server::{log, wait_for};
-use common::{Scratch, agents_json, ok, run, scratch, vigil};
+use common::server::{Running, log, replace_block, serve_prepared, wait_for};
+use common::{agents_json, run, vigil};
 use vigil::enroll::client::{self, Answer, Enrollment};
 
-/// Kills the server when the test ends, however it ends.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    scratch: Scratch,
+/// Enrollment against a running server.
+trait Enroll {
+    /// `vigil enroll -m 127.0.0.1 -p <port> <args>`: exit success, stdout, stderr.
+    fn enroll(&self, args: &[&str]) -> (bool, String, String);
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn home(&self) -> &Path {
-        &self.scratch.home
-    }
-
+impl Enroll for Running {
     /// `vigil enroll -m 127.0.0.1 -p <port> <args>`: exit success, stdout, stderr.
     fn enroll(&self, args: &[&str]) -> (bool, String, String) {
         let out = vigil()
@@ -43,26 +30,11 @@ impl Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
 /// A server whose `<auth>` block holds `settings` on a free port.
-fn serve(settings: &str) -> Server {
-    let scratch = scratch();
-    ok(&scratch.home, &["agents", "list"]);
-    let config_path = scratch.home.join("etc/ossec.conf");
-    let config = std::fs::read_to_string(&config_path).expect("ossec.conf");
-    let (start, end) = (config.find("<auth>").expect("<auth>"), config.find("</auth>").expect("</auth>") + 7);
-    let port = free_port();
-    let block = format!("<auth>\n<port>{port}</port>\n{settings}\n</auth>");
-    std::fs::write(&config_path, format!("{}{block}{}", &config[..start], &config[end..])).expect("write ossec.conf");
-    let child = common::server::start(&scratch.home);
-    let server = Server { child, port, scratch };
-    wait_for("the enrollment service", Duration::from_secs(30), || {
-        log(server.home()).contains("Enrollment service listening")
-    });
-    server
+fn serve(settings: &str) -> Running {
+    serve_prepared("Enrollment service listening", |_, port, config| {
+        replace_block(&config, "auth", &format!("<auth>\n<port>{port}</port>\n{settings}\n</auth>"))
+    })
 }
 
 #[test]

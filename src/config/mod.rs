@@ -31,7 +31,7 @@ pub use global::Global;
 pub use indexer::{Indexer, IndexerSsl, Shipper};
 pub use integration::Integration;
 pub use logging::Logging;
-pub use remote::{Connection, Listener, Remote};
+pub use remote::{Connection, IoDriver, Listener, Remote};
 pub use rule_test::RuleTest;
 pub use ruleset::{Dir, Ruleset};
 pub use value::{Problem, Secret, Severity, parse_time};

@@ -57,6 +57,20 @@ pub struct Remote {
     pub connection_overtake_time: Duration,
     /// Accept agents newer than the manager.
     pub allow_higher_versions: bool,
+    /// How the data plane does I/O (vigil's `<io_driver>`).
+    pub io_driver: IoDriver,
+    /// Data-plane threads, one per core by default (vigil's `<workers>`; 0: one per core).
+    pub workers: usize,
+}
+
+/// The data plane's I/O driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IoDriver {
+    /// io_uring when the kernel allows it, else epoll.
+    Auto,
+    /// epoll, even where io_uring works.
+    Poll,
 }
 
 impl Default for Remote {
@@ -69,6 +83,8 @@ impl Default for Remote {
             rids_closing_time: Duration::from_secs(300),
             connection_overtake_time: Duration::from_secs(60),
             allow_higher_versions: false,
+            io_driver: IoDriver::Auto,
+            workers: 0,
         }
     }
 }
@@ -126,6 +142,12 @@ impl Remote {
                     r.number(el, 0..=3600, &mut secs);
                     self.connection_overtake_time = Duration::from_secs(secs);
                 }
+                "io_driver" => match el.text.as_str() {
+                    "auto" => self.io_driver = IoDriver::Auto,
+                    "poll" | "epoll" => self.io_driver = IoDriver::Poll,
+                    _ => r.invalid_value(el),
+                },
+                "workers" => r.number(el, 0..=1024, &mut self.workers),
                 "agents" => {
                     for child in el.children() {
                         match child.name.as_str() {

@@ -142,7 +142,7 @@ fn field<'a>(
 
 /// Whether an agent's version is newer than the manager's in major.minor
 /// (`compare_wazuh_versions(…, false)`: the patch level is ignored).
-fn newer_than_manager(agent: &str) -> bool {
+pub fn newer_than_manager(agent: &str) -> bool {
     major_minor(agent) > major_minor(crate::WAZUH_VERSION)
 }
 

@@ -1,8 +1,14 @@
-//! The agent connection service (Wazuh's remoted, protocol.md §2–4). These parts do no I/O:
-//! which agent sent a message ([`keys`]), what a payload is ([`control`]), what a keepalive
-//! says ([`keepalive`]), and how an event is forwarded to the engine ([`event`]).
+//! The agent connection service (Wazuh's remoted, protocol.md §2–4).
+//!
+//! Without I/O: which agent sent a message ([`keys`]), what a payload is ([`control`]), what a
+//! keepalive says ([`keepalive`]), how an event is forwarded to the engine ([`event`]). With
+//! I/O: the per-core data plane ([`service`]) and its connections ([`connection`]); status
+//! changes go to the store in batches ([`status`]).
 
+pub mod connection;
 pub mod control;
 pub mod event;
 pub mod keepalive;
 pub mod keys;
+pub mod service;
+pub mod status;

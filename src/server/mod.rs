@@ -66,11 +66,12 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let engine = load_engine(home, &loaded.config).map(|(engine, warnings)| (Arc::new(engine), warnings));
     let logtest_socket = home.path(LOGTEST_SOCKET);
     let queue_socket = home.path(QUEUE_SOCKET);
+    let store = home.store()?;
     if let Some((engine, warnings)) = &engine {
         start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
-        start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
+        let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
+        start_remote(&loaded.config.remote, &store, &sink);
     }
-    let store = home.store()?;
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
     let keys_file = keys_file::KeysFile::spawn(store.clone(), home.client_keys(), keys_file::WINDOW)?;
@@ -111,13 +112,26 @@ pub const LOGTEST_SOCKET: &str = "queue/sockets/logtest";
 /// Where local tools send events.
 pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
 
-/// Opens the alert and archive files and reads `queue/sockets/queue` on its own thread.
+/// Starts the agent connection service on the `<remote>` secure listener, if there is one.
+/// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
+fn start_remote(remote: &config::Remote, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
+    let Some(settings) = crate::remote::service::Settings::from_config(remote) else {
+        info!("Agent connection service disabled: no secure TCP <remote> listener");
+        return;
+    };
+    if let Err(e) = crate::remote::service::start(&settings, store, sink) {
+        error!("Agent connection service not started on {}: {e}", settings.addr);
+    }
+}
+
+/// Opens the alert and archive files and reads `queue/sockets/queue` on its own thread; the
+/// returned sink is where every input's events go.
 fn start_queue(
     home: &Home,
     config: &config::Config,
     engine: Arc<Engine>,
     path: &std::path::Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Arc<queue::Sink>> {
     use crate::engine::emit::Outputs;
     use crate::output::daily::Rotation;
     let outputs = Outputs::from_config(&config.global);
@@ -140,8 +154,9 @@ fn start_queue(
         malformed: std::sync::atomic::AtomicU64::new(0),
     });
     let socket = queue::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
-    std::thread::Builder::new().name("vigil-queue".into()).spawn(move || queue::serve(socket, sink))?;
-    Ok(())
+    let queue_sink = Arc::clone(&sink);
+    std::thread::Builder::new().name("vigil-queue".into()).spawn(move || queue::serve(socket, queue_sink))?;
+    Ok(sink)
 }
 
 /// Serves wazuh-logtest's socket (unless `<rule_test>` disables it) on its own thread.

@@ -30,3 +30,55 @@ pub fn term(child: &Child) {
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
     assert!(status.success());
 }
+
+/// A free TCP port on loopback (free when asked; tests bind it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A `vigil serve` on a scratch home, killed when dropped however the test ends.
+pub struct Running {
+    /// The server process.
+    pub child: Child,
+    /// The port the test configured for it.
+    pub port: u16,
+    /// Its home.
+    pub scratch: super::Scratch,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// The home directory.
+    pub fn home(&self) -> &Path {
+        &self.scratch.home
+    }
+}
+
+/// Lays out a home, lets `prepare` change it (given the home and a free port; it returns the
+/// new ossec.conf), starts `vigil serve` on it and waits for `ready` in its log.
+pub fn serve_prepared(ready: &str, prepare: impl FnOnce(&Path, u16, String) -> String) -> Running {
+    let scratch = super::scratch();
+    super::ok(&scratch.home, &["agents", "list"]);
+    let path = scratch.home.join("etc/ossec.conf");
+    let port = free_port();
+    let config = prepare(&scratch.home, port, std::fs::read_to_string(&path).expect("ossec.conf"));
+    std::fs::write(&path, config).expect("write ossec.conf");
+    let child = start(&scratch.home);
+    let running = Running { child, port, scratch };
+    wait_for(ready, Duration::from_secs(30), || log(running.home()).contains(ready));
+    running
+}
+
+/// `config` with its first `<name>…</name>` block replaced by `block`.
+pub fn replace_block(config: &str, name: &str, block: &str) -> String {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let start = config.find(&open).expect("the block");
+    let end = config[start..].find(&close).expect("its end") + start + close.len();
+    format!("{}{block}{}", &config[..start], &config[end..])
+}

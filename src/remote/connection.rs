@@ -1,0 +1,197 @@
+//! One agent connection on a data-plane core: frames in, each decrypted, classified and acted
+//! on to completion (acks, status, events through the engine), replies out. Any frame that
+//! fails closes the connection under a counted reason.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use compio::BufResult;
+use compio::io::{AsyncRead as _, AsyncWriteExt as _};
+use compio::net::TcpStream;
+use tracing::{debug, info, warn};
+
+use super::control::{Payload, classify};
+use super::keys::{KeyEntry, KeyTable};
+use super::status::{StatusWriter, Update};
+use super::{event, keepalive};
+use crate::secmsg::{self, Cipher, Counters, Framer};
+use crate::server::queue::Sink;
+use crate::store::Store;
+
+/// What the manager answers a start-up and every keepalive with.
+pub const ACK: &[u8] = b"#!-agent ack ";
+
+/// The manager's send counters, one pair for all agents (protocol.md §2.8).
+#[derive(Debug, Default)]
+pub struct SendCounter(AtomicU64);
+
+impl SendCounter {
+    /// The pair for the next message: local runs 1..=9997, then the global moves on.
+    pub fn next(&self) -> Counters {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        Counters { global: n / 9997, local: (n % 9997) as u32 + 1 }
+    }
+}
+
+/// Connections closed, by reason.
+#[derive(Debug, Default)]
+pub struct Drops(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
+
+impl Drops {
+    /// Counts a closed connection and logs it.
+    pub fn count(&self, reason: &'static str, peer: IpAddr, detail: &str) {
+        let n = {
+            let mut counts = crate::sync::lock(&self.0);
+            let n = counts.entry(reason).or_default();
+            *n += 1;
+            *n
+        };
+        // The first few of each reason, then every thousandth: enough to see, never a flood.
+        if n <= 10 || n.is_multiple_of(1000) {
+            warn!(%peer, reason, total = n, "Agent connection closed: {detail}");
+        }
+    }
+
+    /// Every reason's count.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        crate::sync::lock(&self.0).iter().map(|(k, v)| (*k, *v)).collect()
+    }
+}
+
+/// What every connection on one core shares.
+pub struct Core {
+    /// The agent store.
+    pub store: Store,
+    /// This core's copy of the key table.
+    pub keys: RefCell<KeyTable>,
+    /// Where status changes go.
+    pub status: StatusWriter,
+    /// The engine and the alert files.
+    pub sink: Arc<Sink>,
+    /// The manager's send counters.
+    pub counters: Arc<SendCounter>,
+    /// Closed connections by reason.
+    pub drops: Arc<Drops>,
+    /// Accept agents newer than the manager.
+    pub allow_higher_versions: bool,
+}
+
+/// Why a connection is closed.
+type Close = (&'static str, String);
+
+/// The agent a connection belongs to, once its first frame is read.
+#[derive(Default)]
+struct Session {
+    agent: Option<Arc<KeyEntry>>,
+}
+
+/// Serves one connection until it closes.
+pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
+    let _ = stream.set_nodelay(true);
+    let ip = peer.ip();
+    let mut framer = Framer::default();
+    let mut session = Session::default();
+    let mut buf = Vec::with_capacity(secmsg::MAX_FRAME + 4);
+    loop {
+        buf.clear();
+        let BufResult(read, returned) = stream.read(buf).await;
+        buf = returned;
+        match read {
+            Ok(0) => return,
+            Ok(n) => framer.push(&buf[..n]),
+            Err(e) => return debug!(%peer, "agent connection read failed: {e}"),
+        }
+        let mut replies = Vec::new();
+        loop {
+            let frame = match framer.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => return core.drops.count(e.reason(), ip, &e.to_string()),
+            };
+            match handle(frame, ip, &mut session, &core) {
+                Ok(Some(reply)) => replies.push(reply),
+                Ok(None) => {}
+                Err((reason, detail)) => return core.drops.count(reason, ip, &detail),
+            }
+        }
+        for reply in replies {
+            if let BufResult(Err(e), _) = stream.write_all(reply).await {
+                return debug!(%peer, "agent connection write failed: {e}");
+            }
+        }
+    }
+}
+
+/// Acts on one frame; the framed, encrypted reply when there is one.
+fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core) -> Result<Option<Vec<u8>>, Close> {
+    let wire = secmsg::split(frame).map_err(|e| (e.reason(), format!("(1403): {e}")))?;
+    let entry = core
+        .keys
+        .borrow_mut()
+        .identify(&core.store, wire.agent_id, ip)
+        .map_err(|e| ("unknown_agent", e.to_string()))?;
+    match &session.agent {
+        Some(bound) if bound.agent.id != entry.agent.id => {
+            return Err((
+                "agent_changed",
+                format!("agent {} sent on agent {}'s connection", entry.agent.id, bound.agent.id),
+            ));
+        }
+        Some(_) => {}
+        None => session.agent = Some(Arc::clone(&entry)),
+    }
+    let opened = secmsg::open(&entry.keys, wire.cipher, wire.ciphertext)
+        .map_err(|e| (e.reason(), format!("agent {}: {e}", entry.agent.id)))?;
+    let agent = &entry.agent;
+    let payload = classify(&opened.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", agent.id)))?;
+    let reply = match payload {
+        Payload::Startup { version } => {
+            if let Some(v) = &version
+                && !core.allow_higher_versions
+                && crate::enroll::request::newer_than_manager(v)
+            {
+                let refusal = br#"#!-err {"message":"Agent version must be lower or equal to manager version"}"#;
+                return seal(core, &entry, wire.cipher, refusal).map(Some);
+            }
+            info!(agent = %agent.id, name = %agent.name, "Agent connected");
+            core.status.send(Update::Started { id: agent.id, version, peer: ip });
+            Some(ACK)
+        }
+        Payload::Keepalive(text) => {
+            let keepalive = Box::new(keepalive::parse(text));
+            core.status.send(Update::Keepalive { id: agent.id, keepalive, peer: ip });
+            Some(ACK)
+        }
+        Payload::Shutdown => {
+            core.status.send(Update::Stopped { id: agent.id });
+            let stopped = format!("1:wazuh-remoted:ossec: Agent stopped: '{}->{}'.", agent.name, agent.ip);
+            if let Ok(message) = event::forward(agent, stopped.as_bytes()) {
+                core.sink.handle(&message);
+            }
+            None
+        }
+        Payload::Response { counter, .. } => {
+            debug!(agent = %agent.id, counter, "request answered");
+            None
+        }
+        Payload::Event(payload) => {
+            match event::forward(agent, payload) {
+                Ok(message) => core.sink.handle(&message),
+                Err(e) => debug!(agent = %agent.id, "event dropped: {e}"),
+            }
+            None
+        }
+    };
+    reply.map(|payload| seal(core, &entry, wire.cipher, payload)).transpose()
+}
+
+/// A reply to the agent in the cipher it used, framed.
+fn seal(core: &Core, entry: &KeyEntry, cipher: Cipher, payload: &[u8]) -> Result<Vec<u8>, Close> {
+    let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
+    let sealed = secmsg::seal(&entry.keys, cipher, core.counters.next(), random, payload)
+        .map_err(|e| (e.reason(), e.to_string()))?;
+    Ok(secmsg::frame(&secmsg::compose(cipher, &sealed, None)))
+}

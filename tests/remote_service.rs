@@ -1,0 +1,178 @@
+//! The agent connection service in a real `vigil serve`, on io_uring and on epoll: start-up and
+//! keepalive acks, status in the store, events to alerts.json with the agent's fields, the
+//! manager's "Agent stopped" event, Blowfish, and bad frames closing only their connection.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use common::server::{Running, log, replace_block, serve_prepared, wait_for};
+use common::{agents_json, ok};
+use vigil::secmsg::{self, AgentKeys, Cipher, Counters, Framer};
+
+/// An agent as the store registered it.
+struct Agent {
+    id: String,
+    name: String,
+    keys: AgentKeys,
+    cipher: Cipher,
+}
+
+fn add_agent(home: &Path, name: &str, cipher: Cipher) -> Agent {
+    let added: serde_json::Value = serde_json::from_str(&ok(home, &["agents", "add", name, "--json"])).expect("JSON");
+    let id = added["id"].as_str().expect("id").to_owned();
+    let keys = AgentKeys::derive(&id, name, added["key"].as_str().expect("key"));
+    Agent { id, name: name.to_owned(), keys, cipher }
+}
+
+/// A server with the secure listener on a free port, `driver` as its I/O driver, and
+/// enrollment off; `agents` are added first.
+fn serve(driver: &str, agents: &[(&str, Cipher)]) -> (Running, Vec<Agent>) {
+    let mut added = Vec::new();
+    let server = serve_prepared("Agent connection service listening", |home, port, config| {
+        added = agents.iter().map(|(name, cipher)| add_agent(home, name, *cipher)).collect();
+        let remote = format!(
+            "<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol>\
+             <io_driver>{driver}</io_driver><workers>2</workers></remote>"
+        );
+        replace_block(&config, "remote", &remote).replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+    });
+    (server, added)
+}
+
+/// One agent connection.
+struct Connection<'a> {
+    stream: TcpStream,
+    agent: &'a Agent,
+    counters: Counters,
+    framer: Framer,
+}
+
+impl<'a> Connection<'a> {
+    fn open(port: u16, agent: &'a Agent) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        Self { stream, agent, counters: Counters::default(), framer: Framer::default() }
+    }
+
+    fn send(&mut self, payload: &[u8]) {
+        let sealed =
+            secmsg::seal(&self.agent.keys, self.agent.cipher, self.counters.advance(), 55555, payload).expect("seal");
+        let wire = secmsg::compose(self.agent.cipher, &sealed, Some(&self.agent.id));
+        self.stream.write_all(&secmsg::frame(&wire)).expect("send");
+    }
+
+    /// The next message from the manager, decrypted; `None` when it closed the connection.
+    fn receive(&mut self) -> Option<Vec<u8>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(frame) = self.framer.next_frame().expect("valid frame") {
+                let wire = secmsg::split(frame).expect("wire");
+                assert_eq!(
+                    (wire.agent_id, wire.cipher),
+                    (None, self.agent.cipher),
+                    "replies use the agent's cipher, no prefix"
+                );
+                return Some(
+                    secmsg::open(&self.agent.keys, wire.cipher, wire.ciphertext).expect("reply decrypts").payload,
+                );
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.framer.push(&buf[..n]),
+            }
+        }
+    }
+}
+
+fn agent_json(home: &Path, id: &str) -> serde_json::Value {
+    agents_json(home).into_iter().find(|a| a["id"] == id).expect("agent listed")
+}
+
+fn alerts(home: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(home.join("logs/alerts/alerts.json"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("alert line is JSON"))
+        .collect()
+}
+
+const KEEPALIVE: &str = "#!-Linux |agent-debian8 |3.16.0-9-amd64 |#1 SMP Debian 3.16.68-1 (2019-05-22) |x86_64 \
+                         [Debian GNU/Linux|debian: 8 (jessie)] - Wazuh v4.14.7 / ab73af41699f13fdd81903b5f23d8d00\n\
+                         d6e3ac3e75ca0319af3e7c262776f331 merged.mg\n#\"_agent_ip\":10.0.2.15\n";
+
+fn agent_lifecycle(driver: &str, log_name: &str) {
+    let (server, agents) = serve(driver, &[("web01", Cipher::Aes), ("legacy01", Cipher::Blowfish)]);
+    let home = server.home().to_owned();
+    assert!(log(&home).contains(&format!("driver={log_name}")), "{}", log(&home));
+
+    for agent in &agents {
+        let mut connection = Connection::open(server.port, agent);
+        connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+        assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]), "the first message is the ack");
+        wait_for("pending", Duration::from_secs(5), || agent_json(&home, &agent.id)["status"] == "pending");
+        connection.send(KEEPALIVE.as_bytes());
+        assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+        wait_for("active", Duration::from_secs(5), || agent_json(&home, &agent.id)["status"] == "active");
+        let shown = agent_json(&home, &agent.id);
+        assert_eq!(
+            (shown["os"]["name"].as_str(), shown["version"].as_str()),
+            (Some("Debian GNU/Linux"), Some("Wazuh v4.14.7"))
+        );
+        assert_eq!(shown["last_ip"].as_str(), Some("10.0.2.15"));
+
+        let line = format!(
+            "1:/var/log/auth.log:Nov 27 12:00:00 {} sshd[99]: Failed password for root from 198.51.100.7 port 40000 ssh2",
+            agent.name
+        );
+        connection.send(line.as_bytes());
+        let name = agent.name.clone();
+        wait_for("the agent's alert", Duration::from_secs(10), || {
+            alerts(&home).iter().any(|a| a["agent"]["name"] == name.as_str())
+        });
+        let alert = alerts(&home).into_iter().find(|a| a["agent"]["name"] == agent.name.as_str()).expect("alert");
+        assert_eq!(alert["agent"]["id"].as_str(), Some(agent.id.as_str()));
+        assert_eq!(alert["location"].as_str(), Some("/var/log/auth.log"));
+
+        connection.send(b"#!-agent shutdown ");
+        wait_for("disconnected", Duration::from_secs(5), || agent_json(&home, &agent.id)["status"] == "disconnected");
+        wait_for("Agent stopped", Duration::from_secs(10), || {
+            alerts(&home).iter().any(|a| a["rule"]["id"] == "801103" && a["agent"]["id"] == agent.id.as_str())
+        });
+    }
+
+    // A frame under the wrong key closes that connection only.
+    let web = &agents[0];
+    let mut good = Connection::open(server.port, web);
+    good.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert!(good.receive().is_some());
+    let impostor = Agent { keys: AgentKeys::derive(&web.id, &web.name, &"f".repeat(64)), ..clone_agent(web) };
+    let mut bad = Connection::open(server.port, &impostor);
+    bad.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(bad.receive(), None, "closed");
+    let mut oversized = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    oversized.write_all(&70_000u32.to_le_bytes()).expect("write");
+    good.send(KEEPALIVE.as_bytes());
+    assert_eq!(good.receive().as_deref(), Some(&b"#!-agent ack "[..]), "the good connection is untouched");
+    wait_for("counted drops", Duration::from_secs(5), || {
+        let text = log(&home);
+        text.contains("reason=wrong_key") && text.contains("reason=frame_too_large")
+    });
+}
+
+fn clone_agent(agent: &Agent) -> Agent {
+    Agent { id: agent.id.clone(), name: agent.name.clone(), keys: agent.keys.clone(), cipher: agent.cipher }
+}
+
+#[test]
+fn agents_connect_over_io_uring() {
+    agent_lifecycle("auto", "io_uring");
+}
+
+#[test]
+fn agents_connect_over_epoll() {
+    agent_lifecycle("poll", "epoll");
+}
