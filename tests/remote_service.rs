@@ -38,7 +38,9 @@ fn serve(driver: &str, agents: &[(&str, Cipher)]) -> (Running, Vec<Agent>) {
             "<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol>\
              <io_driver>{driver}</io_driver><workers>2</workers></remote>"
         );
-        replace_block(&config, "remote", &remote).replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+        replace_block(&config, "remote", &remote)
+            .replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+            .replace("<agents_disconnection_time>15m<", "<agents_disconnection_time>2s<")
     });
     (server, added)
 }
@@ -105,11 +107,12 @@ const KEEPALIVE: &str = "#!-Linux |agent-debian8 |3.16.0-9-amd64 |#1 SMP Debian 
                          d6e3ac3e75ca0319af3e7c262776f331 merged.mg\n#\"_agent_ip\":10.0.2.15\n";
 
 fn agent_lifecycle(driver: &str, log_name: &str) {
-    let (server, agents) = serve(driver, &[("web01", Cipher::Aes), ("legacy01", Cipher::Blowfish)]);
+    let (server, agents) =
+        serve(driver, &[("web01", Cipher::Aes), ("legacy01", Cipher::Blowfish), ("quiet01", Cipher::Aes)]);
     let home = server.home().to_owned();
     assert!(log(&home).contains(&format!("driver={log_name}")), "{}", log(&home));
 
-    for agent in &agents {
+    for agent in &agents[..2] {
         let mut connection = Connection::open(server.port, agent);
         connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
         assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]), "the first message is the ack");
@@ -143,6 +146,17 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
             alerts(&home).iter().any(|a| a["rule"]["id"] == "801103" && a["agent"]["id"] == agent.id.as_str())
         });
     }
+
+    // An agent that goes silent is disconnected by the sweep, with its alert.
+    let quiet = &agents[2];
+    let mut connection = Connection::open(server.port, quiet);
+    connection.send(KEEPALIVE.as_bytes());
+    assert!(connection.receive().is_some());
+    wait_for("active", Duration::from_secs(5), || agent_json(&home, &quiet.id)["status"] == "active");
+    wait_for("the sweep", Duration::from_secs(10), || agent_json(&home, &quiet.id)["status"] == "disconnected");
+    wait_for("Agent disconnected", Duration::from_secs(10), || {
+        alerts(&home).iter().any(|a| a["rule"]["id"] == "801102" && a["agent"]["id"] == quiet.id.as_str())
+    });
 
     // A frame under the wrong key closes that connection only.
     let web = &agents[0];

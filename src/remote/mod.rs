@@ -3,12 +3,14 @@
 //! Without I/O: which agent sent a message ([`keys`]), what a payload is ([`control`]), what a
 //! keepalive says ([`keepalive`]), how an event is forwarded to the engine ([`event`]). With
 //! I/O: the per-core data plane ([`service`]) and its connections ([`connection`]); status
-//! changes go to the store in batches ([`status`]).
+//! changes go to the store in batches ([`status`]); silent agents are disconnected
+//! ([`monitor`]).
 
 pub mod connection;
 pub mod control;
 pub mod event;
 pub mod keepalive;
 pub mod keys;
+pub mod monitor;
 pub mod service;
 pub mod status;

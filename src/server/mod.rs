@@ -70,7 +70,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     if let Some((engine, warnings)) = &engine {
         start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
-        start_remote(&loaded.config.remote, &store, &sink);
+        start_remote(&loaded.config, &store, &sink);
     }
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
@@ -114,12 +114,23 @@ pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
 
 /// Starts the agent connection service on the `<remote>` secure listener, if there is one.
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
-fn start_remote(remote: &config::Remote, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
-    let Some(settings) = crate::remote::service::Settings::from_config(remote) else {
+/// Agents connected before this start are disconnected now (as remoted's start does), and a
+/// sweep disconnects agents that go silent.
+fn start_remote(config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
+    use crate::remote::{monitor, service};
+    match monitor::reset(store, now()) {
+        Ok(0) => {}
+        Ok(n) => info!("{n} agents connected before this start are now disconnected"),
+        Err(e) => error!("cannot reset agent status: {e}"),
+    }
+    if let Err(e) = monitor::spawn(store.clone(), Arc::clone(sink), config.global.agents_disconnection_time) {
+        error!("cannot start the agent disconnection sweep: {e}");
+    }
+    let Some(settings) = service::Settings::from_config(&config.remote) else {
         info!("Agent connection service disabled: no secure TCP <remote> listener");
         return;
     };
-    if let Err(e) = crate::remote::service::start(&settings, store, sink) {
+    if let Err(e) = service::start(&settings, store, sink) {
         error!("Agent connection service not started on {}: {e}", settings.addr);
     }
 }

@@ -347,6 +347,11 @@ impl Writer<'_> {
         self.reader(|r| r.agents_under(&IndexKey::ip_prefix(ip)))
     }
 
+    /// Agents with a status, within this transaction.
+    pub fn agents_with_status(&self, status: Status) -> Result<Vec<Agent>> {
+        self.reader(|r| r.agents_under(&IndexKey::status_prefix(status)))
+    }
+
     /// Whether a group exists, within this transaction.
     pub fn has_group(&self, name: &GroupName) -> Result<bool> {
         Ok(self.store.groups.get(&self.txn, name.as_str())?.is_some())
