@@ -1,6 +1,7 @@
 //! Benchmark support shared by `benches/` and `vigil bench`: corpora, decoding and full-pipeline
 //! throughput runs, and the process's resident memory.
 
+pub mod agents;
 pub mod corpus;
 pub mod enroll;
 
@@ -115,4 +116,17 @@ pub fn resident_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Raises this process's open-file limit towards `wanted` (within the hard limit); returns the
+/// limit in force.
+pub fn raise_open_files(wanted: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let soft = wanted.min(limit.maximum.unwrap_or(u64::MAX));
+    if limit.current.is_some_and(|current| current < soft) {
+        // Refusal leaves the old limit, which the caller sees in the answer.
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum: limit.maximum });
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(0)
 }

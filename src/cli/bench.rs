@@ -1,6 +1,7 @@
 //! `vigil bench engine`: the full pipeline (pre-decode → decode → rules → alert JSON bytes)
 //! over the home's ruleset, on generated corpora, with one and with two worker threads, and the
-//! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second.
+//! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second;
+//! `vigil bench agents`: events per second from agents to alerts.
 
 use std::process::ExitCode;
 
@@ -64,4 +65,31 @@ pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode
         run.per_second()
     );
     Ok(if run.failed == 0 && run.stored == run.enrolled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs the agent load benchmark on a temporary home, removed afterwards.
+pub fn agents(agents: usize, events: u64, poll: bool) -> anyhow::Result<ExitCode> {
+    let limit = bench::raise_open_files(agents as u64 * 2 + 256);
+    if limit < agents as u64 * 2 + 64 {
+        anyhow::bail!("{agents} agents need {} open files; the limit is {limit}", agents * 2 + 64);
+    }
+    let root = std::env::temp_dir().join(format!("vigil-bench-agents-{}", std::process::id()));
+    use crate::config::IoDriver;
+    let driver = if poll { IoDriver::Poll } else { IoDriver::Auto };
+    let result = bench::agents::run(&root, agents, events, driver);
+    let _ = std::fs::remove_dir_all(&root);
+    let run = result?;
+    println!(
+        "agents: {} connected ({} acks), driver {}; {} events sent, {} analysed, {} alerts; {:.2} s; {:.0} events/s end to end; resident memory {:.0} MB",
+        run.agents,
+        run.acks,
+        run.driver,
+        run.sent,
+        run.analysed,
+        run.alerts,
+        run.elapsed.as_secs_f64(),
+        run.per_second(),
+        bench::resident_bytes().unwrap_or(0) as f64 / 1e6,
+    );
+    Ok(if run.analysed == run.sent { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

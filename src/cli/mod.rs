@@ -116,6 +116,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         events: usize,
     },
+    /// Events/s end to end from simulated agents over TCP (frames in, alerts.json out) on a
+    /// fresh temporary home (removed afterwards); fails when an event is lost.
+    Agents {
+        /// Agents connected at once.
+        #[arg(long, default_value_t = 1000)]
+        agents: usize,
+        /// Events in all.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Force the epoll driver instead of io_uring.
+        #[arg(long)]
+        poll: bool,
+    },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
     Enroll {
@@ -177,6 +190,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench { command: BenchCommand::Engine { home, events } } => bench::run(&home.home(), events),
         Command::Bench { command: BenchCommand::Enroll { enrollments, concurrency } } => {
             bench::enroll(enrollments, concurrency)
+        }
+        Command::Bench { command: BenchCommand::Agents { agents, events, poll } } => {
+            bench::agents(agents, events, poll)
         }
         Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),

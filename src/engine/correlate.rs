@@ -45,6 +45,9 @@ impl Default for Limits {
     }
 }
 
+/// Stored events between two sweeps of the buckets for events the memory forgot.
+const PRUNE_EVERY: u64 = 4096;
+
 /// Longest previous-event list an alert carries (Wazuh stops adding at index 10).
 const MAX_LAST_EVENTS: usize = 11;
 
@@ -319,6 +322,24 @@ impl Correlator {
             }
         }
         self.remember(stored, now);
+        if seq.is_multiple_of(PRUNE_EVERY) {
+            self.prune();
+        }
+    }
+
+    /// Drops what the memory forgot from every bucket, and buckets left empty: events the
+    /// memory forgot can never be counted again, and a key no later event visits would keep
+    /// them for good.
+    fn prune(&self) {
+        let oldest = self.oldest_alive.load(Ordering::Acquire);
+        for buckets in self.buckets.iter().flatten() {
+            lock(buckets).retain(|_, bucket| {
+                while bucket.front().is_some_and(|s| s.seq < oldest) {
+                    bucket.pop_front();
+                }
+                !bucket.is_empty()
+            });
+        }
     }
 
     /// `OS_AddEvent`: past the limit, forget at least the ten oldest, and more while they are

@@ -105,17 +105,22 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
             Err(e) => return debug!(%peer, "agent connection read failed: {e}"),
         }
         let mut replies = Vec::new();
+        let mut events = Vec::new();
         loop {
             let frame = match framer.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(e) => return core.drops.count(e.reason(), ip, &e.to_string()),
             };
-            match handle(frame, ip, &mut session, &core) {
+            match handle(frame, ip, &mut session, &core, &mut events) {
                 Ok(Some(reply)) => replies.push(reply),
                 Ok(None) => {}
                 Err((reason, detail)) => return core.drops.count(reason, ip, &detail),
             }
+        }
+        // Everything this read brought is analysed and written in one go.
+        if !events.is_empty() {
+            core.sink.handle_all(&events);
         }
         for reply in replies {
             if let BufResult(Err(e), _) = stream.write_all(reply).await {
@@ -125,8 +130,15 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     }
 }
 
-/// Acts on one frame; the framed, encrypted reply when there is one.
-fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core) -> Result<Option<Vec<u8>>, Close> {
+/// Acts on one frame; the framed, encrypted reply when there is one. Events for the engine are
+/// added to `events`.
+fn handle(
+    frame: &[u8],
+    ip: IpAddr,
+    session: &mut Session,
+    core: &Core,
+    events: &mut Vec<Vec<u8>>,
+) -> Result<Option<Vec<u8>>, Close> {
     let wire = secmsg::split(frame).map_err(|e| (e.reason(), format!("(1403): {e}")))?;
     let entry = core
         .keys
@@ -169,7 +181,7 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core) -> Resul
             core.status.send(Update::Stopped { id: agent.id });
             let stopped = format!("1:wazuh-remoted:ossec: Agent stopped: '{}->{}'.", agent.name, agent.ip);
             if let Ok(message) = event::forward(agent, stopped.as_bytes()) {
-                core.sink.handle(&message);
+                events.push(message);
             }
             None
         }
@@ -179,7 +191,7 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core) -> Resul
         }
         Payload::Event(payload) => {
             match event::forward(agent, payload) {
-                Ok(message) => core.sink.handle(&message),
+                Ok(message) => events.push(message),
                 Err(e) => debug!(agent = %agent.id, "event dropped: {e}"),
             }
             None

@@ -143,27 +143,7 @@ fn start_queue(
     engine: Arc<Engine>,
     path: &std::path::Path,
 ) -> anyhow::Result<Arc<queue::Sink>> {
-    use crate::engine::emit::Outputs;
-    use crate::output::daily::Rotation;
-    let outputs = Outputs::from_config(&config.global);
-    let rotation = Rotation {
-        interval: config.global.rotate_interval,
-        max_size: config.global.max_output_size,
-        ..Rotation::default()
-    };
-    let writer = crate::output::writer::Writer::open(&home.path("logs"), outputs, rotation, now())
-        .context("cannot open the alert files")?;
-    let sink = Arc::new(queue::Sink {
-        engine,
-        ids: crate::engine::alert::AlertIds::default(),
-        outputs,
-        writer: std::sync::Mutex::new(writer),
-        manager: crate::home::hostname(),
-        // analysisd shows the cluster unless it is disabled or hidden.
-        cluster: (!config.cluster.disabled && !config.cluster.hidden)
-            .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
-        malformed: std::sync::atomic::AtomicU64::new(0),
-    });
+    let sink = Arc::new(queue::Sink::open(home, config, engine)?);
     let socket = queue::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
     let queue_sink = Arc::clone(&sink);
     std::thread::Builder::new().name("vigil-queue".into()).spawn(move || queue::serve(socket, queue_sink))?;

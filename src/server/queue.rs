@@ -37,29 +37,73 @@ pub struct Sink {
     pub cluster: Option<(String, String)>,
     /// Events that could not be read (counted, logged).
     pub malformed: AtomicU64,
+    /// Events analysed.
+    pub handled: AtomicU64,
 }
 
 impl Sink {
+    /// The engine with the home's alert and archive files, as `<global>` and `<cluster>` set
+    /// them.
+    pub fn open(home: &crate::home::Home, config: &crate::config::Config, engine: Arc<Engine>) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+
+        use crate::output::daily::Rotation;
+        let outputs = Outputs::from_config(&config.global);
+        let rotation = Rotation {
+            interval: config.global.rotate_interval,
+            max_size: config.global.max_output_size,
+            ..Rotation::default()
+        };
+        let writer = Writer::open(&home.path("logs"), outputs, rotation, crate::server::now())
+            .context("cannot open the alert files")?;
+        Ok(Self {
+            engine,
+            ids: AlertIds::default(),
+            outputs,
+            writer: Mutex::new(writer),
+            manager: crate::home::hostname(),
+            // analysisd shows the cluster unless it is disabled or hidden.
+            cluster: (!config.cluster.disabled && !config.cluster.hidden)
+                .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
+            malformed: AtomicU64::new(0),
+            handled: AtomicU64::new(0),
+        })
+    }
+
     /// Analyses one queue message received now, and writes what it leaves.
     pub fn handle(&self, raw: &[u8]) {
+        self.handle_all(std::slice::from_ref(&raw));
+    }
+
+    /// Analyses queue messages received together, then writes what they leave under one lock
+    /// and one flush (what a core read from its sockets in one go).
+    pub fn handle_all<M: AsRef<[u8]>>(&self, messages: &[M]) {
         let received = crate::engine::emit::received_now();
-        let outcome = match self.engine.process(self.engine.shared(), raw, received.0, Mode::Analysisd, false) {
-            Ok(o) => o,
-            Err(e) => {
-                let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
-                warn!(dropped = n, "(1106): String not correctly formatted: {e}");
-                return;
-            }
-        };
         let cluster = self.cluster.as_ref().map(|(name, node)| (name.as_str(), node.as_str()));
         let origin = Origin { manager: &self.manager, cluster };
-        let mut warnings = Vec::new();
-        let emitted = self.engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings);
-        for w in warnings {
-            warn!("{w}");
+        let mut emitted = Vec::with_capacity(messages.len());
+        for raw in messages {
+            let outcome =
+                match self.engine.process(self.engine.shared(), raw.as_ref(), received.0, Mode::Analysisd, false) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                        warn!(dropped = n, "(1106): String not correctly formatted: {e}");
+                        continue;
+                    }
+                };
+            let mut warnings = Vec::new();
+            emitted.push(self.engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings));
+            for w in warnings {
+                warn!("{w}");
+            }
         }
         let mut writer = crate::sync::lock(&self.writer);
-        if let Err(e) = writer.write(&emitted, received.0).and_then(|()| writer.flush()) {
+        let written = emitted.iter().try_for_each(|e| writer.write(e, received.0)).and_then(|()| writer.flush());
+        drop(writer);
+        // Counted once written, so a reader of the count finds the lines on disk.
+        self.handled.fetch_add(emitted.len() as u64, Ordering::Relaxed);
+        if let Err(e) = written {
             error!("cannot write alerts: {e}");
         }
     }
