@@ -49,12 +49,17 @@ pub fn run(home: &Home, events: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the enrollment benchmark on a temporary home, removed afterwards.
-pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode> {
-    let root = std::env::temp_dir().join(format!("vigil-bench-enroll-{}", std::process::id()));
-    let result = bench::enroll::run(&root, enrollments, concurrency);
+/// Runs `bench` on a new temporary home, removed afterwards whatever happened.
+fn on_temporary_home<T>(name: &str, bench: impl FnOnce(&std::path::Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let root = std::env::temp_dir().join(format!("vigil-bench-{name}-{}", std::process::id()));
+    let result = bench(&root);
     let _ = std::fs::remove_dir_all(&root);
-    let run = result?;
+    result
+}
+
+/// Runs the enrollment benchmark on a temporary home.
+pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode> {
+    let run = on_temporary_home("enroll", |root| bench::enroll::run(root, enrollments, concurrency))?;
     println!(
         "enroll: {} enrolled, {} failed, {} in the store, {} clients at once; {:.2} s; {:.0} enrollments/s",
         run.enrolled,
@@ -67,18 +72,15 @@ pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode
     Ok(if run.failed == 0 && run.stored == run.enrolled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Runs the agent load benchmark on a temporary home, removed afterwards.
+/// Runs the agent load benchmark on a temporary home.
 pub fn agents(agents: usize, events: u64, poll: bool) -> anyhow::Result<ExitCode> {
+    use crate::config::IoDriver;
     let limit = bench::raise_open_files(agents as u64 * 2 + 256);
     if limit < agents as u64 * 2 + 64 {
         anyhow::bail!("{agents} agents need {} open files; the limit is {limit}", agents * 2 + 64);
     }
-    let root = std::env::temp_dir().join(format!("vigil-bench-agents-{}", std::process::id()));
-    use crate::config::IoDriver;
     let driver = if poll { IoDriver::Poll } else { IoDriver::Auto };
-    let result = bench::agents::run(&root, agents, events, driver);
-    let _ = std::fs::remove_dir_all(&root);
-    let run = result?;
+    let run = on_temporary_home("agents", |root| bench::agents::run(root, agents, events, driver))?;
     println!(
         "agents: {} connected ({} acks), driver {}; {} events sent, {} analysed, {} alerts; {:.2} s; {:.0} events/s end to end; resident memory {:.0} MB",
         run.agents,
