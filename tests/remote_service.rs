@@ -119,6 +119,14 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
         wait_for("pending", Duration::from_secs(5), || agent_json(&home, &agent.id)["status"] == "pending");
         connection.send(KEEPALIVE.as_bytes());
         assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+        // The agent reported another merged.mg: the group's file follows the ack.
+        let merged = std::fs::read(home.join("etc/shared/default/merged.mg")).expect("merged.mg is built");
+        let sum = receive_file(&mut connection, &merged);
+        let current = KEEPALIVE.replace("d6e3ac3e75ca0319af3e7c262776f331", &sum);
+        connection.send(current.as_bytes());
+        connection.send(current.as_bytes());
+        assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+        assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]), "no second push once in step");
         wait_for("active", Duration::from_secs(5), || agent_json(&home, &agent.id)["status"] == "active");
         let shown = agent_json(&home, &agent.id);
         assert_eq!(
@@ -175,6 +183,28 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
         let text = log(&home);
         text.contains("reason=wrong_key") && text.contains("reason=frame_too_large")
     });
+}
+
+/// Reads a file push (`#!-up file <md5> merged.mg`, chunks, `#!-close file `), checks it carries
+/// `expected` with its md5, and returns the md5.
+fn receive_file(connection: &mut Connection<'_>, expected: &[u8]) -> String {
+    let header = String::from_utf8(connection.receive().expect("push header")).expect("text");
+    let sum = header
+        .strip_prefix("#!-up file ")
+        .and_then(|h| h.strip_suffix(" merged.mg\n"))
+        .expect("#!-up file <md5> merged.mg");
+    let mut content = Vec::new();
+    loop {
+        let message = connection.receive().expect("chunk");
+        if message == b"#!-close file " {
+            break;
+        }
+        assert!(message.len() <= 900, "chunks are at most 900 bytes");
+        content.extend(message);
+    }
+    assert_eq!(content, expected);
+    assert_eq!(String::from_utf8_lossy(&secmsg::key::hex_md5(&content)), sum);
+    sum.to_owned()
 }
 
 fn clone_agent(agent: &Agent) -> Agent {

@@ -114,6 +114,7 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         workers: std::thread::available_parallelism().map_or(1, usize::from),
         driver,
         allow_higher_versions: false,
+        shared_dir: home.path("etc/shared"),
     };
     let service = service::start(&settings, &store, &sink)?;
     let driver = if service.drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };

@@ -77,6 +77,8 @@ pub struct Core {
     pub drops: Arc<Drops>,
     /// Accept agents newer than the manager.
     pub allow_higher_versions: bool,
+    /// Groups' merged.mg files.
+    pub shared: Arc<super::shared::SharedFiles>,
 }
 
 /// Why a connection is closed.
@@ -104,25 +106,22 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
             Ok(n) => framer.push(&buf[..n]),
             Err(e) => return debug!(%peer, "agent connection read failed: {e}"),
         }
-        let mut replies = Vec::new();
-        let mut events = Vec::new();
+        let mut out = Output::default();
         loop {
             let frame = match framer.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(e) => return core.drops.count(e.reason(), ip, &e.to_string()),
             };
-            match handle(frame, ip, &mut session, &core, &mut events) {
-                Ok(Some(reply)) => replies.push(reply),
-                Ok(None) => {}
-                Err((reason, detail)) => return core.drops.count(reason, ip, &detail),
+            if let Err((reason, detail)) = handle(frame, ip, &mut session, &core, &mut out) {
+                return core.drops.count(reason, ip, &detail);
             }
         }
         // Everything this read brought is analysed and written in one go.
-        if !events.is_empty() {
-            core.sink.handle_all(&events);
+        if !out.events.is_empty() {
+            core.sink.handle_all(&out.events);
         }
-        for reply in replies {
+        for reply in out.replies {
             if let BufResult(Err(e), _) = stream.write_all(reply).await {
                 return debug!(%peer, "agent connection write failed: {e}");
             }
@@ -130,15 +129,17 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     }
 }
 
-/// Acts on one frame; the framed, encrypted reply when there is one. Events for the engine are
-/// added to `events`.
-fn handle(
-    frame: &[u8],
-    ip: IpAddr,
-    session: &mut Session,
-    core: &Core,
-    events: &mut Vec<Vec<u8>>,
-) -> Result<Option<Vec<u8>>, Close> {
+/// What the frames of one read produce.
+#[derive(Default)]
+struct Output {
+    /// Framed, encrypted messages for the agent, in order.
+    replies: Vec<Vec<u8>>,
+    /// Messages for the engine.
+    events: Vec<Vec<u8>>,
+}
+
+/// Acts on one frame: replies and events go to `out`.
+fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mut Output) -> Result<(), Close> {
     let wire = secmsg::split(frame).map_err(|e| (e.reason(), format!("(1403): {e}")))?;
     let entry = core
         .keys
@@ -166,7 +167,8 @@ fn handle(
                 && crate::enroll::request::newer_than_manager(v)
             {
                 let refusal = br#"#!-err {"message":"Agent version must be lower or equal to manager version"}"#;
-                return seal(core, &entry, wire.cipher, refusal).map(Some);
+                out.replies.push(seal(core, &entry, wire.cipher, refusal)?);
+                return Ok(());
             }
             info!(agent = %agent.id, name = %agent.name, "Agent connected");
             core.status.send(Update::Started { id: agent.id, version, peer: ip });
@@ -174,14 +176,26 @@ fn handle(
         }
         Payload::Keepalive(text) => {
             let keepalive = Box::new(keepalive::parse(text));
+            out.replies.push(seal(core, &entry, wire.cipher, ACK)?);
+            // The agent's group file, when the agent holds another one.
+            let group = agent.groups.first().map_or("default", |g| g.as_str());
+            if agent.groups.len() <= 1
+                && let Some(merged) = core.shared.get(group)
+                && keepalive.merged_sum.as_deref() != Some(merged.sum.as_str())
+            {
+                debug!(agent = %agent.id, group, "sending merged.mg");
+                for message in merged.push_messages() {
+                    out.replies.push(seal(core, &entry, wire.cipher, &message)?);
+                }
+            }
             core.status.send(Update::Keepalive { id: agent.id, keepalive, peer: ip });
-            Some(ACK)
+            None
         }
         Payload::Shutdown => {
             core.status.send(Update::Stopped { id: agent.id });
             let stopped = format!("1:wazuh-remoted:ossec: Agent stopped: '{}->{}'.", agent.name, agent.ip);
             if let Ok(message) = event::forward(agent, stopped.as_bytes()) {
-                events.push(message);
+                out.events.push(message);
             }
             None
         }
@@ -191,13 +205,16 @@ fn handle(
         }
         Payload::Event(payload) => {
             match event::forward(agent, payload) {
-                Ok(message) => events.push(message),
+                Ok(message) => out.events.push(message),
                 Err(e) => debug!(agent = %agent.id, "event dropped: {e}"),
             }
             None
         }
     };
-    reply.map(|payload| seal(core, &entry, wire.cipher, payload)).transpose()
+    if let Some(payload) = reply {
+        out.replies.push(seal(core, &entry, wire.cipher, payload)?);
+    }
+    Ok(())
 }
 
 /// A reply to the agent in the cipher it used, framed.

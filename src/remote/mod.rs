@@ -4,7 +4,7 @@
 //! keepalive says ([`keepalive`]), how an event is forwarded to the engine ([`event`]). With
 //! I/O: the per-core data plane ([`service`]) and its connections ([`connection`]); status
 //! changes go to the store in batches ([`status`]); silent agents are disconnected
-//! ([`monitor`]).
+//! ([`monitor`]); groups' merged.mg files are built and pushed ([`shared`]).
 
 pub mod connection;
 pub mod control;
@@ -13,4 +13,5 @@ pub mod keepalive;
 pub mod keys;
 pub mod monitor;
 pub mod service;
+pub mod shared;
 pub mod status;

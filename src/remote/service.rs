@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -16,6 +17,7 @@ use tracing::{error, info, warn};
 
 use super::connection::{self, Core, Drops, SendCounter};
 use super::keys::KeyTable;
+use super::shared::SharedFiles;
 use super::status::StatusWriter;
 use crate::config::{Connection, IoDriver, Remote};
 use crate::server::queue::Sink;
@@ -35,11 +37,13 @@ pub struct Settings {
     pub driver: IoDriver,
     /// Accept agents newer than the manager.
     pub allow_higher_versions: bool,
+    /// `etc/shared`, where the groups' files are.
+    pub shared_dir: PathBuf,
 }
 
 impl Settings {
-    /// The secure TCP listener of `<remote>`, if there is one.
-    pub fn from_config(remote: &Remote) -> Option<Self> {
+    /// The secure TCP listener of `<remote>`, if there is one, for the home at `root`.
+    pub fn from_config(remote: &Remote, root: &std::path::Path) -> Option<Self> {
         let listener = remote.listeners.iter().find(|l| l.connection == Connection::Secure && l.tcp)?;
         let any: IpAddr = if listener.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
         let workers = match remote.workers {
@@ -51,6 +55,7 @@ impl Settings {
             workers,
             driver: remote.io_driver,
             allow_higher_versions: remote.allow_higher_versions,
+            shared_dir: root.join("etc/shared"),
         })
     }
 }
@@ -92,11 +97,13 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
     let status = StatusWriter::spawn(store.clone())?;
     let counters = Arc::new(SendCounter::default());
     let drops = Arc::new(Drops::default());
+    let shared = SharedFiles::spawn(settings.shared_dir.clone())?;
     let (ready, reports) = mpsc::channel();
     for worker in 0..settings.workers.max(1) {
         let listener = if worker == 0 { first.try_clone()? } else { reuseport_listener(local_addr)? };
         let (store, status, sink) = (store.clone(), status.clone(), Arc::clone(sink));
         let (counters, drops, ready) = (Arc::clone(&counters), Arc::clone(&drops), ready.clone());
+        let shared = Arc::clone(&shared);
         let driver = settings.driver;
         let allow_higher_versions = settings.allow_higher_versions;
         std::thread::Builder::new().name(format!("vigil-remote-{worker}")).spawn(move || {
@@ -108,8 +115,16 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 Ok(keys) => keys,
                 Err(e) => return drop(ready.send(Err(std::io::Error::other(e)))),
             };
-            let core =
-                Rc::new(Core { store, keys: RefCell::new(keys), status, sink, counters, drops, allow_higher_versions });
+            let core = Rc::new(Core {
+                store,
+                keys: RefCell::new(keys),
+                status,
+                sink,
+                counters,
+                drops,
+                allow_higher_versions,
+                shared,
+            });
             let _ = ready.send(Ok(runtime.driver_type()));
             runtime.block_on(serve(listener, core));
         })?;
@@ -182,7 +197,7 @@ mod tests {
     #[test]
     fn the_secure_tcp_listener_is_served() {
         let mut remote = Remote::default();
-        assert!(Settings::from_config(&remote).is_none());
+        assert!(Settings::from_config(&remote, std::path::Path::new("/h")).is_none());
         remote.listeners.push(crate::config::Listener {
             connection: Connection::Secure,
             port: 1514,
@@ -192,7 +207,7 @@ mod tests {
             local_ip: None,
         });
         remote.workers = 3;
-        let settings = Settings::from_config(&remote);
+        let settings = Settings::from_config(&remote, std::path::Path::new("/h"));
         assert_eq!(settings.as_ref().map(|s| (s.addr.port(), s.workers)), Some((1514, 3)));
     }
 }

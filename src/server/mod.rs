@@ -70,7 +70,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     if let Some((engine, warnings)) = &engine {
         start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
-        start_remote(&loaded.config, &store, &sink);
+        start_remote(home.root(), &loaded.config, &store, &sink);
     }
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
@@ -116,7 +116,7 @@ pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
 /// Agents connected before this start are disconnected now (as remoted's start does), and a
 /// sweep disconnects agents that go silent.
-fn start_remote(config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
+fn start_remote(root: &std::path::Path, config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
     use crate::remote::{monitor, service};
     match monitor::reset(store, now()) {
         Ok(0) => {}
@@ -126,7 +126,7 @@ fn start_remote(config: &config::Config, store: &crate::store::Store, sink: &Arc
     if let Err(e) = monitor::spawn(store.clone(), Arc::clone(sink), config.global.agents_disconnection_time) {
         error!("cannot start the agent disconnection sweep: {e}");
     }
-    let Some(settings) = service::Settings::from_config(&config.remote) else {
+    let Some(settings) = service::Settings::from_config(&config.remote, root) else {
         info!("Agent connection service disabled: no secure TCP <remote> listener");
         return;
     };
