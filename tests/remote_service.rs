@@ -179,9 +179,23 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     oversized.write_all(&70_000u32.to_le_bytes()).expect("write");
     good.send(KEEPALIVE.as_bytes());
     assert_eq!(good.receive().as_deref(), Some(&b"#!-agent ack "[..]), "the good connection is untouched");
+
+    // One live connection per agent: another that does not start up is refused...
+    let mut second = Connection::open(server.port, web);
+    second.send(KEEPALIVE.as_bytes());
+    assert_eq!(second.receive(), None, "key in use");
+    // ...while one that starts up takes the agent over, and the old connection is closed.
+    let mut third = Connection::open(server.port, web);
+    third.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(third.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let unread = (0..64).take_while(|_| good.receive().is_some()).count();
+    assert!(unread < 64, "the old connection was closed");
+
     wait_for("counted drops", Duration::from_secs(5), || {
         let text = log(&home);
-        text.contains("reason=wrong_key") && text.contains("reason=frame_too_large")
+        text.contains("reason=wrong_key")
+            && text.contains("reason=frame_too_large")
+            && text.contains("reason=key_in_use")
     });
 }
 

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd as _, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,7 @@ use tracing::{debug, info, warn};
 
 use super::control::{Payload, classify};
 use super::keys::{KeyEntry, KeyTable};
+use super::live::{LiveAgents, Seat};
 use super::status::{StatusWriter, Update};
 use super::{event, keepalive};
 use crate::secmsg::{self, Cipher, Counters, Framer};
@@ -79,23 +81,41 @@ pub struct Core {
     pub allow_higher_versions: bool,
     /// Groups' merged.mg files.
     pub shared: Arc<super::shared::SharedFiles>,
+    /// Which connection holds each agent.
+    pub live: Arc<LiveAgents>,
 }
 
 /// Why a connection is closed.
 type Close = (&'static str, String);
 
 /// The agent a connection belongs to, once its first frame is read.
-#[derive(Default)]
 struct Session {
+    /// This connection's number.
+    conn: u64,
+    /// A duplicate of the socket, until the connection takes its agent's seat.
+    socket: Option<OwnedFd>,
     agent: Option<Arc<KeyEntry>>,
+    seat: Option<Arc<Seat>>,
 }
 
 /// Serves one connection until it closes.
 pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     let _ = stream.set_nodelay(true);
+    let socket = match stream.as_fd().try_clone_to_owned() {
+        Ok(socket) => socket,
+        Err(e) => return warn!(%peer, "cannot serve an agent connection: {e}"),
+    };
+    let mut session = Session { conn: core.live.connection(), socket: Some(socket), agent: None, seat: None };
+    serve_frames(&mut stream, peer, &core, &mut session).await;
+    // Before the socket closes: no other core may shut down its descriptor once reused.
+    if let Some(agent) = &session.agent {
+        core.live.leave(agent.agent.id, session.conn);
+    }
+}
+
+async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, session: &mut Session) {
     let ip = peer.ip();
     let mut framer = Framer::default();
-    let mut session = Session::default();
     let mut buf = Vec::with_capacity(secmsg::MAX_FRAME + 4);
     loop {
         buf.clear();
@@ -113,7 +133,7 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
                 Ok(None) => break,
                 Err(e) => return core.drops.count(e.reason(), ip, &e.to_string()),
             };
-            if let Err((reason, detail)) = handle(frame, ip, &mut session, &core, &mut out) {
+            if let Err((reason, detail)) = handle(frame, ip, session, core, &mut out) {
                 return core.drops.count(reason, ip, &detail);
             }
         }
@@ -146,20 +166,29 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
         .borrow_mut()
         .identify(&core.store, wire.agent_id, ip)
         .map_err(|e| ("unknown_agent", e.to_string()))?;
-    match &session.agent {
-        Some(bound) if bound.agent.id != entry.agent.id => {
-            return Err((
-                "agent_changed",
-                format!("agent {} sent on agent {}'s connection", entry.agent.id, bound.agent.id),
-            ));
-        }
-        Some(_) => {}
-        None => session.agent = Some(Arc::clone(&entry)),
+    if let Some(bound) = &session.agent
+        && bound.agent.id != entry.agent.id
+    {
+        return Err((
+            "agent_changed",
+            format!("agent {} sent on agent {}'s connection", entry.agent.id, bound.agent.id),
+        ));
     }
     let opened = secmsg::open(&entry.keys, wire.cipher, wire.ciphertext)
         .map_err(|e| (e.reason(), format!("agent {}: {e}", entry.agent.id)))?;
     let agent = &entry.agent;
     let payload = classify(&opened.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", agent.id)))?;
+    match (&session.seat, session.socket.take()) {
+        (Some(seat), _) => core.live.heard(seat),
+        (None, Some(socket)) => {
+            let startup = matches!(payload, Payload::Startup { .. });
+            let seat =
+                core.live.take(agent.id, session.conn, socket, startup).map_err(|e| ("key_in_use", e.to_string()))?;
+            session.seat = Some(seat);
+            session.agent = Some(Arc::clone(&entry));
+        }
+        (None, None) => return Err(("key_in_use", format!("agent {}: no socket to hold", agent.id))),
+    }
     let reply = match payload {
         Payload::Startup { version } => {
             if let Some(v) = &version

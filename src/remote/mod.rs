@@ -4,13 +4,15 @@
 //! keepalive says ([`keepalive`]), how an event is forwarded to the engine ([`event`]). With
 //! I/O: the per-core data plane ([`service`]) and its connections ([`connection`]); status
 //! changes go to the store in batches ([`status`]); silent agents are disconnected
-//! ([`monitor`]); groups' merged.mg files are built and pushed ([`shared`]).
+//! ([`monitor`]); groups' merged.mg files are built and pushed ([`shared`]); one connection holds each
+//! agent ([`live`]).
 
 pub mod connection;
 pub mod control;
 pub mod event;
 pub mod keepalive;
 pub mod keys;
+pub mod live;
 pub mod monitor;
 pub mod service;
 pub mod shared;

@@ -17,6 +17,7 @@ use tracing::{error, info, warn};
 
 use super::connection::{self, Core, Drops, SendCounter};
 use super::keys::KeyTable;
+use super::live::LiveAgents;
 use super::shared::SharedFiles;
 use super::status::StatusWriter;
 use crate::config::{Connection, IoDriver, Remote};
@@ -39,6 +40,8 @@ pub struct Settings {
     pub allow_higher_versions: bool,
     /// `etc/shared`, where the groups' files are.
     pub shared_dir: PathBuf,
+    /// A connection silent this long may be replaced by another for the same agent.
+    pub overtake: Duration,
 }
 
 impl Settings {
@@ -56,6 +59,7 @@ impl Settings {
             driver: remote.io_driver,
             allow_higher_versions: remote.allow_higher_versions,
             shared_dir: root.join("etc/shared"),
+            overtake: remote.connection_overtake_time,
         })
     }
 }
@@ -98,12 +102,13 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
     let counters = Arc::new(SendCounter::default());
     let drops = Arc::new(Drops::default());
     let shared = SharedFiles::spawn(settings.shared_dir.clone())?;
+    let live = Arc::new(LiveAgents::new(settings.overtake));
     let (ready, reports) = mpsc::channel();
     for worker in 0..settings.workers.max(1) {
         let listener = if worker == 0 { first.try_clone()? } else { reuseport_listener(local_addr)? };
         let (store, status, sink) = (store.clone(), status.clone(), Arc::clone(sink));
         let (counters, drops, ready) = (Arc::clone(&counters), Arc::clone(&drops), ready.clone());
-        let shared = Arc::clone(&shared);
+        let (shared, live) = (Arc::clone(&shared), Arc::clone(&live));
         let driver = settings.driver;
         let allow_higher_versions = settings.allow_higher_versions;
         std::thread::Builder::new().name(format!("vigil-remote-{worker}")).spawn(move || {
@@ -124,6 +129,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 drops,
                 allow_higher_versions,
                 shared,
+                live,
             });
             let _ = ready.send(Ok(runtime.driver_type()));
             runtime.block_on(serve(listener, core));

@@ -1,0 +1,133 @@
+//! One live connection per agent (protocol.md §2.3 and §9). A connection that opens with a
+//! start-up takes the agent over at once (an agent reconnecting, after `force_reconnect`
+//! perhaps, before the old socket's end was seen); any other message finds the seat taken while
+//! the holder was heard from within `<connection_overtake_time>`, and is refused.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tracing::info;
+
+use crate::store::AgentId;
+
+/// A connection's hold on its agent.
+#[derive(Debug)]
+pub struct Seat {
+    conn: u64,
+    /// Milliseconds since the registry's start when the holder last sent something.
+    heard: AtomicU64,
+    /// A duplicate of the connection's socket, to shut it down from another core.
+    socket: OwnedFd,
+}
+
+/// Someone else holds the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Agent key already in use: agent ID '{0}'")]
+pub struct InUse(pub AgentId);
+
+/// Which connection holds each agent.
+#[derive(Debug)]
+pub struct LiveAgents {
+    seats: std::sync::Mutex<HashMap<AgentId, Arc<Seat>>>,
+    start: Instant,
+    overtake: Duration,
+    next_conn: AtomicU64,
+}
+
+impl LiveAgents {
+    /// An empty registry; a holder silent for `overtake` may be replaced by anyone.
+    pub fn new(overtake: Duration) -> Self {
+        Self { seats: Default::default(), start: Instant::now(), overtake, next_conn: AtomicU64::new(1) }
+    }
+
+    /// A number for a new connection.
+    pub fn connection(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Seats connection `conn` (whose socket `socket` duplicates) on `agent`. A start-up, or a
+    /// holder silent past the overtake time, displaces the holder, whose socket is shut down.
+    pub fn take(&self, agent: AgentId, conn: u64, socket: OwnedFd, startup: bool) -> Result<Arc<Seat>, InUse> {
+        let now = self.now();
+        let mut seats = crate::sync::lock(&self.seats);
+        if let Some(holder) = seats.get(&agent)
+            && holder.conn != conn
+        {
+            let silent = Duration::from_millis(now.saturating_sub(holder.heard.load(Ordering::Relaxed)));
+            if !startup && silent < self.overtake {
+                return Err(InUse(agent));
+            }
+            info!(agent = %agent, "Agent reconnected: the new connection takes over from the old one");
+            // The old connection's read ends at once; it then leaves, finding its seat gone.
+            let _ = socket2::SockRef::from(&holder.socket).shutdown(std::net::Shutdown::Both);
+        }
+        let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket });
+        seats.insert(agent, Arc::clone(&seat));
+        Ok(seat)
+    }
+
+    /// Notes that the holder of `seat` was heard from.
+    pub fn heard(&self, seat: &Seat) {
+        seat.heard.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// Frees `agent`'s seat if connection `conn` still holds it. Must be called before the
+    /// connection's socket closes, so no other core shuts down a reused descriptor.
+    pub fn leave(&self, agent: AgentId, conn: u64) {
+        let mut seats = crate::sync::lock(&self.seats);
+        if seats.get(&agent).is_some_and(|s| s.conn == conn) {
+            seats.remove(&agent);
+        }
+    }
+
+    /// Agents with a live connection.
+    pub fn len(&self) -> usize {
+        crate::sync::lock(&self.seats).len()
+    }
+
+    /// Whether no agent is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::os::fd::AsFd as _;
+
+    use super::*;
+
+    fn pair() -> std::io::Result<(std::net::TcpStream, std::net::TcpStream)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+        Ok((client, listener.accept()?.0))
+    }
+
+    #[test]
+    fn startups_take_over_and_others_wait_for_the_overtake_time() -> std::io::Result<()> {
+        let live = LiveAgents::new(Duration::from_secs(60));
+        let id = AgentId::new(1).ok_or(std::io::ErrorKind::InvalidInput)?;
+        let (mut old_client, old_server) = pair()?;
+        let (_, new_server) = pair()?;
+        let (old, new) = (live.connection(), live.connection());
+        assert!(live.take(id, old, old_server.as_fd().try_clone_to_owned()?, true).is_ok());
+        assert_eq!(live.take(id, new, new_server.as_fd().try_clone_to_owned()?, false).err(), Some(InUse(id)));
+        assert!(live.take(id, new, new_server.as_fd().try_clone_to_owned()?, true).is_ok());
+        // The old server side was shut down: its peer reads the end.
+        old_client.set_read_timeout(Some(Duration::from_secs(5)))?;
+        assert_eq!(old_client.read(&mut [0u8; 8])?, 0);
+        live.leave(id, old);
+        assert_eq!(live.len(), 1, "the old connection leaving frees nothing");
+        live.leave(id, new);
+        assert!(live.is_empty());
+        Ok(())
+    }
+}
