@@ -36,7 +36,7 @@ fn serve(driver: &str, agents: &[(&str, Cipher)]) -> (Running, Vec<Agent>) {
         added = agents.iter().map(|(name, cipher)| add_agent(home, name, *cipher)).collect();
         let remote = format!(
             "<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol>\
-             <io_driver>{driver}</io_driver><workers>2</workers></remote>"
+             <io_driver>{driver}</io_driver><workers>2</workers><frame_timeout>1s</frame_timeout></remote>"
         );
         replace_block(&config, "remote", &remote)
             .replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
@@ -177,6 +177,13 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     assert_eq!(bad.receive(), None, "closed");
     let mut oversized = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     oversized.write_all(&70_000u32.to_le_bytes()).expect("write");
+    // Slow-loris: half a frame header, then nothing; cut at the frame timeout.
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    slow.write_all(&[0x10, 0]).expect("write");
+    slow.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let started = std::time::Instant::now();
+    assert_eq!(slow.read(&mut [0u8; 8]).ok(), Some(0), "closed by the server");
+    assert!(started.elapsed() < Duration::from_secs(5), "after {:?}", started.elapsed());
     good.send(KEEPALIVE.as_bytes());
     assert_eq!(good.receive().as_deref(), Some(&b"#!-agent ack "[..]), "the good connection is untouched");
 

@@ -116,6 +116,7 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         allow_higher_versions: false,
         shared_dir: home.path("etc/shared"),
         overtake: loaded.config.remote.connection_overtake_time,
+        frame_timeout: loaded.config.remote.frame_timeout,
     };
     let service = service::start(&settings, &store, &sink)?;
     let driver = if service.drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };

@@ -61,6 +61,10 @@ pub struct Remote {
     pub io_driver: IoDriver,
     /// Data-plane threads, one per core by default (vigil's `<workers>`; 0: one per core).
     pub workers: usize,
+    /// Time a connection has to send its first frame or finish one it began (vigil's
+    /// `<frame_timeout>`).
+    #[serde(serialize_with = "seconds")]
+    pub frame_timeout: Duration,
 }
 
 /// The data plane's I/O driver.
@@ -85,6 +89,7 @@ impl Default for Remote {
             allow_higher_versions: false,
             io_driver: IoDriver::Auto,
             workers: 0,
+            frame_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -148,6 +153,10 @@ impl Remote {
                     _ => r.invalid_value(el),
                 },
                 "workers" => r.number(el, 0..=1024, &mut self.workers),
+                "frame_timeout" => match parse_time(&el.text).filter(|d| !d.is_zero()) {
+                    Some(d) => self.frame_timeout = d,
+                    None => r.invalid_value(el),
+                },
                 "agents" => {
                     for child in el.children() {
                         match child.name.as_str() {

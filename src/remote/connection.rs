@@ -8,6 +8,7 @@ use std::os::fd::{AsFd as _, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use compio::BufResult;
 use compio::io::{AsyncRead as _, AsyncWriteExt as _};
@@ -22,6 +23,9 @@ use super::{event, keepalive};
 use crate::secmsg::{self, Cipher, Counters, Framer};
 use crate::server::queue::Sink;
 use crate::store::Store;
+
+/// Time an agent may stay silent between frames (keepalives come every 20 s).
+pub const IDLE_TIME: Duration = Duration::from_secs(900);
 
 /// What the manager answers a start-up and every keepalive with.
 pub const ACK: &[u8] = b"#!-agent ack ";
@@ -83,6 +87,8 @@ pub struct Core {
     pub shared: Arc<super::shared::SharedFiles>,
     /// Which connection holds each agent.
     pub live: Arc<LiveAgents>,
+    /// Time to send a first frame, or to finish a frame begun.
+    pub frame_timeout: Duration,
 }
 
 /// Why a connection is closed.
@@ -119,7 +125,13 @@ async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, ses
     let mut buf = Vec::with_capacity(secmsg::MAX_FRAME + 4);
     loop {
         buf.clear();
-        let BufResult(read, returned) = stream.read(buf).await;
+        // A connection owes its first frame, or the rest of a frame it began, within the frame
+        // timeout (slow-loris); between frames an agent may stay quiet for IDLE_TIME.
+        let limit = if session.seat.is_none() || framer.buffered() > 0 { core.frame_timeout } else { IDLE_TIME };
+        let Ok(BufResult(read, returned)) = compio::time::timeout(limit, stream.read(buf)).await else {
+            let detail = format!("no complete frame within {} s", limit.as_secs());
+            return core.drops.count("timeout", ip, &detail);
+        };
         buf = returned;
         match read {
             Ok(0) => return,

@@ -42,6 +42,8 @@ pub struct Settings {
     pub shared_dir: PathBuf,
     /// A connection silent this long may be replaced by another for the same agent.
     pub overtake: Duration,
+    /// Time to send a first frame, or to finish a frame begun.
+    pub frame_timeout: Duration,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             allow_higher_versions: remote.allow_higher_versions,
             shared_dir: root.join("etc/shared"),
             overtake: remote.connection_overtake_time,
+            frame_timeout: remote.frame_timeout,
         })
     }
 }
@@ -110,7 +113,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
         let (counters, drops, ready) = (Arc::clone(&counters), Arc::clone(&drops), ready.clone());
         let (shared, live) = (Arc::clone(&shared), Arc::clone(&live));
         let driver = settings.driver;
-        let allow_higher_versions = settings.allow_higher_versions;
+        let (allow_higher_versions, frame_timeout) = (settings.allow_higher_versions, settings.frame_timeout);
         std::thread::Builder::new().name(format!("vigil-remote-{worker}")).spawn(move || {
             let runtime = match runtime(worker, driver) {
                 Ok(runtime) => runtime,
@@ -130,6 +133,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 allow_higher_versions,
                 shared,
                 live,
+                frame_timeout,
             });
             let _ = ready.send(Ok(runtime.driver_type()));
             runtime.block_on(serve(listener, core));
