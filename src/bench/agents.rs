@@ -18,7 +18,6 @@ use crate::home::Home;
 use crate::remote::service;
 use crate::secmsg::{self, AgentKeys, Cipher, Counters, Framer};
 use crate::server::queue::Sink;
-use crate::store::{AgentIp, NewAgent};
 
 /// Distinct frames each agent replays.
 const FRAMES_PER_AGENT: usize = 64;
@@ -101,14 +100,7 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
     let (engine, _) = crate::logtest::load_engine(home.root(), &loaded.config)?;
     let sink = Arc::new(Sink::open(&home, &loaded.config, Arc::new(engine))?);
     let store = home.store()?;
-    let added = store.write(|w| {
-        (0..agents)
-            .map(|n| {
-                let name = format!("load-{n}").parse().map_err(|_| crate::store::StoreError::IdsExhausted)?;
-                w.add_agent(NewAgent { name, ip: AgentIp::any(), groups: vec![], registered_at: 0 })
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
+    let added = super::provision(&store, "load", agents)?;
     let settings = service::Settings {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         workers: std::thread::available_parallelism().map_or(1, usize::from),

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod corpus;
 pub mod enroll;
+pub mod keepalives;
 
 use std::time::{Duration, Instant};
 
@@ -118,15 +119,19 @@ pub fn resident_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Raises this process's open-file limit towards `wanted` (within the hard limit); returns the
-/// limit in force.
-pub fn raise_open_files(wanted: u64) -> u64 {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let soft = wanted.min(limit.maximum.unwrap_or(u64::MAX));
-    if limit.current.is_some_and(|current| current < soft) {
-        // Refusal leaves the old limit, which the caller sees in the answer.
-        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum: limit.maximum });
-    }
-    getrlimit(Resource::Nofile).current.unwrap_or(0)
+/// Registers `count` agents named `<prefix>-<n>` (address `any`) in one transaction.
+pub fn provision(
+    store: &crate::store::Store,
+    prefix: &str,
+    count: usize,
+) -> Result<Vec<crate::store::Agent>, crate::store::StoreError> {
+    use crate::store::{AgentIp, NewAgent, StoreError};
+    store.write(|w| {
+        (0..count)
+            .map(|n| {
+                let name = format!("{prefix}-{n}").parse().map_err(|_| StoreError::IdsExhausted)?;
+                w.add_agent(NewAgent { name, ip: AgentIp::any(), groups: vec![], registered_at: 0 })
+            })
+            .collect()
+    })
 }

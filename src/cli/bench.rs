@@ -1,7 +1,8 @@
 //! `vigil bench engine`: the full pipeline (pre-decode → decode → rules → alert JSON bytes)
 //! over the home's ruleset, on generated corpora, with one and with two worker threads, and the
 //! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second;
-//! `vigil bench agents`: events per second from agents to alerts.
+//! `vigil bench agents`: events per second from agents to alerts; `vigil bench keepalives`:
+//! ack latency and server memory with many idle agents.
 
 use std::process::ExitCode;
 
@@ -75,7 +76,7 @@ pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode
 /// Runs the agent load benchmark on a temporary home.
 pub fn agents(agents: usize, events: u64, poll: bool) -> anyhow::Result<ExitCode> {
     use crate::config::IoDriver;
-    let limit = bench::raise_open_files(agents as u64 * 2 + 256);
+    let limit = crate::server::raise_open_files(agents as u64 * 2 + 256);
     if limit < agents as u64 * 2 + 64 {
         anyhow::bail!("{agents} agents need {} open files; the limit is {limit}", agents * 2 + 64);
     }
@@ -94,4 +95,26 @@ pub fn agents(agents: usize, events: u64, poll: bool) -> anyhow::Result<ExitCode
         bench::resident_bytes().unwrap_or(0) as f64 / 1e6,
     );
     Ok(if run.analysed == run.sent { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs the idle-agents benchmark against a server child on a temporary home.
+pub fn keepalives(agents: usize, rounds: usize, spread: u64) -> anyhow::Result<ExitCode> {
+    let limit = crate::server::raise_open_files(agents as u64 + 256);
+    if limit < agents as u64 + 64 {
+        anyhow::bail!("{agents} agents need {} open files; the limit is {limit}", agents + 64);
+    }
+    let spread = std::time::Duration::from_secs(spread);
+    let run = on_temporary_home("keepalives", |root| bench::keepalives::run(root, agents, rounds, spread))?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "keepalives: {} agents connected, driver {}; {} acks; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; server resident memory {:.0} MB",
+        run.agents,
+        run.driver,
+        run.acked,
+        ms(run.percentile(0.5)),
+        ms(run.percentile(0.99)),
+        ms(run.percentile(1.0)),
+        run.server_rss as f64 / 1e6,
+    );
+    Ok(if run.acked == run.agents * rounds { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -129,6 +129,19 @@ pub enum BenchCommand {
         #[arg(long)]
         poll: bool,
     },
+    /// Many idle agents against a real `vigil serve` child on a temporary home: keepalive ack
+    /// latency and the server's resident memory.
+    Keepalives {
+        /// Agents connected at once.
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Keepalive rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Seconds each round's keepalives are spread over (agents send one every 20 s).
+        #[arg(long, default_value_t = 20)]
+        spread: u64,
+    },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
     Enroll {
@@ -193,6 +206,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench { command: BenchCommand::Agents { agents, events, poll } } => {
             bench::agents(agents, events, poll)
+        }
+        Command::Bench { command: BenchCommand::Keepalives { agents, rounds, spread } } => {
+            bench::keepalives(agents, rounds, spread)
         }
         Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd as _, OwnedFd};
+use std::os::fd::{AsRawFd as _, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +26,11 @@ use crate::store::Store;
 
 /// Time an agent may stay silent between frames (keepalives come every 20 s).
 pub const IDLE_TIME: Duration = Duration::from_secs(900);
+
+/// A connection's first read buffer.
+const READ_START: usize = 2048;
+/// The largest read buffer a busy connection grows to.
+const READ_MAX: usize = 64 * 1024;
 
 /// What the manager answers a start-up and every keepalive with.
 pub const ACK: &[u8] = b"#!-agent ack ";
@@ -94,36 +99,50 @@ pub struct Core {
 /// Why a connection is closed.
 type Close = (&'static str, String);
 
-/// The agent a connection belongs to, once its first frame is read.
+/// The agent a connection belongs to, once its first frame is read. Dropping it frees the
+/// agent's seat; it is dropped before the socket closes, so no other core shuts down the
+/// descriptor after it is reused.
 struct Session {
     /// This connection's number.
     conn: u64,
-    /// A duplicate of the socket, until the connection takes its agent's seat.
-    socket: Option<OwnedFd>,
+    /// The connection's socket, for the seat.
+    socket: RawFd,
+    live: Arc<LiveAgents>,
     agent: Option<Arc<KeyEntry>>,
     seat: Option<Arc<Seat>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(agent) = &self.agent {
+            self.live.leave(agent.agent.id, self.conn);
+        }
+    }
 }
 
 /// Serves one connection until it closes.
 pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     let _ = stream.set_nodelay(true);
-    let socket = match stream.as_fd().try_clone_to_owned() {
-        Ok(socket) => socket,
-        Err(e) => return warn!(%peer, "cannot serve an agent connection: {e}"),
+    // A local, so dropped before the `stream` argument however this future ends.
+    let mut session = Session {
+        conn: core.live.connection(),
+        socket: stream.as_raw_fd(),
+        live: Arc::clone(&core.live),
+        agent: None,
+        seat: None,
     };
-    let mut session = Session { conn: core.live.connection(), socket: Some(socket), agent: None, seat: None };
     serve_frames(&mut stream, peer, &core, &mut session).await;
-    // Before the socket closes: no other core may shut down its descriptor once reused.
-    if let Some(agent) = &session.agent {
-        core.live.leave(agent.agent.id, session.conn);
-    }
 }
 
 async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, session: &mut Session) {
     let ip = peer.ip();
     let mut framer = Framer::default();
-    let mut buf = Vec::with_capacity(secmsg::MAX_FRAME + 4);
+    // Idle agents (most of them) keep a small buffer; one that fills it gets a bigger one.
+    let mut buf = Vec::with_capacity(READ_START);
     loop {
+        if buf.len() == buf.capacity() && buf.capacity() < READ_MAX {
+            buf = Vec::with_capacity(buf.capacity() * 2);
+        }
         buf.clear();
         // A connection owes its first frame, or the rest of a frame it began, within the frame
         // timeout (slow-loris); between frames an agent may stay quiet for IDLE_TIME.
@@ -190,16 +209,17 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
         .map_err(|e| (e.reason(), format!("agent {}: {e}", entry.agent.id)))?;
     let agent = &entry.agent;
     let payload = classify(&opened.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", agent.id)))?;
-    match (&session.seat, session.socket.take()) {
-        (Some(seat), _) => core.live.heard(seat),
-        (None, Some(socket)) => {
+    match &session.seat {
+        Some(seat) => core.live.heard(seat),
+        None => {
             let startup = matches!(payload, Payload::Startup { .. });
-            let seat =
-                core.live.take(agent.id, session.conn, socket, startup).map_err(|e| ("key_in_use", e.to_string()))?;
+            let seat = core
+                .live
+                .take(agent.id, session.conn, session.socket, startup)
+                .map_err(|e| ("key_in_use", e.to_string()))?;
             session.seat = Some(seat);
             session.agent = Some(Arc::clone(&entry));
         }
-        (None, None) => return Err(("key_in_use", format!("agent {}: no socket to hold", agent.id))),
     }
     let reply = match payload {
         Payload::Startup { version } => {

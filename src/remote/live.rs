@@ -4,7 +4,7 @@
 //! the holder was heard from within `<connection_overtake_time>`, and is refused.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,8 +19,9 @@ pub struct Seat {
     conn: u64,
     /// Milliseconds since the registry's start when the holder last sent something.
     heard: AtomicU64,
-    /// A duplicate of the connection's socket, to shut it down from another core.
-    socket: OwnedFd,
+    /// The connection's socket, to shut it down from another core. Open while the seat is in
+    /// the registry: its connection leaves before closing it.
+    socket: RawFd,
 }
 
 /// Someone else holds the agent.
@@ -52,9 +53,10 @@ impl LiveAgents {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Seats connection `conn` (whose socket `socket` duplicates) on `agent`. A start-up, or a
-    /// holder silent past the overtake time, displaces the holder, whose socket is shut down.
-    pub fn take(&self, agent: AgentId, conn: u64, socket: OwnedFd, startup: bool) -> Result<Arc<Seat>, InUse> {
+    /// Seats connection `conn` (socket `socket`) on `agent`. A start-up, or a holder silent
+    /// past the overtake time, displaces the holder, whose socket is shut down. The caller must
+    /// [`leave`](Self::leave) before closing `socket`.
+    pub fn take(&self, agent: AgentId, conn: u64, socket: RawFd, startup: bool) -> Result<Arc<Seat>, InUse> {
         let now = self.now();
         let mut seats = crate::sync::lock(&self.seats);
         if let Some(holder) = seats.get(&agent)
@@ -66,7 +68,12 @@ impl LiveAgents {
             }
             info!(agent = %agent, "Agent reconnected: the new connection takes over from the old one");
             // The old connection's read ends at once; it then leaves, finding its seat gone.
-            let _ = socket2::SockRef::from(&holder.socket).shutdown(std::net::Shutdown::Both);
+            #[allow(unsafe_code)]
+            // SAFETY: a connection removes its seat, under this lock, before it closes its
+            // socket (connection::Session's drop), and the lock is held here: the descriptor is
+            // open and is still the holder's socket.
+            let holder_socket = unsafe { BorrowedFd::borrow_raw(holder.socket) };
+            let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
         }
         let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket });
         seats.insert(agent, Arc::clone(&seat));
@@ -101,7 +108,7 @@ impl LiveAgents {
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
-    use std::os::fd::AsFd as _;
+    use std::os::fd::AsRawFd as _;
 
     use super::*;
 
@@ -118,9 +125,9 @@ mod tests {
         let (mut old_client, old_server) = pair()?;
         let (_, new_server) = pair()?;
         let (old, new) = (live.connection(), live.connection());
-        assert!(live.take(id, old, old_server.as_fd().try_clone_to_owned()?, true).is_ok());
-        assert_eq!(live.take(id, new, new_server.as_fd().try_clone_to_owned()?, false).err(), Some(InUse(id)));
-        assert!(live.take(id, new, new_server.as_fd().try_clone_to_owned()?, true).is_ok());
+        assert!(live.take(id, old, old_server.as_raw_fd(), true).is_ok());
+        assert_eq!(live.take(id, new, new_server.as_raw_fd(), false).err(), Some(InUse(id)));
+        assert!(live.take(id, new, new_server.as_raw_fd(), true).is_ok());
         // The old server side was shut down: its peer reads the end.
         old_client.set_read_timeout(Some(Duration::from_secs(5)))?;
         assert_eq!(old_client.read(&mut [0u8; 8])?, 0);

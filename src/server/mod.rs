@@ -31,6 +31,19 @@ pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// Raises this process's open-file limit towards `wanted` (within the hard limit); returns the
+/// limit in force.
+pub fn raise_open_files(wanted: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let soft = wanted.min(limit.maximum.unwrap_or(u64::MAX));
+    if limit.current.is_some_and(|current| current < soft) {
+        // Refusal leaves the old limit, which the caller sees in the answer.
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum: limit.maximum });
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(0)
+}
+
 /// Runs the server on `home` until SIGTERM or SIGINT.
 pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     home.check_usable()?;
@@ -63,6 +76,9 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
         info!("Generated a self-signed TLS certificate (ECDSA P-256)");
     }
     let _pid = PidFile::acquire(&home.pid_file())?;
+    // Every agent holds a socket: take what the hard limit allows (Wazuh's rlimit_nofile).
+    let open_files = raise_open_files(u64::MAX);
+    info!(open_files, "Open-file limit raised to the hard limit: it caps how many agents can connect at once");
     let engine = load_engine(home, &loaded.config).map(|(engine, warnings)| (Arc::new(engine), warnings));
     let logtest_socket = home.path(LOGTEST_SOCKET);
     let queue_socket = home.path(QUEUE_SOCKET);
