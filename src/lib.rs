@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod enroll;
+pub mod hex;
 pub mod home;
 pub mod logging;
 pub mod logtest;

@@ -174,21 +174,11 @@ fn bad_input_is_refused_and_harms_no_one() {
     assert!(success, "{stderr}");
 }
 
-/// Raises this process's open-file limit so it can hold `wanted` sockets; returns what it got.
-fn raise_nofile(wanted: u64) -> u64 {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let hard = limit.maximum.unwrap_or(u64::MAX);
-    let soft = wanted.min(hard);
-    let _ = setrlimit(Resource::Nofile, rustix::process::Rlimit { current: Some(soft), maximum: limit.maximum });
-    getrlimit(Resource::Nofile).current.unwrap_or(0)
-}
-
 #[test]
 fn ten_thousand_connections_at_once_do_not_shut_out_another_agent() {
     let server = serve("");
     let wanted = 10_000;
-    let limit = raise_nofile(wanted + 200);
+    let limit = vigil::server::raise_open_files(wanted + 200);
     let count = (limit.saturating_sub(200) as usize).min(wanted as usize);
     assert!(count >= 1000, "open-file limit {limit} is too low for this test");
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), server.port);

@@ -14,6 +14,7 @@ use common::{agents_json, ok};
 use vigil::secmsg::{self, AgentKeys, Cipher, Counters, Framer};
 
 /// An agent as the store registered it.
+#[derive(Clone)]
 struct Agent {
     id: String,
     name: String,
@@ -61,10 +62,10 @@ impl<'a> Connection<'a> {
     }
 
     fn send(&mut self, payload: &[u8]) {
-        let sealed =
-            secmsg::seal(&self.agent.keys, self.agent.cipher, self.counters.advance(), 55555, payload).expect("seal");
-        let wire = secmsg::compose(self.agent.cipher, &sealed, Some(&self.agent.id));
-        self.stream.write_all(&secmsg::frame(&wire)).expect("send");
+        let agent = self.agent;
+        let frame =
+            secmsg::seal_frame(&agent.keys, agent.cipher, self.counters.advance(), 55555, payload, Some(&agent.id));
+        self.stream.write_all(&frame.expect("seal")).expect("send");
     }
 
     /// The next message from the manager, decrypted; `None` when it closed the connection.
@@ -171,7 +172,7 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     let mut good = Connection::open(server.port, web);
     good.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
     assert!(good.receive().is_some());
-    let impostor = Agent { keys: AgentKeys::derive(&web.id, &web.name, &"f".repeat(64)), ..clone_agent(web) };
+    let impostor = Agent { keys: AgentKeys::derive(&web.id, &web.name, &"f".repeat(64)), ..web.clone() };
     let mut bad = Connection::open(server.port, &impostor);
     bad.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
     assert_eq!(bad.receive(), None, "closed");
@@ -226,10 +227,6 @@ fn receive_file(connection: &mut Connection<'_>, expected: &[u8]) -> String {
     assert_eq!(content, expected);
     assert_eq!(String::from_utf8_lossy(&secmsg::key::hex_md5(&content)), sum);
     sum.to_owned()
-}
-
-fn clone_agent(agent: &Agent) -> Agent {
-    Agent { id: agent.id.clone(), name: agent.name.clone(), keys: agent.keys.clone(), cipher: agent.cipher }
 }
 
 #[test]

@@ -71,8 +71,7 @@ impl Simulated {
         let mut buf = [0u8; 2048];
         loop {
             if let Some(frame) = framer.next_frame()? {
-                let wire = secmsg::split(frame)?;
-                let opened = secmsg::open(&self.keys, wire.cipher, wire.ciphertext)?;
+                let opened = secmsg::open_frame(&self.keys, frame)?;
                 if opened.payload != crate::remote::connection::ACK {
                     bail!("expected an ack, got {:?}", String::from_utf8_lossy(&opened.payload));
                 }
@@ -88,8 +87,7 @@ impl Simulated {
 }
 
 fn seal(keys: &AgentKeys, id: &str, counters: &mut Counters, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let sealed = secmsg::seal(keys, Cipher::Aes, counters.advance(), 55555, payload)?;
-    Ok(secmsg::frame(&secmsg::compose(Cipher::Aes, &sealed, Some(id))))
+    Ok(secmsg::seal_frame(keys, Cipher::Aes, counters.advance(), 55555, payload, Some(id))?)
 }
 
 /// Runs `events` events from `agents` agents through a fresh home at `root`.

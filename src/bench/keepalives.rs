@@ -47,15 +47,6 @@ impl Drop for Server {
     }
 }
 
-fn resident_bytes_of(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -123,15 +114,14 @@ impl Idle {
 
     /// Sends `payload` and waits for the ack; returns how long the ack took.
     async fn exchange(&mut self, payload: &[u8]) -> anyhow::Result<Duration> {
-        let sealed = secmsg::seal(&self.keys, Cipher::Aes, self.counters.advance(), 55555, payload)?;
-        let frame = secmsg::frame(&secmsg::compose(Cipher::Aes, &sealed, Some(&self.id)));
+        let frame =
+            secmsg::seal_frame(&self.keys, Cipher::Aes, self.counters.advance(), 55555, payload, Some(&self.id))?;
         let sent = Instant::now();
         self.stream.write_all(&frame).await?;
         let mut buf = [0u8; 2048];
         loop {
             if let Some(frame) = self.framer.next_frame()? {
-                let wire = secmsg::split(frame)?;
-                let opened = secmsg::open(&self.keys, wire.cipher, wire.ciphertext)?;
+                let opened = secmsg::open_frame(&self.keys, frame)?;
                 // A merged.mg push may follow an ack; only the ack is timed.
                 if opened.payload == crate::remote::connection::ACK {
                     return Ok(sent.elapsed());
@@ -166,7 +156,7 @@ pub fn run(root: &std::path::Path, agents: usize, rounds: usize, spread: Duratio
             agent.exchange(br#"#!-agent startup {"version":"v4.14.7"}"#).await?;
             connected.push(agent);
         }
-        let rss = resident_bytes_of(server.0.id());
+        let rss = super::resident_bytes_of(&server.0.id().to_string()).unwrap_or(0);
         let started = Instant::now();
         let count = connected.len().max(1) as u32;
         let tasks: Vec<_> = connected
@@ -189,7 +179,7 @@ pub fn run(root: &std::path::Path, agents: usize, rounds: usize, spread: Duratio
         for task in tasks {
             all.extend(task.await??);
         }
-        anyhow::Ok((all, rss.max(resident_bytes_of(server.0.id()))))
+        anyhow::Ok((all, rss.max(super::resident_bytes_of(&server.0.id().to_string()).unwrap_or(0))))
     })?;
     let log = std::fs::read_to_string(root.join("logs/ossec.log")).unwrap_or_default();
     let driver = log.split("driver=").nth(1).and_then(|d| d.split_whitespace().next()).unwrap_or("?").to_owned();

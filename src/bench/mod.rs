@@ -113,7 +113,12 @@ pub fn pipeline(engine: &Engine, messages: &[Vec<u8>], threads: usize, now: i64)
 
 /// Resident memory of this process in bytes (Linux `/proc/self/status`), if known.
 pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    resident_bytes_of("self")
+}
+
+/// The resident memory of process `pid` (a number, or `self`), in bytes.
+pub fn resident_bytes_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)

@@ -43,10 +43,7 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        let ip = match peer.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = crate::store::agent::unmapped(peer.ip());
         match shared.gate.admit(ip, Instant::now()) {
             Ok(ticket) => {
                 let shared = Arc::clone(&shared);

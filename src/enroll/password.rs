@@ -71,7 +71,7 @@ impl Password {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut raw = [0u8; 16];
                 getrandom::fill(&mut raw).map_err(PasswordError::Random)?;
-                let text: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                let text = crate::hex::encode(&raw);
                 let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
                 file.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
                 file.sync_all().map_err(io)?;

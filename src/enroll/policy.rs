@@ -47,7 +47,7 @@ pub fn key_hash(id: AgentId, name: &AgentName, key: &AgentKey) -> String {
     ctx.update(id.to_string().as_bytes());
     ctx.update(name.as_str().as_bytes());
     ctx.update(key.expose().as_bytes());
-    ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(ctx.finish().as_ref())
 }
 
 impl Policy {

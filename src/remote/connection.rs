@@ -108,14 +108,14 @@ struct Session {
     /// The connection's socket, for the seat.
     socket: RawFd,
     live: Arc<LiveAgents>,
-    agent: Option<Arc<KeyEntry>>,
-    seat: Option<Arc<Seat>>,
+    /// The agent and its seat, from the first frame on.
+    held: Option<(Arc<KeyEntry>, Arc<Seat>)>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(agent) = &self.agent {
-            self.live.leave(agent.agent.id, self.conn);
+        if let Some((entry, _)) = &self.held {
+            self.live.leave(entry.agent.id, self.conn);
         }
     }
 }
@@ -124,13 +124,8 @@ impl Drop for Session {
 pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     let _ = stream.set_nodelay(true);
     // A local, so dropped before the `stream` argument however this future ends.
-    let mut session = Session {
-        conn: core.live.connection(),
-        socket: stream.as_raw_fd(),
-        live: Arc::clone(&core.live),
-        agent: None,
-        seat: None,
-    };
+    let mut session =
+        Session { conn: core.live.connection(), socket: stream.as_raw_fd(), live: Arc::clone(&core.live), held: None };
     serve_frames(&mut stream, peer, &core, &mut session).await;
 }
 
@@ -146,7 +141,7 @@ async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, ses
         buf.clear();
         // A connection owes its first frame, or the rest of a frame it began, within the frame
         // timeout (slow-loris); between frames an agent may stay quiet for IDLE_TIME.
-        let limit = if session.seat.is_none() || framer.buffered() > 0 { core.frame_timeout } else { IDLE_TIME };
+        let limit = if session.held.is_none() || framer.buffered() > 0 { core.frame_timeout } else { IDLE_TIME };
         let Ok(BufResult(read, returned)) = compio::time::timeout(limit, stream.read(buf)).await else {
             let detail = format!("no complete frame within {} s", limit.as_secs());
             return core.drops.count("timeout", ip, &detail);
@@ -197,7 +192,7 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
         .borrow_mut()
         .identify(&core.store, wire.agent_id, ip)
         .map_err(|e| ("unknown_agent", e.to_string()))?;
-    if let Some(bound) = &session.agent
+    if let Some((bound, _)) = &session.held
         && bound.agent.id != entry.agent.id
     {
         return Err((
@@ -209,16 +204,15 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
         .map_err(|e| (e.reason(), format!("agent {}: {e}", entry.agent.id)))?;
     let agent = &entry.agent;
     let payload = classify(&opened.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", agent.id)))?;
-    match &session.seat {
-        Some(seat) => core.live.heard(seat),
+    match &session.held {
+        Some((_, seat)) => core.live.heard(seat),
         None => {
             let startup = matches!(payload, Payload::Startup { .. });
             let seat = core
                 .live
                 .take(agent.id, session.conn, session.socket, startup)
                 .map_err(|e| ("key_in_use", e.to_string()))?;
-            session.seat = Some(seat);
-            session.agent = Some(Arc::clone(&entry));
+            session.held = Some((Arc::clone(&entry), seat));
         }
     }
     let reply = match payload {
@@ -281,7 +275,6 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
 /// A reply to the agent in the cipher it used, framed.
 fn seal(core: &Core, entry: &KeyEntry, cipher: Cipher, payload: &[u8]) -> Result<Vec<u8>, Close> {
     let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
-    let sealed = secmsg::seal(&entry.keys, cipher, core.counters.next(), random, payload)
-        .map_err(|e| (e.reason(), e.to_string()))?;
-    Ok(secmsg::frame(&secmsg::compose(cipher, &sealed, None)))
+    secmsg::seal_frame(&entry.keys, cipher, core.counters.next(), random, payload, None)
+        .map_err(|e| (e.reason(), e.to_string()))
 }

@@ -6,16 +6,10 @@ use aes::cipher::KeyInit as _;
 /// hex-md5 of `data`, lower case (`OS_MD5_Str`).
 pub fn hex_md5(data: &[u8]) -> [u8; 32] {
     use md5::Digest as _;
-    let digest = md5::Md5::digest(data);
     let mut hex = [0u8; 32];
-    for (i, b) in digest.iter().enumerate() {
-        hex[2 * i] = HEX[usize::from(b >> 4)];
-        hex[2 * i + 1] = HEX[usize::from(b & 0xf)];
-    }
+    crate::hex::encode_into(&md5::Md5::digest(data), &mut hex);
     hex
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The two ciphers an agent may use, keyed.
 #[derive(Clone)]

@@ -15,6 +15,25 @@ pub use key::AgentKeys;
 pub use message::{Counters, Opened, open, seal};
 pub use wire::{Wire, compose, split};
 
+/// A payload sealed and framed for TCP, with the `!<id>!` prefix when `agent_id` is given (agents
+/// add it; the manager never does).
+pub fn seal_frame(
+    keys: &AgentKeys,
+    cipher: Cipher,
+    counters: Counters,
+    random: u16,
+    payload: &[u8],
+    agent_id: Option<&str>,
+) -> Result<Vec<u8>, SecError> {
+    Ok(frame(&compose(cipher, &seal(keys, cipher, counters, random, payload)?, agent_id)))
+}
+
+/// The wire message `frame` taken apart and opened with `keys`.
+pub fn open_frame(keys: &AgentKeys, frame: &[u8]) -> Result<Opened, SecError> {
+    let wire = split(frame)?;
+    open(keys, wire.cipher, wire.ciphertext)
+}
+
 /// Why a frame or message was refused; the connection that sent it is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SecError {

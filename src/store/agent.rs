@@ -134,11 +134,7 @@ impl AgentIp {
     /// Whether a peer at `addr` may use this entry: `any` takes everyone, a network its
     /// members, an address itself (IPv4-mapped peers count as IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
-        let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
-        match (self.net, addr) {
+        match (self.net, unmapped(addr)) {
             (None, _) => true,
             (Some((IpAddr::V4(net), prefix)), IpAddr::V4(a)) => {
                 let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
@@ -161,10 +157,7 @@ impl AgentIp {
     /// A peer's address as authd and remoted write it: IPv4 dotted (IPv4-mapped IPv6 too),
     /// IPv6 expanded in upper case (`get_ipv6_string`, `OS_ExpandIPv6`).
     pub fn from_source(addr: IpAddr) -> Self {
-        let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
+        let addr = unmapped(addr);
         let prefix = if addr.is_ipv4() { 32 } else { 128 };
         Self { text: expanded(addr), net: Some((addr, prefix)) }
     }
@@ -179,6 +172,15 @@ impl AgentIp {
             }
             _ => self,
         }
+    }
+}
+
+/// A peer's address with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack
+/// listener reports for IPv4 peers) turned back into IPv4.
+pub fn unmapped(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 
@@ -231,7 +233,7 @@ impl AgentKey {
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)?;
-        Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+        Ok(Self(crate::hex::encode(&bytes)))
     }
 
     /// The secret itself, for client.keys and the wire protocol only.

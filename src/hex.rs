@@ -1,0 +1,26 @@
+//! Lower-case hexadecimal, as Wazuh prints digests and keys (`%02x`).
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` as hex into `out`, which holds exactly twice as many bytes.
+pub fn encode_into(bytes: &[u8], out: &mut [u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
+/// `bytes` as a hex string.
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    encode_into(bytes, &mut out);
+    out.into_iter().map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lower_case_pairs() {
+        assert_eq!(super::encode(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+}
