@@ -13,6 +13,7 @@ pub mod hex;
 pub mod home;
 pub mod logging;
 pub mod logtest;
+pub mod metrics;
 pub mod output;
 pub mod remote;
 pub mod ruleset;

@@ -172,6 +172,21 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     let mut good = Connection::open(server.port, web);
     good.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
     assert!(good.receive().is_some());
+    // A request through queue/sockets/remote reaches the agent and its answer comes back.
+    let socket = home.join("queue/sockets/remote");
+    let command = format!("{} agent getconfig client", web.id);
+    let requester = std::thread::spawn(move || local_request(&socket, command.as_bytes()));
+    let request = String::from_utf8(good.receive().expect("the request")).expect("text");
+    let counter = request
+        .strip_prefix("#!-req ")
+        .and_then(|r| r.strip_suffix(" agent getconfig client"))
+        .expect("#!-req <counter> agent getconfig client")
+        .to_owned();
+    good.send(format!("#!-req {counter} ok {{\"client\":{{}}}}").as_bytes());
+    assert_eq!(requester.join().expect("requester"), br#"ok {"client":{}}"#);
+    let nobody = local_request(&home.join("queue/sockets/remote"), b"999 agent getconfig client");
+    assert_eq!(nobody, b"err Cannot send request");
+
     let impostor = Agent { keys: AgentKeys::derive(&web.id, &web.name, &"f".repeat(64)), ..web.clone() };
     let mut bad = Connection::open(server.port, &impostor);
     bad.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
@@ -205,6 +220,36 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
             && text.contains("reason=frame_too_large")
             && text.contains("reason=key_in_use")
     });
+
+    // The counters, as remoted's getstats, its state file and Prometheus text show them.
+    let stats: serde_json::Value =
+        serde_json::from_slice(&local_request(&home.join("queue/sockets/remote"), br#"{"command":"getstats"}"#))
+            .expect("JSON");
+    let metrics = &stats["data"]["metrics"];
+    assert!(metrics["messages"]["received_breakdown"]["event"].as_u64() >= Some(2), "{stats}");
+    assert!(metrics["messages"]["received_breakdown"]["control_breakdown"]["keepalive"].as_u64() >= Some(7));
+    assert!(metrics["messages"]["sent_breakdown"]["shared"].as_u64() >= Some(6), "two pushes of three messages");
+    assert_eq!(metrics["messages"]["sent_breakdown"]["request"].as_u64(), Some(1));
+    assert!(metrics["bytes"]["received"].as_u64() > Some(1000));
+    wait_for("the state files", Duration::from_secs(10), || {
+        let state = std::fs::read_to_string(home.join("var/run/wazuh-remoted.state")).unwrap_or_default();
+        let prom = std::fs::read_to_string(home.join("var/run/vigil.prom")).unwrap_or_default();
+        state.contains("evt_count='") && !state.contains("evt_count='0'") && prom.contains("reason=\"wrong_key\"")
+    });
+}
+
+/// One message to `queue/sockets/remote` and its answer, framed with LE u32 lengths.
+fn local_request(socket: &Path, message: &[u8]) -> Vec<u8> {
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("connect to the remote socket");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let len = u32::try_from(message.len()).expect("short");
+    stream.write_all(&len.to_le_bytes()).expect("write");
+    stream.write_all(message).expect("write");
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).expect("answer length");
+    let mut answer = vec![0u8; u32::from_le_bytes(header) as usize];
+    stream.read_exact(&mut answer).expect("answer");
+    answer
 }
 
 /// Reads a file push (`#!-up file <md5> merged.mg`, chunks, `#!-close file `), checks it carries

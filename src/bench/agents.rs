@@ -105,8 +105,10 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         driver,
         allow_higher_versions: false,
         shared_dir: home.path("etc/shared"),
+        multigroups_dir: home.path("var/multigroups"),
         overtake: loaded.config.remote.connection_overtake_time,
         frame_timeout: loaded.config.remote.frame_timeout,
+        disconnection: loaded.config.global.agents_disconnection_time,
     };
     let service = service::start(&settings, &store, &sink)?;
     let driver = if service.drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };

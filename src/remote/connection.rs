@@ -13,11 +13,13 @@ use std::time::Duration;
 use compio::BufResult;
 use compio::io::{AsyncRead as _, AsyncWriteExt as _};
 use compio::net::TcpStream;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
+use super::commands::Commands;
 use super::control::{Payload, classify};
 use super::keys::{KeyEntry, KeyTable};
-use super::live::{LiveAgents, Seat};
+use super::live::{LiveAgents, Mailbox, Outgoing, Seat};
+use super::stats::Stats;
 use super::status::{StatusWriter, Update};
 use super::{event, keepalive};
 use crate::secmsg::{self, Cipher, Counters, Framer};
@@ -26,6 +28,10 @@ use crate::store::Store;
 
 /// Time an agent may stay silent between frames (keepalives come every 20 s).
 pub const IDLE_TIME: Duration = Duration::from_secs(900);
+
+/// Messages a connection's writer may have queued; a full queue holds the connection's reads
+/// (its own replies) or refuses other threads' messages.
+const OUTBOX: usize = 64;
 
 /// A connection's first read buffer.
 const READ_START: usize = 2048;
@@ -47,31 +53,6 @@ impl SendCounter {
     }
 }
 
-/// Connections closed, by reason.
-#[derive(Debug, Default)]
-pub struct Drops(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
-
-impl Drops {
-    /// Counts a closed connection and logs it.
-    pub fn count(&self, reason: &'static str, peer: IpAddr, detail: &str) {
-        let n = {
-            let mut counts = crate::sync::lock(&self.0);
-            let n = counts.entry(reason).or_default();
-            *n += 1;
-            *n
-        };
-        // The first few of each reason, then every thousandth: enough to see, never a flood.
-        if n <= 10 || n.is_multiple_of(1000) {
-            warn!(%peer, reason, total = n, "Agent connection closed: {detail}");
-        }
-    }
-
-    /// Every reason's count.
-    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
-        crate::sync::lock(&self.0).iter().map(|(k, v)| (*k, *v)).collect()
-    }
-}
-
 /// What every connection on one core shares.
 pub struct Core {
     /// The agent store.
@@ -84,8 +65,10 @@ pub struct Core {
     pub sink: Arc<Sink>,
     /// The manager's send counters.
     pub counters: Arc<SendCounter>,
-    /// Closed connections by reason.
-    pub drops: Arc<Drops>,
+    /// The service's counters.
+    pub stats: Arc<Stats>,
+    /// Requests waiting for agents' answers.
+    pub commands: Arc<Commands>,
     /// Accept agents newer than the manager.
     pub allow_higher_versions: bool,
     /// Groups' merged.mg files.
@@ -110,6 +93,8 @@ struct Session {
     live: Arc<LiveAgents>,
     /// The agent and its seat, from the first frame on.
     held: Option<(Arc<KeyEntry>, Arc<Seat>)>,
+    /// The connection's writer queue.
+    outbox: flume::Sender<Outgoing>,
 }
 
 impl Drop for Session {
@@ -120,16 +105,44 @@ impl Drop for Session {
     }
 }
 
-/// Serves one connection until it closes.
-pub async fn serve(mut stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
+/// Serves one connection until it closes: a reader handles frames, a writer sends what the
+/// reader and other threads leave in the connection's outbox, in order.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<Core>) {
     let _ = stream.set_nodelay(true);
+    core.stats.tcp_sessions.inc();
+    let (outbox, queued) = flume::bounded(OUTBOX);
     // A local, so dropped before the `stream` argument however this future ends.
-    let mut session =
-        Session { conn: core.live.connection(), socket: stream.as_raw_fd(), live: Arc::clone(&core.live), held: None };
-    serve_frames(&mut stream, peer, &core, &mut session).await;
+    let mut session = Session {
+        conn: core.live.connection(),
+        socket: stream.as_raw_fd(),
+        live: Arc::clone(&core.live),
+        held: None,
+        outbox,
+    };
+    let reading = async {
+        serve_frames(&stream, peer, &core, &mut session).await;
+        // A writer stuck on a peer that does not read fails now; an idle one reads the end.
+        let _ = socket2::SockRef::from(&stream).shutdown(std::net::Shutdown::Both);
+        let _ = session.outbox.send_async(Outgoing::Close).await;
+    };
+    futures_util::future::join(reading, write(&stream, queued, &core)).await;
+    core.stats.tcp_sessions.dec();
 }
 
-async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, session: &mut Session) {
+/// Writes the outbox's frames until the connection closes.
+async fn write(stream: &TcpStream, queued: flume::Receiver<Outgoing>, core: &Core) {
+    let mut writer = stream;
+    while let Ok(Outgoing::Frame(frame)) = queued.recv_async().await {
+        let len = frame.len() as u64;
+        if let BufResult(Err(e), _) = writer.write_all(frame).await {
+            return debug!("agent connection write failed: {e}");
+        }
+        core.stats.sent_bytes.add(len);
+    }
+}
+
+async fn serve_frames(stream: &TcpStream, peer: SocketAddr, core: &Core, session: &mut Session) {
+    let mut stream = stream;
     let ip = peer.ip();
     let mut framer = Framer::default();
     // Idle agents (most of them) keep a small buffer; one that fills it gets a bigger one.
@@ -144,12 +157,15 @@ async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, ses
         let limit = if session.held.is_none() || framer.buffered() > 0 { core.frame_timeout } else { IDLE_TIME };
         let Ok(BufResult(read, returned)) = compio::time::timeout(limit, stream.read(buf)).await else {
             let detail = format!("no complete frame within {} s", limit.as_secs());
-            return core.drops.count("timeout", ip, &detail);
+            return core.stats.refuse("timeout", ip, &detail);
         };
         buf = returned;
         match read {
             Ok(0) => return,
-            Ok(n) => framer.push(&buf[..n]),
+            Ok(n) => {
+                core.stats.recv_bytes.add(n as u64);
+                framer.push(&buf[..n]);
+            }
             Err(e) => return debug!(%peer, "agent connection read failed: {e}"),
         }
         let mut out = Output::default();
@@ -157,10 +173,10 @@ async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, ses
             let frame = match framer.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
-                Err(e) => return core.drops.count(e.reason(), ip, &e.to_string()),
+                Err(e) => return core.stats.refuse(e.reason(), ip, &e.to_string()),
             };
             if let Err((reason, detail)) = handle(frame, ip, session, core, &mut out) {
-                return core.drops.count(reason, ip, &detail);
+                return core.stats.refuse(reason, ip, &detail);
             }
         }
         // Everything this read brought is analysed and written in one go.
@@ -168,8 +184,9 @@ async fn serve_frames(stream: &mut TcpStream, peer: SocketAddr, core: &Core, ses
             core.sink.handle_all(&out.events);
         }
         for reply in out.replies {
-            if let BufResult(Err(e), _) = stream.write_all(reply).await {
-                return debug!(%peer, "agent connection write failed: {e}");
+            // Waits while the writer is behind: an agent that does not read stops being read.
+            if session.outbox.send_async(Outgoing::Frame(reply)).await.is_err() {
+                return;
             }
         }
     }
@@ -205,12 +222,16 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
     let agent = &entry.agent;
     let payload = classify(&opened.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", agent.id)))?;
     match &session.held {
-        Some((_, seat)) => core.live.heard(seat),
+        Some((_, seat)) => {
+            core.live.heard(seat);
+            seat.mailbox.used(wire.cipher);
+        }
         None => {
             let startup = matches!(payload, Payload::Startup { .. });
+            let mailbox = Mailbox::new(Arc::clone(&entry), wire.cipher, session.outbox.clone());
             let seat = core
                 .live
-                .take(agent.id, session.conn, session.socket, startup)
+                .take(agent.id, session.conn, session.socket, startup, mailbox)
                 .map_err(|e| ("key_in_use", e.to_string()))?;
             session.held = Some((Arc::clone(&entry), seat));
         }
@@ -225,28 +246,32 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
                 out.replies.push(seal(core, &entry, wire.cipher, refusal)?);
                 return Ok(());
             }
+            core.stats.received.startup.inc();
             info!(agent = %agent.id, name = %agent.name, "Agent connected");
             core.status.send(Update::Started { id: agent.id, version, peer: ip });
             Some(ACK)
         }
         Payload::Keepalive(text) => {
+            core.stats.received.keepalive.inc();
             let keepalive = Box::new(keepalive::parse(text));
             out.replies.push(seal(core, &entry, wire.cipher, ACK)?);
-            // The agent's group file, when the agent holds another one.
-            let group = agent.groups.first().map_or("default", |g| g.as_str());
-            if agent.groups.len() <= 1
-                && let Some(merged) = core.shared.get(group)
+            core.stats.sent.ack.inc();
+            // The agent's group (or multigroup) file, when the agent holds another one.
+            let groups: Vec<&str> = agent.groups.iter().map(|g| g.as_str()).collect();
+            if let Some(merged) = core.shared.for_agent(&groups)
                 && keepalive.merged_sum.as_deref() != Some(merged.sum.as_str())
             {
-                debug!(agent = %agent.id, group, "sending merged.mg");
+                debug!(agent = %agent.id, "sending merged.mg");
                 for message in merged.push_messages() {
                     out.replies.push(seal(core, &entry, wire.cipher, &message)?);
+                    core.stats.sent.shared.inc();
                 }
             }
             core.status.send(Update::Keepalive { id: agent.id, keepalive, peer: ip });
             None
         }
         Payload::Shutdown => {
+            core.stats.received.shutdown.inc();
             core.status.send(Update::Stopped { id: agent.id });
             let stopped = format!("1:wazuh-remoted:ossec: Agent stopped: '{}->{}'.", agent.name, agent.ip);
             if let Ok(message) = event::forward(agent, stopped.as_bytes()) {
@@ -254,20 +279,29 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
             }
             None
         }
-        Payload::Response { counter, .. } => {
+        Payload::Response { counter, body } => {
+            core.stats.received.request.inc();
             debug!(agent = %agent.id, counter, "request answered");
+            core.commands.answer(counter, body);
             None
         }
         Payload::Event(payload) => {
             match event::forward(agent, payload) {
-                Ok(message) => out.events.push(message),
-                Err(e) => debug!(agent = %agent.id, "event dropped: {e}"),
+                Ok(message) => {
+                    core.stats.received.event.inc();
+                    out.events.push(message);
+                }
+                Err(e) => {
+                    core.stats.received.discarded.inc();
+                    debug!(agent = %agent.id, "event dropped: {e}");
+                }
             }
             None
         }
     };
     if let Some(payload) = reply {
         out.replies.push(seal(core, &entry, wire.cipher, payload)?);
+        core.stats.sent.ack.inc();
     }
     Ok(())
 }

@@ -21,7 +21,8 @@ pub struct KeyEntry {
 }
 
 impl KeyEntry {
-    fn new(agent: Agent) -> Self {
+    /// The entry of `agent`, its keys derived.
+    pub fn new(agent: Agent) -> Self {
         let keys = AgentKeys::derive(&agent.id.to_string(), agent.name.as_str(), agent.key.expose());
         Self { agent, keys }
     }

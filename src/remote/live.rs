@@ -6,12 +6,51 @@
 use std::collections::HashMap;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tracing::info;
 
+use super::keys::KeyEntry;
+use crate::secmsg::Cipher;
 use crate::store::AgentId;
+
+/// What a connection's writer is handed: a framed, encrypted message, or the end.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// Bytes to write as they are.
+    Frame(Vec<u8>),
+    /// The connection is over: the writer stops.
+    Close,
+}
+
+/// Where other threads leave messages for a connected agent: its keys, the cipher it last
+/// used (replies must use it), and its connection's outbox.
+#[derive(Debug)]
+pub struct Mailbox {
+    /// The agent's key entry.
+    pub entry: Arc<KeyEntry>,
+    aes: AtomicBool,
+    /// The connection's writer queue (bounded: a full one refuses, never blocks the sender).
+    pub outbox: flume::Sender<Outgoing>,
+}
+
+impl Mailbox {
+    /// A mailbox for an agent that just used `cipher`.
+    pub fn new(entry: Arc<KeyEntry>, cipher: Cipher, outbox: flume::Sender<Outgoing>) -> Self {
+        Self { entry, aes: AtomicBool::new(cipher == Cipher::Aes), outbox }
+    }
+
+    /// The cipher the agent last used.
+    pub fn cipher(&self) -> Cipher {
+        if self.aes.load(Ordering::Relaxed) { Cipher::Aes } else { Cipher::Blowfish }
+    }
+
+    /// Notes the cipher of the agent's latest message.
+    pub fn used(&self, cipher: Cipher) {
+        self.aes.store(cipher == Cipher::Aes, Ordering::Relaxed);
+    }
+}
 
 /// A connection's hold on its agent.
 #[derive(Debug)]
@@ -22,6 +61,15 @@ pub struct Seat {
     /// The connection's socket, to shut it down from another core. Open while the seat is in
     /// the registry: its connection leaves before closing it.
     socket: RawFd,
+    /// How to reach the agent through this connection.
+    pub mailbox: Mailbox,
+}
+
+impl Seat {
+    /// Time since the holder last sent something.
+    pub fn silent(&self, live: &LiveAgents) -> Duration {
+        Duration::from_millis(live.now().saturating_sub(self.heard.load(Ordering::Relaxed)))
+    }
 }
 
 /// Someone else holds the agent.
@@ -56,14 +104,20 @@ impl LiveAgents {
     /// Seats connection `conn` (socket `socket`) on `agent`. A start-up, or a holder silent
     /// past the overtake time, displaces the holder, whose socket is shut down. The caller must
     /// [`leave`](Self::leave) before closing `socket`.
-    pub fn take(&self, agent: AgentId, conn: u64, socket: RawFd, startup: bool) -> Result<Arc<Seat>, InUse> {
+    pub fn take(
+        &self,
+        agent: AgentId,
+        conn: u64,
+        socket: RawFd,
+        startup: bool,
+        mailbox: Mailbox,
+    ) -> Result<Arc<Seat>, InUse> {
         let now = self.now();
         let mut seats = crate::sync::lock(&self.seats);
         if let Some(holder) = seats.get(&agent)
             && holder.conn != conn
         {
-            let silent = Duration::from_millis(now.saturating_sub(holder.heard.load(Ordering::Relaxed)));
-            if !startup && silent < self.overtake {
+            if !startup && holder.silent(self) < self.overtake {
                 return Err(InUse(agent));
             }
             info!(agent = %agent, "Agent reconnected: the new connection takes over from the old one");
@@ -75,7 +129,7 @@ impl LiveAgents {
             let holder_socket = unsafe { BorrowedFd::borrow_raw(holder.socket) };
             let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
         }
-        let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket });
+        let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket, mailbox });
         seats.insert(agent, Arc::clone(&seat));
         Ok(seat)
     }
@@ -92,6 +146,11 @@ impl LiveAgents {
         if seats.get(&agent).is_some_and(|s| s.conn == conn) {
             seats.remove(&agent);
         }
+    }
+
+    /// The seat of `agent`, when a connection holds it.
+    pub fn seat(&self, agent: AgentId) -> Option<Arc<Seat>> {
+        crate::sync::lock(&self.seats).get(&agent).cloned()
     }
 
     /// Agents with a live connection.
@@ -125,9 +184,26 @@ mod tests {
         let (mut old_client, old_server) = pair()?;
         let (_, new_server) = pair()?;
         let (old, new) = (live.connection(), live.connection());
-        assert!(live.take(id, old, old_server.as_raw_fd(), true).is_ok());
-        assert_eq!(live.take(id, new, new_server.as_raw_fd(), false).err(), Some(InUse(id)));
-        assert!(live.take(id, new, new_server.as_raw_fd(), true).is_ok());
+        let key = "k".repeat(64).parse().map_err(std::io::Error::other)?;
+        let agent = crate::store::Agent::new(
+            id,
+            "web".parse().map_err(std::io::Error::other)?,
+            crate::store::AgentIp::any(),
+            key,
+            0,
+        );
+        let entry = Arc::new(KeyEntry::new(agent));
+        let (outbox, mail) = flume::bounded(1);
+        let mailbox = || Mailbox::new(Arc::clone(&entry), Cipher::Aes, outbox.clone());
+        assert!(live.take(id, old, old_server.as_raw_fd(), true, mailbox()).is_ok());
+        assert_eq!(live.take(id, new, new_server.as_raw_fd(), false, mailbox()).err(), Some(InUse(id)));
+        assert!(live.take(id, new, new_server.as_raw_fd(), true, mailbox()).is_ok());
+        // The holder's mailbox reaches its connection's outbox.
+        let seat = live.seat(id).ok_or(std::io::ErrorKind::NotFound)?;
+        seat.mailbox.used(Cipher::Blowfish);
+        assert_eq!(seat.mailbox.cipher(), Cipher::Blowfish);
+        assert!(seat.mailbox.outbox.try_send(Outgoing::Close).is_ok());
+        assert!(matches!(mail.try_recv(), Ok(Outgoing::Close)));
         // The old server side was shut down: its peer reads the end.
         old_client.set_read_timeout(Some(Duration::from_secs(5)))?;
         assert_eq!(old_client.read(&mut [0u8; 8])?, 0);

@@ -5,15 +5,19 @@
 //! I/O: the per-core data plane ([`service`]) and its connections ([`connection`]); status
 //! changes go to the store in batches ([`status`]); silent agents are disconnected
 //! ([`monitor`]); groups' merged.mg files are built and pushed ([`shared`]); one connection holds each
-//! agent ([`live`]).
+//! agent ([`live`]); other threads send to agents ([`commands`]), local tools through
+//! `queue/sockets/remote` ([`local`]); the counters are in [`stats`].
 
+pub mod commands;
 pub mod connection;
 pub mod control;
 pub mod event;
 pub mod keepalive;
 pub mod keys;
 pub mod live;
+pub mod local;
 pub mod monitor;
 pub mod service;
 pub mod shared;
+pub mod stats;
 pub mod status;

@@ -15,12 +15,14 @@ use std::time::Duration;
 use compio::driver::{DriverType, ProactorBuilder};
 use tracing::{error, info, warn};
 
-use super::connection::{self, Core, Drops, SendCounter};
+use super::commands::Commands;
+use super::connection::{self, Core, SendCounter};
 use super::keys::KeyTable;
 use super::live::LiveAgents;
 use super::shared::SharedFiles;
+use super::stats::Stats;
 use super::status::StatusWriter;
-use crate::config::{Connection, IoDriver, Remote};
+use crate::config::{Connection, IoDriver};
 use crate::server::queue::Sink;
 use crate::store::Store;
 
@@ -40,15 +42,20 @@ pub struct Settings {
     pub allow_higher_versions: bool,
     /// `etc/shared`, where the groups' files are.
     pub shared_dir: PathBuf,
+    /// `var/multigroups`, where multigroups' folders are laid out.
+    pub multigroups_dir: PathBuf,
     /// A connection silent this long may be replaced by another for the same agent.
     pub overtake: Duration,
     /// Time to send a first frame, or to finish a frame begun.
     pub frame_timeout: Duration,
+    /// Agents silent this long are sent nothing (`<agents_disconnection_time>`).
+    pub disconnection: Duration,
 }
 
 impl Settings {
     /// The secure TCP listener of `<remote>`, if there is one, for the home at `root`.
-    pub fn from_config(remote: &Remote, root: &std::path::Path) -> Option<Self> {
+    pub fn from_config(config: &crate::config::Config, root: &std::path::Path) -> Option<Self> {
+        let remote = &config.remote;
         let listener = remote.listeners.iter().find(|l| l.connection == Connection::Secure && l.tcp)?;
         let any: IpAddr = if listener.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
         let workers = match remote.workers {
@@ -61,8 +68,10 @@ impl Settings {
             driver: remote.io_driver,
             allow_higher_versions: remote.allow_higher_versions,
             shared_dir: root.join("etc/shared"),
+            multigroups_dir: root.join("var/multigroups"),
             overtake: remote.connection_overtake_time,
             frame_timeout: remote.frame_timeout,
+            disconnection: config.global.agents_disconnection_time,
         })
     }
 }
@@ -74,8 +83,10 @@ pub struct Service {
     pub local_addr: SocketAddr,
     /// The driver each core runs.
     pub drivers: Vec<DriverType>,
-    /// Connections closed, by reason.
-    pub drops: Arc<Drops>,
+    /// The counters.
+    pub stats: Arc<Stats>,
+    /// Sends to connected agents.
+    pub commands: Arc<Commands>,
 }
 
 /// A listening socket with `SO_REUSEPORT`, so every core has one on the same port.
@@ -103,14 +114,17 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
     let local_addr = first.local_addr()?;
     let status = StatusWriter::spawn(store.clone())?;
     let counters = Arc::new(SendCounter::default());
-    let drops = Arc::new(Drops::default());
-    let shared = SharedFiles::spawn(settings.shared_dir.clone())?;
+    let stats = Arc::new(Stats::default());
+    let shared = SharedFiles::spawn(settings.shared_dir.clone(), settings.multigroups_dir.clone())?;
     let live = Arc::new(LiveAgents::new(settings.overtake));
+    let commands =
+        Arc::new(Commands::new(Arc::clone(&live), Arc::clone(&counters), Arc::clone(&stats), settings.disconnection));
     let (ready, reports) = mpsc::channel();
     for worker in 0..settings.workers.max(1) {
         let listener = if worker == 0 { first.try_clone()? } else { reuseport_listener(local_addr)? };
         let (store, status, sink) = (store.clone(), status.clone(), Arc::clone(sink));
-        let (counters, drops, ready) = (Arc::clone(&counters), Arc::clone(&drops), ready.clone());
+        let (counters, stats, ready) = (Arc::clone(&counters), Arc::clone(&stats), ready.clone());
+        let commands = Arc::clone(&commands);
         let (shared, live) = (Arc::clone(&shared), Arc::clone(&live));
         let driver = settings.driver;
         let (allow_higher_versions, frame_timeout) = (settings.allow_higher_versions, settings.frame_timeout);
@@ -129,7 +143,8 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 status,
                 sink,
                 counters,
-                drops,
+                stats,
+                commands,
                 allow_higher_versions,
                 shared,
                 live,
@@ -146,7 +161,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
     }
     let driver = if drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };
     info!(%local_addr, workers = drivers.len(), driver, "Agent connection service listening");
-    Ok(Service { local_addr, drivers, drops })
+    Ok(Service { local_addr, drivers, stats, commands })
 }
 
 /// A runtime pinned to core `worker` (modulo the cores there are) with the chosen driver.
@@ -172,8 +187,9 @@ async fn serve(listener: std::net::TcpListener, core: Rc<Core>) {
     compio::runtime::spawn(async move {
         loop {
             compio::time::sleep(KEYS_REFRESH).await;
-            if let Err(e) = refresher.keys.borrow_mut().refresh(&refresher.store) {
-                warn!("cannot re-read the agents: {e}");
+            match refresher.keys.borrow_mut().refresh(&refresher.store) {
+                Ok(()) => refresher.stats.keys_reloads.inc(),
+                Err(e) => warn!("cannot re-read the agents: {e}"),
             }
         }
     })
@@ -206,9 +222,9 @@ mod tests {
 
     #[test]
     fn the_secure_tcp_listener_is_served() {
-        let mut remote = Remote::default();
-        assert!(Settings::from_config(&remote, std::path::Path::new("/h")).is_none());
-        remote.listeners.push(crate::config::Listener {
+        let mut config = crate::config::Config::default();
+        assert!(Settings::from_config(&config, std::path::Path::new("/h")).is_none());
+        config.remote.listeners.push(crate::config::Listener {
             connection: Connection::Secure,
             port: 1514,
             tcp: true,
@@ -216,8 +232,8 @@ mod tests {
             ipv6: false,
             local_ip: None,
         });
-        remote.workers = 3;
-        let settings = Settings::from_config(&remote, std::path::Path::new("/h"));
+        config.remote.workers = 3;
+        let settings = Settings::from_config(&config, std::path::Path::new("/h"));
         assert_eq!(settings.as_ref().map(|s| (s.addr.port(), s.workers)), Some((1514, 3)));
     }
 }

@@ -8,6 +8,7 @@
 pub mod keys_file;
 mod pidfile;
 pub mod queue;
+pub mod state_files;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +87,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     if let Some((engine, warnings)) = &engine {
         start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
-        start_remote(home.root(), &loaded.config, &store, &sink);
+        start_remote(home, &loaded.config, &store, &sink);
     }
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
@@ -104,6 +105,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     // Clients must not find a socket nobody answers.
     let _ = std::fs::remove_file(&logtest_socket);
     let _ = std::fs::remove_file(&queue_socket);
+    let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
     info!("Stopped");
     Ok(())
 }
@@ -128,12 +130,16 @@ pub const LOGTEST_SOCKET: &str = "queue/sockets/logtest";
 /// Where local tools send events.
 pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
 
-/// Starts the agent connection service on the `<remote>` secure listener, if there is one.
+/// Where local tools send requests to agents and ask remoted's statistics.
+pub const REMOTE_SOCKET: &str = "queue/sockets/remote";
+
+/// Starts the agent connection service on the `<remote>` secure listener, if there is one, with
+/// its local request socket and its state files.
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
 /// Agents connected before this start are disconnected now (as remoted's start does), and a
 /// sweep disconnects agents that go silent.
-fn start_remote(root: &std::path::Path, config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
-    use crate::remote::{monitor, service};
+fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
+    use crate::remote::{local, monitor, service};
     match monitor::reset(store, now()) {
         Ok(0) => {}
         Ok(n) => info!("{n} agents connected before this start are now disconnected"),
@@ -142,12 +148,29 @@ fn start_remote(root: &std::path::Path, config: &config::Config, store: &crate::
     if let Err(e) = monitor::spawn(store.clone(), Arc::clone(sink), config.global.agents_disconnection_time) {
         error!("cannot start the agent disconnection sweep: {e}");
     }
-    let Some(settings) = service::Settings::from_config(&config.remote, root) else {
+    let Some(settings) = service::Settings::from_config(config, home.root()) else {
         info!("Agent connection service disabled: no secure TCP <remote> listener");
         return;
     };
-    if let Err(e) = service::start(&settings, store, sink) {
-        error!("Agent connection service not started on {}: {e}", settings.addr);
+    // analysisd rewrites the active-response list at every start; merged files carry it.
+    let ar_conf = settings.shared_dir.join(crate::remote::shared::AR_CONF);
+    if let Err(e) = Home::write_atomic(&ar_conf, crate::remote::shared::ar_conf(config).as_bytes(), 0o640) {
+        error!("cannot write {}: {e}", ar_conf.display());
+    }
+    let service = match service::start(&settings, store, sink) {
+        Ok(service) => service,
+        Err(e) => return error!("Agent connection service not started on {}: {e}", settings.addr),
+    };
+    if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
+        error!("cannot start the state file writer: {e}");
+    }
+    let path = home.path(REMOTE_SOCKET);
+    let local = Arc::new(local::Local::new(service.commands, service.stats));
+    let started = local::bind(&path).and_then(|listener| {
+        std::thread::Builder::new().name("vigil-remote-local".into()).spawn(move || local::serve(listener, local))
+    });
+    if let Err(e) = started {
+        error!("Unable to bind to socket '{}': {e}", path.display());
     }
 }
 

@@ -1,0 +1,200 @@
+//! Manager → agent messages from any thread (protocol.md §3.6 and §5.1): a message is sealed
+//! for the agent's keys and the cipher it last used, and left in its connection's outbox, which
+//! that connection's core writes. Requests (`#!-req <counter> …`) wait for the agent's answer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use tracing::{debug, warn};
+
+use super::connection::SendCounter;
+use super::live::{LiveAgents, Outgoing};
+use super::stats::Stats;
+use crate::secmsg;
+use crate::store::AgentId;
+
+/// Time an agent has to answer a request (remoted's `response_timeout`).
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a message could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// No connection holds the agent.
+    #[error("agent {0} is not connected")]
+    NotConnected(AgentId),
+    /// The agent has been silent past the disconnection time: remoted sends it nothing.
+    #[error("agent {0} has been silent too long")]
+    Silent(AgentId),
+    /// The connection's outbox is full (the agent does not read).
+    #[error("agent {0}'s connection is not keeping up")]
+    Busy(AgentId),
+    /// The message could not be sealed (too long).
+    #[error("cannot seal the message for agent {0}: {1}")]
+    Seal(AgentId, String),
+}
+
+/// What kind of message is sent, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An active response (`#!-execd …`).
+    ActiveResponse,
+    /// A request (`#!-req …`).
+    Request,
+    /// Anything else (`#!-force_reconnect`, …).
+    Control,
+}
+
+/// Requests waiting for their answer, by counter.
+#[derive(Debug, Default)]
+struct Pending(Mutex<HashMap<String, mpsc::SyncSender<Vec<u8>>>>);
+
+/// Sends to connected agents; shared by every thread.
+#[derive(Debug)]
+pub struct Commands {
+    live: Arc<LiveAgents>,
+    counters: Arc<SendCounter>,
+    stats: Arc<Stats>,
+    /// Agents silent longer are not sent anything.
+    disconnection: Duration,
+    pending: Pending,
+    next_request: AtomicU32,
+}
+
+impl Commands {
+    /// Commands through the connections `live` holds.
+    pub fn new(live: Arc<LiveAgents>, counters: Arc<SendCounter>, stats: Arc<Stats>, disconnection: Duration) -> Self {
+        // remoted starts its request counters at a random number, so a restart does not reuse them.
+        let first = getrandom::u32().unwrap_or(0);
+        Self { live, counters, stats, disconnection, pending: Pending::default(), next_request: AtomicU32::new(first) }
+    }
+
+    /// Sends `payload` to `agent` through its connection.
+    pub fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError> {
+        let sent = self.try_send(agent, payload);
+        match (&sent, kind) {
+            (Err(e), _) => {
+                self.stats.sent.discarded.inc();
+                debug!(agent = %agent, "message not sent: {e}");
+            }
+            (Ok(()), Kind::ActiveResponse) => self.stats.sent.ar.inc(),
+            (Ok(()), Kind::Request) => self.stats.sent.request.inc(),
+            (Ok(()), Kind::Control) => {}
+        }
+        sent
+    }
+
+    fn try_send(&self, agent: AgentId, payload: &[u8]) -> Result<(), SendError> {
+        let seat = self.live.seat(agent).ok_or(SendError::NotConnected(agent))?;
+        if seat.silent(&self.live) > self.disconnection {
+            return Err(SendError::Silent(agent));
+        }
+        let mailbox = &seat.mailbox;
+        let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
+        let frame =
+            secmsg::seal_frame(&mailbox.entry.keys, mailbox.cipher(), self.counters.next(), random, payload, None)
+                .map_err(|e| SendError::Seal(agent, e.to_string()))?;
+        mailbox.outbox.try_send(Outgoing::Frame(frame)).map_err(|e| match e {
+            flume::TrySendError::Full(_) => SendError::Busy(agent),
+            flume::TrySendError::Disconnected(_) => SendError::NotConnected(agent),
+        })
+    }
+
+    /// Sends `#!-req <counter> <command>` to `agent` and waits up to `timeout` for its answer;
+    /// returns what remoted returns to the requester: the agent's answer, or `err …`.
+    pub fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Vec<u8> {
+        let counter = format!("{:x}", self.next_request.fetch_add(1, Ordering::Relaxed));
+        let (answer, answered) = mpsc::sync_channel(1);
+        crate::sync::lock(&self.pending.0).insert(counter.clone(), answer);
+        let mut payload = format!("#!-req {counter} ").into_bytes();
+        payload.extend_from_slice(command);
+        let reply = match self.send(agent, &payload, Kind::Request) {
+            Err(e) => {
+                warn!("Cannot send request to agent '{agent}': {e}");
+                b"err Cannot send request".to_vec()
+            }
+            Ok(()) => answered.recv_timeout(timeout).unwrap_or_else(|_| {
+                warn!("Response timeout for request counter '{counter}'");
+                b"err Response timeout".to_vec()
+            }),
+        };
+        crate::sync::lock(&self.pending.0).remove(&counter);
+        reply
+    }
+
+    /// Hands an agent's `#!-req <counter> <answer>` to the request waiting for it.
+    pub fn answer(&self, counter: &str, answer: &[u8]) {
+        match crate::sync::lock(&self.pending.0).get(counter) {
+            Some(waiting) => {
+                let _ = waiting.try_send(answer.to_vec());
+            }
+            None => debug!("Request counter ({counter}) not found. Duplicated message?"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd as _;
+
+    use super::*;
+    use crate::remote::keys::KeyEntry;
+    use crate::remote::live::Mailbox;
+    use crate::secmsg::Cipher;
+
+    /// Commands over a registry where agent 1 is seated with `outbox`.
+    fn seated(outbox: flume::Sender<Outgoing>, socket: &std::net::UdpSocket) -> (Commands, AgentId) {
+        let live = Arc::new(LiveAgents::new(Duration::from_secs(60)));
+        let id = AgentId::new(1).expect("id");
+        let key = "k".repeat(64).parse().expect("key");
+        let agent = crate::store::Agent::new(id, "web".parse().expect("name"), crate::store::AgentIp::any(), key, 0);
+        let mailbox = Mailbox::new(Arc::new(KeyEntry::new(agent)), Cipher::Blowfish, outbox);
+        let seated = live.take(id, live.connection(), socket.as_raw_fd(), true, mailbox);
+        assert!(seated.is_ok());
+        let commands = Commands::new(live, Arc::default(), Arc::default(), Duration::from_secs(900));
+        (commands, id)
+    }
+
+    #[test]
+    fn a_request_is_sealed_for_the_agent_and_waits_for_its_answer() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+        let (outbox, queued) = flume::bounded(1);
+        let (commands, id) = seated(outbox, &socket);
+        let commands = Arc::new(commands);
+        let requester = Arc::clone(&commands);
+        let waiting =
+            std::thread::spawn(move || requester.request(id, b"agent getconfig client", Duration::from_secs(30)));
+        let Ok(Outgoing::Frame(frame)) = queued.recv_timeout(Duration::from_secs(10)) else {
+            panic!("no frame queued");
+        };
+        let keys = secmsg::AgentKeys::derive("001", "web", &"k".repeat(64));
+        let opened = secmsg::open_frame(&keys, &frame[4..]).expect("sealed for the agent");
+        let text = String::from_utf8(opened.payload).expect("text");
+        let counter = text
+            .strip_prefix("#!-req ")
+            .and_then(|t| t.strip_suffix(" agent getconfig client"))
+            .expect("#!-req <counter> <command>");
+        assert!(u32::from_str_radix(counter, 16).is_ok(), "hex counter {counter}");
+        commands.answer("ffffffff0", b"ok not this one");
+        commands.answer(counter, b"ok {\"client\":{}}");
+        assert_eq!(waiting.join().expect("thread"), b"ok {\"client\":{}}");
+        assert_eq!(commands.stats.sent.request.get(), 1);
+    }
+
+    #[test]
+    fn unreachable_agents_get_remoted_errors() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+        let (outbox, queued) = flume::bounded(1);
+        let (commands, id) = seated(outbox, &socket);
+        // Nobody answers: the requester is told so after the timeout.
+        assert_eq!(commands.request(id, b"x y", Duration::from_millis(50)), b"err Response timeout");
+        // The outbox holds one message, unread: the next send is refused, not blocked.
+        assert_eq!(commands.send(id, b"#!-execd {}", Kind::ActiveResponse), Err(SendError::Busy(id)));
+        drop(queued);
+        assert_eq!(commands.send(id, b"#!-execd {}", Kind::ActiveResponse), Err(SendError::NotConnected(id)));
+        let absent = AgentId::new(2).expect("id");
+        assert_eq!(commands.request(absent, b"x y", Duration::from_secs(1)), b"err Cannot send request");
+        assert_eq!(commands.stats.sent.discarded.get(), 3);
+    }
+}

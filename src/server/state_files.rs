@@ -1,0 +1,49 @@
+//! The counters on disk, rewritten every [`INTERVAL`]: `var/run/wazuh-remoted.state` in remoted's
+//! layout (what Wazuh's tooling reads) and `var/run/vigil.prom` in Prometheus text (what
+//! node_exporter's textfile collector reads).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::queue::Sink;
+use crate::home::Home;
+use crate::metrics::Exposition;
+use crate::remote::stats::Stats;
+
+/// How often the files are rewritten (remoted's `state_interval`).
+pub const INTERVAL: Duration = Duration::from_secs(5);
+
+/// The Prometheus page of the agent service's and the engine's counters.
+pub fn exposition(stats: &Stats, sink: &Sink) -> String {
+    let mut page = Exposition::default();
+    stats.expose(&mut page);
+    let handled = sink.handled.load(Ordering::Relaxed);
+    page.counter("vigil_engine_events_total", "Events analysed.", &[], handled);
+    let malformed = sink.malformed.load(Ordering::Relaxed);
+    page.counter("vigil_engine_malformed_total", "Events that could not be read.", &[], malformed);
+    page.finish()
+}
+
+/// Writes both files now and every [`INTERVAL`] on a thread of their own.
+pub fn spawn(run_dir: PathBuf, stats: Arc<Stats>, sink: Arc<Sink>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("vigil-state".into()).spawn(move || {
+        loop {
+            let files = [
+                ("wazuh-remoted.state", stats.state_file(INTERVAL.as_secs())),
+                ("vigil.prom", exposition(&stats, &sink)),
+            ];
+            for (name, text) in files {
+                let path = run_dir.join(name);
+                if let Err(e) = Home::write_atomic(&path, text.as_bytes(), 0o640) {
+                    warn!("cannot write {}: {e}", path.display());
+                }
+            }
+            std::thread::sleep(INTERVAL);
+        }
+    })?;
+    Ok(())
+}
