@@ -283,3 +283,54 @@ fn agents_connect_over_io_uring() {
 fn agents_connect_over_epoll() {
     agent_lifecycle("poll", "epoll");
 }
+
+/// Remote syslog: lines over UDP and TCP from an allowed source reach alerts.json with the
+/// sender's address as location; the counters show them.
+#[test]
+fn syslog_senders_are_served_over_udp_and_tcp() {
+    let syslog_port = common::server::free_port();
+    let server = serve_prepared("Remote syslog listening on UDP", |_, port, config| {
+        let remote = format!(
+            "<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>\
+             <remote><connection>syslog</connection><port>{syslog_port}</port><protocol>tcp</protocol>\
+             <allowed-ips>127.0.0.0/8</allowed-ips><denied-ips>127.0.0.9</denied-ips></remote>\
+             <remote><connection>syslog</connection><port>{syslog_port}</port><protocol>udp</protocol></remote>"
+        );
+        replace_block(&config, "remote", &remote).replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+    });
+    let home = server.home().to_owned();
+    let line = |user: &str| {
+        format!("<38>Nov 27 12:00:00 fw01 sshd[99]: Failed password for {user} from 198.51.100.7 port 40000 ssh2")
+    };
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.send_to(format!("{}\n", line("udpuser")).as_bytes(), ("127.0.0.1", syslog_port)).expect("send");
+    let mut tcp = TcpStream::connect(("127.0.0.1", syslog_port)).expect("connect");
+    tcp.write_all(format!("{}\n{}\npartial", line("tcpuser1"), line("tcpuser2")).as_bytes()).expect("send");
+    let found = |user: &str| {
+        alerts(&home)
+            .into_iter()
+            .find(|a| a["data"]["dstuser"] == user || a["full_log"].as_str().is_some_and(|l| l.contains(user)))
+    };
+    wait_for("syslog alerts", Duration::from_secs(10), || {
+        ["udpuser", "tcpuser1", "tcpuser2"].iter().all(|u| found(u).is_some())
+    });
+    for user in ["udpuser", "tcpuser1", "tcpuser2"] {
+        let alert = found(user).expect("alert");
+        assert_eq!(alert["location"].as_str(), Some("127.0.0.1"), "{alert}");
+        assert_eq!(alert["agent"]["id"].as_str(), Some("000"), "the manager's own event");
+        let full_log = alert["full_log"].as_str().unwrap_or_default();
+        assert!(full_log.starts_with("Nov 27 12:00:00 fw01 sshd"), "the <PRI> header is removed: {full_log}");
+    }
+    assert!(found("partial").is_none(), "a line without its LF is not complete");
+    // A denied source is refused, and counted.
+    let denied = std::net::UdpSocket::bind("127.0.0.9:0").expect("udp");
+    denied.send_to(line("denieduser").as_bytes(), ("127.0.0.1", syslog_port)).expect("send");
+    wait_for("the refusal", Duration::from_secs(10), || {
+        log(&home).contains("(1213): Message from '127.0.0.9' not allowed")
+    });
+    assert!(found("denieduser").is_none());
+    wait_for("the counters", Duration::from_secs(10), || {
+        let prom = std::fs::read_to_string(home.join("var/run/vigil.prom")).unwrap_or_default();
+        prom.contains("vigil_syslog_events_total 3\n") && prom.contains("vigil_syslog_denied_total 1\n")
+    });
+}

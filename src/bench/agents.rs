@@ -100,7 +100,8 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
     let store = home.store()?;
     let added = super::provision(&store, "load", agents)?;
     let settings = service::Settings {
-        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        endpoints: vec![service::Endpoint::SecureTcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))],
+        syslog_access: Default::default(),
         workers: std::thread::available_parallelism().map_or(1, usize::from),
         driver,
         allow_higher_versions: false,
@@ -125,7 +126,8 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         let frames = (0..FRAMES_PER_AGENT)
             .map(|i| seal(&keys, &id, &mut counters, &corpus[(n * 7 + i) % corpus.len()]))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let stream = TcpStream::connect(service.local_addr).context("cannot connect an agent")?;
+        let addr = service.local_addr.context("no agent listener")?;
+        let stream = TcpStream::connect(addr).context("cannot connect an agent")?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut agent = Simulated { stream, frames, keys };
         let mut framer = Framer::default();

@@ -6,7 +6,8 @@
 //! changes go to the store in batches ([`status`]); silent agents are disconnected
 //! ([`monitor`]); groups' merged.mg files are built and pushed ([`shared`]); one connection holds each
 //! agent ([`live`]); other threads send to agents ([`commands`]), local tools through
-//! `queue/sockets/remote` ([`local`]); the counters are in [`stats`].
+//! `queue/sockets/remote` ([`local`]); the counters are in [`stats`]; remote syslog senders are
+//! served by the same cores ([`syslog`]).
 
 pub mod commands;
 pub mod connection;
@@ -21,3 +22,4 @@ pub mod service;
 pub mod shared;
 pub mod stats;
 pub mod status;
+pub mod syslog;

@@ -22,6 +22,7 @@ use super::live::LiveAgents;
 use super::shared::SharedFiles;
 use super::stats::Stats;
 use super::status::StatusWriter;
+use super::syslog::{self, Access};
 use crate::config::{Connection, IoDriver};
 use crate::server::queue::Sink;
 use crate::store::Store;
@@ -29,11 +30,46 @@ use crate::store::Store;
 /// How often each core re-reads the agents (removed agents, replaced keys).
 const KEYS_REFRESH: Duration = Duration::from_secs(10);
 
+/// A socket every core opens, with `SO_REUSEPORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Agents over TCP.
+    SecureTcp(SocketAddr),
+    /// Syslog senders over TCP.
+    SyslogTcp(SocketAddr),
+    /// Syslog senders over UDP.
+    SyslogUdp(SocketAddr),
+}
+
+impl Endpoint {
+    fn addr(self) -> SocketAddr {
+        match self {
+            Self::SecureTcp(a) | Self::SyslogTcp(a) | Self::SyslogUdp(a) => a,
+        }
+    }
+
+    fn with_addr(self, addr: SocketAddr) -> Self {
+        match self {
+            Self::SecureTcp(_) => Self::SecureTcp(addr),
+            Self::SyslogTcp(_) => Self::SyslogTcp(addr),
+            Self::SyslogUdp(_) => Self::SyslogUdp(addr),
+        }
+    }
+}
+
+/// An endpoint's socket on one core.
+enum Bound {
+    Tcp(Endpoint, std::net::TcpListener),
+    Udp(std::net::UdpSocket),
+}
+
 /// Where and how the data plane runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Address and port of the secure TCP listener.
-    pub addr: SocketAddr,
+    /// The sockets each core serves.
+    pub endpoints: Vec<Endpoint>,
+    /// Who may send syslog.
+    pub syslog_access: Access,
     /// Threads (one per core).
     pub workers: usize,
     /// I/O driver.
@@ -53,17 +89,47 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The secure TCP listener of `<remote>`, if there is one, for the home at `root`.
+    /// The `<remote>` listeners, for the home at `root`; `None` when there is none to serve.
+    /// A syslog listener is left out, as remoted leaves it, when no source is allowed.
     pub fn from_config(config: &crate::config::Config, root: &std::path::Path) -> Option<Self> {
         let remote = &config.remote;
-        let listener = remote.listeners.iter().find(|l| l.connection == Connection::Secure && l.tcp)?;
-        let any: IpAddr = if listener.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
+        let syslog_access = match Access::new(&remote.allowed_ips, &remote.denied_ips) {
+            Ok(access) => access,
+            Err(e) => {
+                error!("{e} in <allowed-ips>/<denied-ips>: syslog refused from everywhere");
+                Access::default()
+            }
+        };
+        let mut endpoints = Vec::new();
+        for listener in &remote.listeners {
+            let any: IpAddr = if listener.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
+            let addr = SocketAddr::new(listener.local_ip.unwrap_or(any), listener.port);
+            match listener.connection {
+                Connection::Secure if listener.tcp => endpoints.push(Endpoint::SecureTcp(addr)),
+                Connection::Secure => warn!(port = listener.port, "secure UDP listener not served: agents use TCP"),
+                Connection::Syslog if syslog_access.is_closed() => info!(
+                    "(1501): IP or network must be present in syslog access list (allowed-ips). Syslog server disabled."
+                ),
+                Connection::Syslog => {
+                    if listener.tcp {
+                        endpoints.push(Endpoint::SyslogTcp(addr));
+                    }
+                    if listener.udp {
+                        endpoints.push(Endpoint::SyslogUdp(addr));
+                    }
+                }
+            }
+        }
+        if endpoints.is_empty() {
+            return None;
+        }
         let workers = match remote.workers {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
         Some(Self {
-            addr: SocketAddr::new(listener.local_ip.unwrap_or(any), listener.port),
+            endpoints,
+            syslog_access,
             workers,
             driver: remote.io_driver,
             allow_higher_versions: remote.allow_higher_versions,
@@ -79,8 +145,10 @@ impl Settings {
 /// The running data plane.
 #[derive(Debug)]
 pub struct Service {
-    /// Where it listens.
-    pub local_addr: SocketAddr,
+    /// Where agents connect, when a secure listener is served.
+    pub local_addr: Option<SocketAddr>,
+    /// Every endpoint served, ports resolved.
+    pub endpoints: Vec<Endpoint>,
     /// The driver each core runs.
     pub drivers: Vec<DriverType>,
     /// The counters.
@@ -101,6 +169,19 @@ fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener
     Ok(socket.into())
 }
 
+/// A datagram socket with `SO_REUSEPORT` (the kernel spreads senders across cores).
+fn reuseport_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let domain = if addr.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    // Bursts of datagrams wait in the kernel rather than being lost while a core is busy.
+    let _ = socket.set_recv_buffer_size(8 << 20);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
 /// Claims the port the way a plain listener would, so a second server on the same port fails
 /// as Wazuh's would, instead of sharing it through `SO_REUSEPORT`. Returns the port's address.
 fn claim(addr: SocketAddr) -> std::io::Result<SocketAddr> {
@@ -108,10 +189,50 @@ fn claim(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     probe.local_addr()
 }
 
+/// [`claim`] for a datagram port.
+fn claim_udp(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let probe = std::net::UdpSocket::bind(addr)?;
+    probe.local_addr()
+}
+
+/// Claims every endpoint's port (resolving port 0), failing on the first one taken.
+fn claim_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Endpoint>> {
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            let addr = match endpoint {
+                Endpoint::SyslogUdp(addr) => claim_udp(*addr),
+                Endpoint::SecureTcp(addr) | Endpoint::SyslogTcp(addr) => claim(*addr),
+            };
+            addr.map(|addr| endpoint.with_addr(addr))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", endpoint.addr())))
+        })
+        .collect()
+}
+
+/// One core's sockets for `endpoints`.
+fn bind_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Bound>> {
+    endpoints
+        .iter()
+        .map(|endpoint| match endpoint {
+            Endpoint::SyslogUdp(addr) => reuseport_udp(*addr).map(Bound::Udp),
+            Endpoint::SecureTcp(addr) | Endpoint::SyslogTcp(addr) => {
+                reuseport_listener(*addr).map(|l| Bound::Tcp(*endpoint, l))
+            }
+        })
+        .collect()
+}
+
 /// Starts one thread per worker; returns once every core listens (or the first fails).
 pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::Result<Service> {
-    let first = reuseport_listener(claim(settings.addr)?)?;
-    let local_addr = first.local_addr()?;
+    let endpoints = claim_all(&settings.endpoints)?;
+    // Every core's sockets exist before any core runs, so the ports are held from here on.
+    let mut bound = (0..settings.workers.max(1)).map(|_| bind_all(&endpoints)).collect::<std::io::Result<Vec<_>>>()?;
+    let local_addr = endpoints.iter().find_map(|e| match e {
+        Endpoint::SecureTcp(addr) => Some(*addr),
+        _ => None,
+    });
+    let access = settings.syslog_access.clone();
     let status = StatusWriter::spawn(store.clone())?;
     let counters = Arc::new(SendCounter::default());
     let stats = Arc::new(Stats::default());
@@ -121,7 +242,8 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
         Arc::new(Commands::new(Arc::clone(&live), Arc::clone(&counters), Arc::clone(&stats), settings.disconnection));
     let (ready, reports) = mpsc::channel();
     for worker in 0..settings.workers.max(1) {
-        let listener = if worker == 0 { first.try_clone()? } else { reuseport_listener(local_addr)? };
+        let sockets = bound.pop().unwrap_or_default();
+        let access = access.clone();
         let (store, status, sink) = (store.clone(), status.clone(), Arc::clone(sink));
         let (counters, stats, ready) = (Arc::clone(&counters), Arc::clone(&stats), ready.clone());
         let commands = Arc::clone(&commands);
@@ -151,17 +273,24 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 frame_timeout,
             });
             let _ = ready.send(Ok(runtime.driver_type()));
-            runtime.block_on(serve(listener, core));
+            runtime.block_on(serve(sockets, core, access));
         })?;
     }
-    drop(first);
     let mut drivers = Vec::with_capacity(settings.workers);
     for _ in 0..settings.workers.max(1) {
         drivers.push(reports.recv().map_err(std::io::Error::other)??);
     }
     let driver = if drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };
-    info!(%local_addr, workers = drivers.len(), driver, "Agent connection service listening");
-    Ok(Service { local_addr, drivers, stats, commands })
+    for endpoint in &endpoints {
+        match endpoint {
+            Endpoint::SecureTcp(addr) => {
+                info!(local_addr = %addr, workers = drivers.len(), driver, "Agent connection service listening")
+            }
+            Endpoint::SyslogTcp(addr) => info!(local_addr = %addr, "Remote syslog listening on TCP"),
+            Endpoint::SyslogUdp(addr) => info!(local_addr = %addr, "Remote syslog listening on UDP"),
+        }
+    }
+    Ok(Service { local_addr, endpoints, drivers, stats, commands })
 }
 
 /// A runtime pinned to core `worker` (modulo the cores there are) with the chosen driver.
@@ -177,8 +306,25 @@ fn runtime(worker: usize, driver: IoDriver) -> std::io::Result<compio::runtime::
         .build()
 }
 
-/// Accepts on this core's listener; refreshes the core's key table now and then.
-async fn serve(listener: std::net::TcpListener, core: Rc<Core>) {
+/// Serves this core's sockets; refreshes the core's key table now and then.
+async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
+    let access = Rc::new(access);
+    let mut agents = None;
+    for socket in sockets {
+        match socket {
+            Bound::Tcp(Endpoint::SecureTcp(_), listener) => agents = Some(listener),
+            Bound::Tcp(_, listener) => {
+                compio::runtime::spawn(syslog::serve_tcp(listener, Rc::clone(&core), Rc::clone(&access))).detach();
+            }
+            Bound::Udp(socket) => {
+                compio::runtime::spawn(syslog::serve_udp(socket, Rc::clone(&core), Rc::clone(&access))).detach();
+            }
+        }
+    }
+    let Some(listener) = agents else {
+        // Syslog only: its tasks run for good.
+        return std::future::pending().await;
+    };
     let listener = match compio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => return error!("cannot listen for agents: {e}"),
@@ -217,23 +363,37 @@ mod tests {
         assert_eq!(claim(addr).err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
         // The same process adds its other cores' listeners.
         assert!(reuseport_listener(addr).is_ok());
+        let udp = reuseport_udp(claim_udp("127.0.0.1:0".parse().map_err(std::io::Error::other)?)?)?;
+        let addr = udp.local_addr()?;
+        assert_eq!(claim_udp(addr).err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+        assert!(reuseport_udp(addr).is_ok());
         Ok(())
     }
 
+    fn listener(connection: Connection, port: u16, tcp: bool, udp: bool) -> crate::config::Listener {
+        crate::config::Listener { connection, port, tcp, udp, ipv6: false, local_ip: None }
+    }
+
     #[test]
-    fn the_secure_tcp_listener_is_served() {
+    fn the_remote_blocks_become_endpoints() {
         let mut config = crate::config::Config::default();
+        config.remote.listeners.clear();
         assert!(Settings::from_config(&config, std::path::Path::new("/h")).is_none());
-        config.remote.listeners.push(crate::config::Listener {
-            connection: Connection::Secure,
-            port: 1514,
-            tcp: true,
-            udp: false,
-            ipv6: false,
-            local_ip: None,
-        });
+        config.remote.listeners.push(listener(Connection::Secure, 1514, true, false));
+        config.remote.listeners.push(listener(Connection::Syslog, 514, true, true));
         config.remote.workers = 3;
+        let any = |port| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port);
+        // No allowed source: the syslog listener is left out, as remoted leaves it.
         let settings = Settings::from_config(&config, std::path::Path::new("/h"));
-        assert_eq!(settings.as_ref().map(|s| (s.addr.port(), s.workers)), Some((1514, 3)));
+        assert_eq!(
+            settings.as_ref().map(|s| (s.endpoints.clone(), s.workers)),
+            Some((vec![Endpoint::SecureTcp(any(1514))], 3))
+        );
+        config.remote.allowed_ips = vec!["10.0.0.0/8".into()];
+        let endpoints = Settings::from_config(&config, std::path::Path::new("/h")).map(|s| s.endpoints);
+        assert_eq!(
+            endpoints,
+            Some(vec![Endpoint::SecureTcp(any(1514)), Endpoint::SyslogTcp(any(514)), Endpoint::SyslogUdp(any(514))])
+        );
     }
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tracing::warn;
 
+use super::syslog::SyslogStats;
 use crate::metrics::Exposition;
 
 /// One counter.
@@ -92,6 +93,8 @@ pub struct Stats {
     pub received: Received,
     /// Messages sent.
     pub sent: Sent,
+    /// The syslog listener's counters.
+    pub syslog: SyslogStats,
     /// Closed connections and dropped datagrams, by reason.
     closed: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -106,6 +109,7 @@ impl Default for Stats {
             keys_reloads: Counter::default(),
             received: Received::default(),
             sent: Sent::default(),
+            syslog: SyslogStats::default(),
             closed: Mutex::default(),
         }
     }
@@ -234,6 +238,18 @@ impl Stats {
         for (kind, counter) in sent {
             let help = "Messages sent to agents, by kind.";
             out.counter("vigil_remote_sent_messages_total", help, &[("kind", kind)], counter.get());
+        }
+        let syslog = [
+            ("vigil_syslog_events_total", "Syslog lines sent to the engine.", &self.syslog.events),
+            (
+                "vigil_syslog_denied_total",
+                "Syslog datagrams and connections refused by the access lists.",
+                &self.syslog.denied,
+            ),
+            ("vigil_syslog_too_long_total", "Syslog senders cut for an over-long line.", &self.syslog.too_long),
+        ];
+        for (name, help, counter) in syslog {
+            out.counter(name, help, &[], counter.get());
         }
         for (reason, n) in self.refusals() {
             let help = "Agent connections closed or datagrams dropped, by reason.";

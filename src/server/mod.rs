@@ -149,7 +149,7 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
         error!("cannot start the agent disconnection sweep: {e}");
     }
     let Some(settings) = service::Settings::from_config(config, home.root()) else {
-        info!("Agent connection service disabled: no secure TCP <remote> listener");
+        info!("Agent connection service disabled: no <remote> listener to serve");
         return;
     };
     // analysisd rewrites the active-response list at every start; merged files carry it.
@@ -159,7 +159,7 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
     }
     let service = match service::start(&settings, store, sink) {
         Ok(service) => service,
-        Err(e) => return error!("Agent connection service not started on {}: {e}", settings.addr),
+        Err(e) => return error!("Agent connection service not started: {e}"),
     };
     if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
         error!("cannot start the state file writer: {e}");
