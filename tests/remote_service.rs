@@ -334,3 +334,75 @@ fn syslog_senders_are_served_over_udp_and_tcp() {
         prom.contains("vigil_syslog_events_total 3\n") && prom.contains("vigil_syslog_denied_total 1\n")
     });
 }
+
+/// One agent speaking UDP: each datagram is one wire message.
+struct Datagrams<'a> {
+    socket: std::net::UdpSocket,
+    server: std::net::SocketAddr,
+    agent: &'a Agent,
+    counters: Counters,
+}
+
+impl Datagrams<'_> {
+    fn send(&mut self, payload: &[u8]) {
+        let agent = self.agent;
+        let sealed = secmsg::seal(&agent.keys, agent.cipher, self.counters.advance(), 777, payload).expect("seal");
+        let wire = secmsg::compose(agent.cipher, &sealed, Some(&agent.id));
+        self.socket.send_to(&wire, self.server).expect("send");
+    }
+
+    fn receive(&self) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; 70_000];
+        let n = self.socket.recv(&mut buf).ok()?;
+        let wire = secmsg::split(&buf[..n]).expect("wire");
+        Some(secmsg::open(&self.agent.keys, wire.cipher, wire.ciphertext).expect("reply decrypts").payload)
+    }
+}
+
+/// Agents over UDP: acks, the file push, events, a request with UDP's acks, and the `#ping`
+/// probe.
+#[test]
+fn agents_connect_over_udp() {
+    let mut added = Vec::new();
+    let server = serve_prepared("Agent connection service listening on UDP", |home, port, config| {
+        added = [("udp01", Cipher::Blowfish)].iter().map(|(name, cipher)| add_agent(home, name, *cipher)).collect();
+        let remote =
+            format!("<remote><connection>secure</connection><port>{port}</port><protocol>udp</protocol></remote>");
+        replace_block(&config, "remote", &remote).replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+    });
+    let home = server.home().to_owned();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let server_addr: std::net::SocketAddr = ([127, 0, 0, 1], server.port).into();
+    socket.send_to(b"#ping", server_addr).expect("ping");
+    let mut pong = [0u8; 16];
+    assert_eq!(socket.recv(&mut pong).ok().map(|n| &pong[..n]), Some(&b"#pong"[..]));
+    let mut agent = Datagrams { socket, server: server_addr, agent: &added[0], counters: Counters::default() };
+
+    agent.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(agent.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    agent.send(KEEPALIVE.as_bytes());
+    assert_eq!(agent.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let header = String::from_utf8(agent.receive().expect("push")).expect("text");
+    assert!(header.starts_with("#!-up file "), "{header}");
+    while agent.receive().as_deref() != Some(&b"#!-close file "[..]) {}
+    wait_for("active", Duration::from_secs(5), || agent_json(&home, &added[0].id)["status"] == "active");
+
+    agent.send(
+        b"1:/var/log/auth.log:Nov 27 12:00:00 udp01 sshd[99]: Failed password for root from 198.51.100.7 port 4 ssh2",
+    );
+    wait_for("the UDP agent's alert", Duration::from_secs(10), || {
+        alerts(&home).iter().any(|a| a["agent"]["name"] == "udp01" && a["location"] == "/var/log/auth.log")
+    });
+
+    // A request over UDP: the agent acks it, answers, and the manager acks the answer.
+    let socket_path = home.join("queue/sockets/remote");
+    let command = format!("{} agent getconfig client", added[0].id);
+    let requester = std::thread::spawn(move || local_request(&socket_path, command.as_bytes()));
+    let request = String::from_utf8(agent.receive().expect("request")).expect("text");
+    let counter = request.strip_prefix("#!-req ").and_then(|r| r.split(' ').next()).expect("counter").to_owned();
+    agent.send(format!("#!-req {counter} ack").as_bytes());
+    agent.send(format!("#!-req {counter} ok {{}}").as_bytes());
+    assert_eq!(requester.join().expect("requester"), b"ok {}");
+    assert_eq!(agent.receive(), Some(format!("#!-req {counter} ack").into_bytes()), "the answer is acked");
+}

@@ -72,7 +72,7 @@ impl Simulated {
         loop {
             if let Some(frame) = framer.next_frame()? {
                 let opened = secmsg::open_frame(&self.keys, frame)?;
-                if opened.payload != crate::remote::connection::ACK {
+                if opened.payload != crate::remote::core::ACK {
                     bail!("expected an ack, got {:?}", String::from_utf8_lossy(&opened.payload));
                 }
                 return Ok(());

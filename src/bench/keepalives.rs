@@ -123,7 +123,7 @@ impl Idle {
             if let Some(frame) = self.framer.next_frame()? {
                 let opened = secmsg::open_frame(&self.keys, frame)?;
                 // A merged.mg push may follow an ack; only the ack is timed.
-                if opened.payload == crate::remote::connection::ACK {
+                if opened.payload == crate::remote::core::ACK {
                     return Ok(sent.elapsed());
                 }
                 continue;

@@ -9,14 +9,18 @@ use std::time::Duration;
 
 use tracing::{debug, warn};
 
-use super::connection::SendCounter;
-use super::live::{LiveAgents, Outgoing};
+use super::core::SendCounter;
+use super::live::{LiveAgents, Undelivered};
 use super::stats::Stats;
 use crate::secmsg;
 use crate::store::AgentId;
 
 /// Time an agent has to answer a request (remoted's `response_timeout`).
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time a UDP agent has to ack a request before it is sent again (remoted's `request_rto`).
+pub const REQUEST_RTO: Duration = Duration::from_secs(1);
+/// Sends of a request over UDP, and acks waited for (remoted's `max_attempts`).
+pub const MAX_ATTEMPTS: usize = 4;
 
 /// Why a message could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,32 +99,67 @@ impl Commands {
         let frame =
             secmsg::seal_frame(&mailbox.entry.keys, mailbox.cipher(), self.counters.next(), random, payload, None)
                 .map_err(|e| SendError::Seal(agent, e.to_string()))?;
-        mailbox.outbox.try_send(Outgoing::Frame(frame)).map_err(|e| match e {
-            flume::TrySendError::Full(_) => SendError::Busy(agent),
-            flume::TrySendError::Disconnected(_) => SendError::NotConnected(agent),
+        mailbox.deliver(frame).map_err(|e| match e {
+            Undelivered::Full => SendError::Busy(agent),
+            Undelivered::Closed => SendError::NotConnected(agent),
         })
     }
 
     /// Sends `#!-req <counter> <command>` to `agent` and waits up to `timeout` for its answer;
     /// returns what remoted returns to the requester: the agent's answer, or `err …`.
+    /// Over UDP, as remoted does: the request is sent again every [`REQUEST_RTO`] until the agent
+    /// acks it or answers ([`MAX_ATTEMPTS`] times at most), and the answer is acked.
     pub fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Vec<u8> {
         let counter = format!("{:x}", self.next_request.fetch_add(1, Ordering::Relaxed));
-        let (answer, answered) = mpsc::sync_channel(1);
+        let (answer, answered) = mpsc::sync_channel(MAX_ATTEMPTS + 1);
         crate::sync::lock(&self.pending.0).insert(counter.clone(), answer);
+        let reply = self.exchange(agent, &counter, command, &answered, timeout);
+        crate::sync::lock(&self.pending.0).remove(&counter);
+        reply.unwrap_or_else(|e| {
+            warn!("Request {counter} to agent '{agent}': {e}");
+            e.as_bytes().to_vec()
+        })
+    }
+
+    fn exchange(
+        &self,
+        agent: AgentId,
+        counter: &str,
+        command: &[u8],
+        answered: &mpsc::Receiver<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, &'static str> {
         let mut payload = format!("#!-req {counter} ").into_bytes();
         payload.extend_from_slice(command);
-        let reply = match self.send(agent, &payload, Kind::Request) {
-            Err(e) => {
-                warn!("Cannot send request to agent '{agent}': {e}");
-                b"err Cannot send request".to_vec()
+        let udp = self.live.seat(agent).is_some_and(|seat| seat.mailbox.is_udp());
+        let mut got = None;
+        for _ in 0..MAX_ATTEMPTS {
+            self.send(agent, &payload, Kind::Request).map_err(|_| "err Cannot send request")?;
+            if !udp {
+                break;
             }
-            Ok(()) => answered.recv_timeout(timeout).unwrap_or_else(|_| {
-                warn!("Response timeout for request counter '{counter}'");
-                b"err Response timeout".to_vec()
-            }),
+            if let Ok(first) = answered.recv_timeout(REQUEST_RTO) {
+                got = Some(first);
+                break;
+            }
+        }
+        if udp && got.is_none() {
+            return Err("err Maximum attempts exceeded");
+        }
+        // An ack says the agent has the request; its answer follows.
+        let mut waits = 0;
+        let answer = loop {
+            match got {
+                Some(answer) if answer != b"ack" => break answer,
+                _ if waits == MAX_ATTEMPTS => return Err("err Maximum attempts exceeded"),
+                _ => got = Some(answered.recv_timeout(timeout).map_err(|_| "err Response timeout")?),
+            }
+            waits += 1;
         };
-        crate::sync::lock(&self.pending.0).remove(&counter);
-        reply
+        if udp {
+            let _ = self.send(agent, format!("#!-req {counter} ack").as_bytes(), Kind::Request);
+        }
+        Ok(answer)
     }
 
     /// Hands an agent's `#!-req <counter> <answer>` to the request waiting for it.
@@ -136,21 +175,21 @@ impl Commands {
 
 #[cfg(test)]
 mod tests {
-    use std::os::fd::AsRawFd as _;
-
     use super::*;
     use crate::remote::keys::KeyEntry;
-    use crate::remote::live::Mailbox;
+    use std::sync::Mutex;
+
+    use crate::remote::live::{Mailbox, Outgoing, Route};
     use crate::secmsg::Cipher;
 
     /// Commands over a registry where agent 1 is seated with `outbox`.
-    fn seated(outbox: flume::Sender<Outgoing>, socket: &std::net::UdpSocket) -> (Commands, AgentId) {
+    fn seated(route: Route) -> (Commands, AgentId) {
         let live = Arc::new(LiveAgents::new(Duration::from_secs(60)));
         let id = AgentId::new(1).expect("id");
         let key = "k".repeat(64).parse().expect("key");
         let agent = crate::store::Agent::new(id, "web".parse().expect("name"), crate::store::AgentIp::any(), key, 0);
-        let mailbox = Mailbox::new(Arc::new(KeyEntry::new(agent)), Cipher::Blowfish, outbox);
-        let seated = live.take(id, live.connection(), socket.as_raw_fd(), true, mailbox);
+        let mailbox = Mailbox::new(Arc::new(KeyEntry::new(agent)), Cipher::Blowfish, route);
+        let seated = live.take(id, live.connection(), None, true, mailbox);
         assert!(seated.is_ok());
         let commands = Commands::new(live, Arc::default(), Arc::default(), Duration::from_secs(900));
         (commands, id)
@@ -158,9 +197,8 @@ mod tests {
 
     #[test]
     fn a_request_is_sealed_for_the_agent_and_waits_for_its_answer() {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
         let (outbox, queued) = flume::bounded(1);
-        let (commands, id) = seated(outbox, &socket);
+        let (commands, id) = seated(Route::Tcp(outbox));
         let commands = Arc::new(commands);
         let requester = Arc::clone(&commands);
         let waiting =
@@ -184,9 +222,8 @@ mod tests {
 
     #[test]
     fn unreachable_agents_get_remoted_errors() {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
         let (outbox, queued) = flume::bounded(1);
-        let (commands, id) = seated(outbox, &socket);
+        let (commands, id) = seated(Route::Tcp(outbox));
         // Nobody answers: the requester is told so after the timeout.
         assert_eq!(commands.request(id, b"x y", Duration::from_millis(50)), b"err Response timeout");
         // The outbox holds one message, unread: the next send is refused, not blocked.
@@ -196,5 +233,36 @@ mod tests {
         let absent = AgentId::new(2).expect("id");
         assert_eq!(commands.request(absent, b"x y", Duration::from_secs(1)), b"err Cannot send request");
         assert_eq!(commands.stats.sent.discarded.get(), 3);
+    }
+
+    #[test]
+    fn udp_requests_are_sent_again_until_acked_and_their_answer_is_acked() {
+        let (socket, datagrams) = flume::bounded(16);
+        let peer = "127.0.0.1:9".parse().expect("address");
+        let (commands, id) = seated(Route::Udp { socket, peer: Mutex::new(peer) });
+        let commands = Arc::new(commands);
+        let requester = Arc::clone(&commands);
+        let waiting = std::thread::spawn(move || requester.request(id, b"agent x", Duration::from_secs(30)));
+        let keys = secmsg::AgentKeys::derive("001", "web", &"k".repeat(64));
+        let next = || {
+            let (to, datagram) = datagrams.recv_timeout(Duration::from_secs(10)).expect("a datagram");
+            assert_eq!(to, peer);
+            String::from_utf8(secmsg::open_frame(&keys, &datagram).expect("sealed").payload).expect("text")
+        };
+        let first = next();
+        // Not acked within the retransmission time: the same request again.
+        assert_eq!(next(), first);
+        let counter = first.strip_prefix("#!-req ").and_then(|r| r.split(' ').next()).expect("counter");
+        commands.answer(counter, b"ack");
+        commands.answer(counter, b"ok done");
+        assert_eq!(waiting.join().expect("thread"), b"ok done");
+        assert_eq!(next(), format!("#!-req {counter} ack"));
+    }
+
+    #[test]
+    fn udp_requests_nobody_acks_give_up() {
+        let (socket, _datagrams) = flume::bounded(16);
+        let (commands, id) = seated(Route::Udp { socket, peer: Mutex::new("127.0.0.1:9".parse().expect("address")) });
+        assert_eq!(commands.request(id, b"agent x", Duration::from_secs(30)), b"err Maximum attempts exceeded");
     }
 }

@@ -4,9 +4,10 @@
 //! the holder was heard from within `<connection_overtake_time>`, and is refused.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tracing::info;
@@ -24,21 +25,67 @@ pub enum Outgoing {
     Close,
 }
 
+/// How messages reach an agent.
+#[derive(Debug)]
+pub enum Route {
+    /// Its TCP connection's writer queue, for framed messages.
+    Tcp(flume::Sender<Outgoing>),
+    /// A core's UDP socket, to the address the agent last sent from.
+    Udp {
+        /// The core's datagram queue.
+        socket: flume::Sender<(SocketAddr, Vec<u8>)>,
+        /// The agent's address.
+        peer: Mutex<SocketAddr>,
+    },
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undelivered {
+    /// The queue is full.
+    Full,
+    /// The connection (or core) is gone.
+    Closed,
+}
+
 /// Where other threads leave messages for a connected agent: its keys, the cipher it last
-/// used (replies must use it), and its connection's outbox.
+/// used (replies must use it), and the route to it.
 #[derive(Debug)]
 pub struct Mailbox {
     /// The agent's key entry.
     pub entry: Arc<KeyEntry>,
     aes: AtomicBool,
-    /// The connection's writer queue (bounded: a full one refuses, never blocks the sender).
-    pub outbox: flume::Sender<Outgoing>,
+    /// How messages reach the agent (bounded queues: a full one refuses, never blocks).
+    pub route: Route,
 }
 
 impl Mailbox {
     /// A mailbox for an agent that just used `cipher`.
-    pub fn new(entry: Arc<KeyEntry>, cipher: Cipher, outbox: flume::Sender<Outgoing>) -> Self {
-        Self { entry, aes: AtomicBool::new(cipher == Cipher::Aes), outbox }
+    pub fn new(entry: Arc<KeyEntry>, cipher: Cipher, route: Route) -> Self {
+        Self { entry, aes: AtomicBool::new(cipher == Cipher::Aes), route }
+    }
+
+    /// Queues a framed message (TCP framing; a datagram carries what follows the length).
+    pub fn deliver(&self, frame: Vec<u8>) -> Result<(), Undelivered> {
+        fn refused<T>(e: flume::TrySendError<T>) -> Undelivered {
+            match e {
+                flume::TrySendError::Full(_) => Undelivered::Full,
+                flume::TrySendError::Disconnected(_) => Undelivered::Closed,
+            }
+        }
+        match &self.route {
+            Route::Tcp(outbox) => outbox.try_send(Outgoing::Frame(frame)).map_err(refused),
+            Route::Udp { socket, peer } => {
+                let peer = *crate::sync::lock(peer);
+                let datagram = frame.get(4..).map(<[u8]>::to_vec).unwrap_or_default();
+                socket.try_send((peer, datagram)).map_err(refused)
+            }
+        }
+    }
+
+    /// Whether the agent speaks UDP (requests then wait for acks and are retried).
+    pub fn is_udp(&self) -> bool {
+        matches!(self.route, Route::Udp { .. })
     }
 
     /// The cipher the agent last used.
@@ -58,14 +105,19 @@ pub struct Seat {
     conn: u64,
     /// Milliseconds since the registry's start when the holder last sent something.
     heard: AtomicU64,
-    /// The connection's socket, to shut it down from another core. Open while the seat is in
-    /// the registry: its connection leaves before closing it.
-    socket: RawFd,
+    /// The connection's socket, to shut it down from another core (none for UDP). Open while
+    /// the seat is in the registry: its connection leaves before closing it.
+    socket: Option<RawFd>,
     /// How to reach the agent through this connection.
     pub mailbox: Mailbox,
 }
 
 impl Seat {
+    /// The connection holding the seat.
+    pub fn conn(&self) -> u64 {
+        self.conn
+    }
+
     /// Time since the holder last sent something.
     pub fn silent(&self, live: &LiveAgents) -> Duration {
         Duration::from_millis(live.now().saturating_sub(self.heard.load(Ordering::Relaxed)))
@@ -80,7 +132,7 @@ pub struct InUse(pub AgentId);
 /// Which connection holds each agent.
 #[derive(Debug)]
 pub struct LiveAgents {
-    seats: std::sync::Mutex<HashMap<AgentId, Arc<Seat>>>,
+    seats: Mutex<HashMap<AgentId, Arc<Seat>>>,
     start: Instant,
     overtake: Duration,
     next_conn: AtomicU64,
@@ -108,7 +160,7 @@ impl LiveAgents {
         &self,
         agent: AgentId,
         conn: u64,
-        socket: RawFd,
+        socket: Option<RawFd>,
         startup: bool,
         mailbox: Mailbox,
     ) -> Result<Arc<Seat>, InUse> {
@@ -122,12 +174,14 @@ impl LiveAgents {
             }
             info!(agent = %agent, "Agent reconnected: the new connection takes over from the old one");
             // The old connection's read ends at once; it then leaves, finding its seat gone.
-            #[allow(unsafe_code)]
-            // SAFETY: a connection removes its seat, under this lock, before it closes its
-            // socket (connection::Session's drop), and the lock is held here: the descriptor is
-            // open and is still the holder's socket.
-            let holder_socket = unsafe { BorrowedFd::borrow_raw(holder.socket) };
-            let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
+            if let Some(fd) = holder.socket {
+                #[allow(unsafe_code)]
+                // SAFETY: a connection removes its seat, under this lock, before it closes its
+                // socket (connection::Session's drop), and the lock is held here: the descriptor
+                // is open and is still the holder's socket.
+                let holder_socket = unsafe { BorrowedFd::borrow_raw(fd) };
+                let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
+            }
         }
         let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket, mailbox });
         seats.insert(agent, Arc::clone(&seat));
@@ -194,16 +248,24 @@ mod tests {
         );
         let entry = Arc::new(KeyEntry::new(agent));
         let (outbox, mail) = flume::bounded(1);
-        let mailbox = || Mailbox::new(Arc::clone(&entry), Cipher::Aes, outbox.clone());
-        assert!(live.take(id, old, old_server.as_raw_fd(), true, mailbox()).is_ok());
-        assert_eq!(live.take(id, new, new_server.as_raw_fd(), false, mailbox()).err(), Some(InUse(id)));
-        assert!(live.take(id, new, new_server.as_raw_fd(), true, mailbox()).is_ok());
+        let mailbox = || Mailbox::new(Arc::clone(&entry), Cipher::Aes, Route::Tcp(outbox.clone()));
+        assert!(live.take(id, old, Some(old_server.as_raw_fd()), true, mailbox()).is_ok());
+        assert_eq!(live.take(id, new, Some(new_server.as_raw_fd()), false, mailbox()).err(), Some(InUse(id)));
+        assert!(live.take(id, new, Some(new_server.as_raw_fd()), true, mailbox()).is_ok());
         // The holder's mailbox reaches its connection's outbox.
         let seat = live.seat(id).ok_or(std::io::ErrorKind::NotFound)?;
         seat.mailbox.used(Cipher::Blowfish);
         assert_eq!(seat.mailbox.cipher(), Cipher::Blowfish);
-        assert!(seat.mailbox.outbox.try_send(Outgoing::Close).is_ok());
-        assert!(matches!(mail.try_recv(), Ok(Outgoing::Close)));
+        assert_eq!(seat.mailbox.deliver(b"abcdframe".to_vec()), Ok(()));
+        assert!(matches!(mail.try_recv(), Ok(Outgoing::Frame(f)) if f == b"abcdframe"));
+        // A UDP agent's datagram is the frame without its length.
+        let (socket, datagrams) = flume::bounded(1);
+        let peer: SocketAddr = "127.0.0.1:9".parse().map_err(std::io::Error::other)?;
+        let udp = Mailbox::new(Arc::clone(&entry), Cipher::Aes, Route::Udp { socket, peer: Mutex::new(peer) });
+        assert!(udp.is_udp());
+        assert_eq!(udp.deliver(b"abcdframe".to_vec()), Ok(()));
+        assert_eq!(udp.deliver(b"abcdframe".to_vec()), Err(Undelivered::Full));
+        assert_eq!(datagrams.try_recv().ok(), Some((peer, b"frame".to_vec())));
         // The old server side was shut down: its peer reads the end.
         old_client.set_read_timeout(Some(Duration::from_secs(5)))?;
         assert_eq!(old_client.read(&mut [0u8; 8])?, 0);

@@ -16,13 +16,15 @@ use compio::driver::{DriverType, ProactorBuilder};
 use tracing::{error, info, warn};
 
 use super::commands::Commands;
-use super::connection::{self, Core, SendCounter};
+use super::connection;
+use super::core::{Core, SendCounter};
 use super::keys::KeyTable;
 use super::live::LiveAgents;
 use super::shared::SharedFiles;
 use super::stats::Stats;
 use super::status::StatusWriter;
 use super::syslog::{self, Access};
+use super::udp;
 use crate::config::{Connection, IoDriver};
 use crate::server::queue::Sink;
 use crate::store::Store;
@@ -35,6 +37,8 @@ const KEYS_REFRESH: Duration = Duration::from_secs(10);
 pub enum Endpoint {
     /// Agents over TCP.
     SecureTcp(SocketAddr),
+    /// Agents over UDP.
+    SecureUdp(SocketAddr),
     /// Syslog senders over TCP.
     SyslogTcp(SocketAddr),
     /// Syslog senders over UDP.
@@ -44,13 +48,14 @@ pub enum Endpoint {
 impl Endpoint {
     fn addr(self) -> SocketAddr {
         match self {
-            Self::SecureTcp(a) | Self::SyslogTcp(a) | Self::SyslogUdp(a) => a,
+            Self::SecureTcp(a) | Self::SecureUdp(a) | Self::SyslogTcp(a) | Self::SyslogUdp(a) => a,
         }
     }
 
     fn with_addr(self, addr: SocketAddr) -> Self {
         match self {
             Self::SecureTcp(_) => Self::SecureTcp(addr),
+            Self::SecureUdp(_) => Self::SecureUdp(addr),
             Self::SyslogTcp(_) => Self::SyslogTcp(addr),
             Self::SyslogUdp(_) => Self::SyslogUdp(addr),
         }
@@ -60,7 +65,7 @@ impl Endpoint {
 /// An endpoint's socket on one core.
 enum Bound {
     Tcp(Endpoint, std::net::TcpListener),
-    Udp(std::net::UdpSocket),
+    Udp(Endpoint, std::net::UdpSocket),
 }
 
 /// Where and how the data plane runs.
@@ -105,8 +110,14 @@ impl Settings {
             let any: IpAddr = if listener.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
             let addr = SocketAddr::new(listener.local_ip.unwrap_or(any), listener.port);
             match listener.connection {
-                Connection::Secure if listener.tcp => endpoints.push(Endpoint::SecureTcp(addr)),
-                Connection::Secure => warn!(port = listener.port, "secure UDP listener not served: agents use TCP"),
+                Connection::Secure => {
+                    if listener.tcp {
+                        endpoints.push(Endpoint::SecureTcp(addr));
+                    }
+                    if listener.udp {
+                        endpoints.push(Endpoint::SecureUdp(addr));
+                    }
+                }
                 Connection::Syslog if syslog_access.is_closed() => info!(
                     "(1501): IP or network must be present in syslog access list (allowed-ips). Syslog server disabled."
                 ),
@@ -201,7 +212,7 @@ fn claim_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Endpoint>> {
         .iter()
         .map(|endpoint| {
             let addr = match endpoint {
-                Endpoint::SyslogUdp(addr) => claim_udp(*addr),
+                Endpoint::SecureUdp(addr) | Endpoint::SyslogUdp(addr) => claim_udp(*addr),
                 Endpoint::SecureTcp(addr) | Endpoint::SyslogTcp(addr) => claim(*addr),
             };
             addr.map(|addr| endpoint.with_addr(addr))
@@ -215,7 +226,9 @@ fn bind_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Bound>> {
     endpoints
         .iter()
         .map(|endpoint| match endpoint {
-            Endpoint::SyslogUdp(addr) => reuseport_udp(*addr).map(Bound::Udp),
+            Endpoint::SecureUdp(addr) | Endpoint::SyslogUdp(addr) => {
+                reuseport_udp(*addr).map(|s| Bound::Udp(*endpoint, s))
+            }
             Endpoint::SecureTcp(addr) | Endpoint::SyslogTcp(addr) => {
                 reuseport_listener(*addr).map(|l| Bound::Tcp(*endpoint, l))
             }
@@ -286,6 +299,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
             Endpoint::SecureTcp(addr) => {
                 info!(local_addr = %addr, workers = drivers.len(), driver, "Agent connection service listening")
             }
+            Endpoint::SecureUdp(addr) => info!(local_addr = %addr, "Agent connection service listening on UDP"),
             Endpoint::SyslogTcp(addr) => info!(local_addr = %addr, "Remote syslog listening on TCP"),
             Endpoint::SyslogUdp(addr) => info!(local_addr = %addr, "Remote syslog listening on UDP"),
         }
@@ -316,19 +330,14 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
             Bound::Tcp(_, listener) => {
                 compio::runtime::spawn(syslog::serve_tcp(listener, Rc::clone(&core), Rc::clone(&access))).detach();
             }
-            Bound::Udp(socket) => {
+            Bound::Udp(Endpoint::SecureUdp(_), socket) => {
+                compio::runtime::spawn(udp::serve(socket, Rc::clone(&core))).detach();
+            }
+            Bound::Udp(_, socket) => {
                 compio::runtime::spawn(syslog::serve_udp(socket, Rc::clone(&core), Rc::clone(&access))).detach();
             }
         }
     }
-    let Some(listener) = agents else {
-        // Syslog only: its tasks run for good.
-        return std::future::pending().await;
-    };
-    let listener = match compio::net::TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(e) => return error!("cannot listen for agents: {e}"),
-    };
     let refresher = Rc::clone(&core);
     compio::runtime::spawn(async move {
         loop {
@@ -340,6 +349,14 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
         }
     })
     .detach();
+    let Some(listener) = agents else {
+        // No TCP agents: the other tasks run for good.
+        return std::future::pending().await;
+    };
+    let listener = match compio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => return error!("cannot listen for agents: {e}"),
+    };
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => compio::runtime::spawn(connection::serve(stream, peer, Rc::clone(&core))).detach(),
@@ -379,7 +396,7 @@ mod tests {
         let mut config = crate::config::Config::default();
         config.remote.listeners.clear();
         assert!(Settings::from_config(&config, std::path::Path::new("/h")).is_none());
-        config.remote.listeners.push(listener(Connection::Secure, 1514, true, false));
+        config.remote.listeners.push(listener(Connection::Secure, 1514, true, true));
         config.remote.listeners.push(listener(Connection::Syslog, 514, true, true));
         config.remote.workers = 3;
         let any = |port| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port);
@@ -387,13 +404,18 @@ mod tests {
         let settings = Settings::from_config(&config, std::path::Path::new("/h"));
         assert_eq!(
             settings.as_ref().map(|s| (s.endpoints.clone(), s.workers)),
-            Some((vec![Endpoint::SecureTcp(any(1514))], 3))
+            Some((vec![Endpoint::SecureTcp(any(1514)), Endpoint::SecureUdp(any(1514))], 3))
         );
         config.remote.allowed_ips = vec!["10.0.0.0/8".into()];
         let endpoints = Settings::from_config(&config, std::path::Path::new("/h")).map(|s| s.endpoints);
         assert_eq!(
             endpoints,
-            Some(vec![Endpoint::SecureTcp(any(1514)), Endpoint::SyslogTcp(any(514)), Endpoint::SyslogUdp(any(514))])
+            Some(vec![
+                Endpoint::SecureTcp(any(1514)),
+                Endpoint::SecureUdp(any(1514)),
+                Endpoint::SyslogTcp(any(514)),
+                Endpoint::SyslogUdp(any(514))
+            ])
         );
     }
 }

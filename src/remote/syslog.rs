@@ -12,7 +12,7 @@ use compio::io::AsyncRead as _;
 use compio::net::{TcpListener, TcpStream, UdpSocket};
 use tracing::{debug, warn};
 
-use super::connection::Core;
+use super::core::Core;
 use super::stats::Counter;
 use crate::ruleset::rule::ip::{IpEntry, IpError, found_in};
 
