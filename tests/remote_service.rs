@@ -187,6 +187,15 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     let nobody = local_request(&home.join("queue/sockets/remote"), b"999 agent getconfig client");
     assert_eq!(nobody, b"err Cannot send request");
 
+    // Active responses and raw control messages left in queue/alerts/ar reach the agent.
+    let ar = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    let execd = format!(r#"(local_source) [] NNS {} {{"version":1,"command":"firewall-drop0"}}"#, web.id);
+    ar.send_to(execd.as_bytes(), home.join("queue/alerts/ar")).expect("send");
+    assert_eq!(good.receive().as_deref(), Some(&br#"#!-execd {"version":1,"command":"firewall-drop0"}"#[..]));
+    ar.send_to(format!("(msg_to_agent) [] N!S {} force_reconnect", web.id).as_bytes(), home.join("queue/alerts/ar"))
+        .expect("send");
+    assert_eq!(good.receive().as_deref(), Some(&b"#!-force_reconnect"[..]));
+
     let impostor = Agent { keys: AgentKeys::derive(&web.id, &web.name, &"f".repeat(64)), ..web.clone() };
     let mut bad = Connection::open(server.port, &impostor);
     bad.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
@@ -230,6 +239,7 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     assert!(metrics["messages"]["received_breakdown"]["control_breakdown"]["keepalive"].as_u64() >= Some(7));
     assert!(metrics["messages"]["sent_breakdown"]["shared"].as_u64() >= Some(6), "two pushes of three messages");
     assert_eq!(metrics["messages"]["sent_breakdown"]["request"].as_u64(), Some(1));
+    assert_eq!(metrics["messages"]["sent_breakdown"]["ar"].as_u64(), Some(1));
     assert!(metrics["bytes"]["received"].as_u64() > Some(1000));
     wait_for("the state files", Duration::from_secs(10), || {
         let state = std::fs::read_to_string(home.join("var/run/wazuh-remoted.state")).unwrap_or_default();
@@ -405,4 +415,76 @@ fn agents_connect_over_udp() {
     agent.send(format!("#!-req {counter} ok {{}}").as_bytes());
     assert_eq!(requester.join().expect("requester"), b"ok {}");
     assert_eq!(agent.receive(), Some(format!("#!-req {counter} ack").into_bytes()), "the answer is acked");
+}
+
+/// An agent flooding the only core does not starve another: the other's keepalives are still
+/// acked promptly while the flood goes on. On the poll driver a read whose data is there
+/// completes without yielding, so without the core's explicit turn-taking the calm agent would
+/// not be served at all until the flood ends.
+#[test]
+fn a_flooding_agent_leaves_others_their_share() {
+    let mut added = Vec::new();
+    let server = serve_prepared("Agent connection service listening", |home, port, config| {
+        added = [("flood01", Cipher::Aes), ("calm01", Cipher::Aes)]
+            .iter()
+            .map(|(name, cipher)| add_agent(home, name, *cipher))
+            .collect();
+        let remote = format!(
+            "<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol>\
+             <workers>1</workers><io_driver>poll</io_driver></remote>"
+        );
+        replace_block(&config, "remote", &remote).replace("<disabled>no</disabled>", "<disabled>yes</disabled>")
+    });
+    let (flooder, calm) = (added[0].clone(), &added[1]);
+    let port = server.port;
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let still = std::sync::Arc::clone(&flooding);
+    let flood = std::thread::spawn(move || {
+        let mut connection = Connection::open(port, &flooder);
+        connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+        let mut counters = Counters::default();
+        let burst: Vec<u8> = (0..200)
+            .flat_map(|i| {
+                let line = format!("1:/var/log/app.log:flood line {i} with some text to decode");
+                secmsg::seal_frame(
+                    &flooder.keys,
+                    flooder.cipher,
+                    counters.advance(),
+                    1,
+                    line.as_bytes(),
+                    Some(&flooder.id),
+                )
+                .expect("seal")
+            })
+            .collect();
+        let mut sent = 0u64;
+        while still.load(std::sync::atomic::Ordering::Relaxed) {
+            if connection.stream.write_all(&burst).is_err() {
+                break;
+            }
+            sent += 200;
+        }
+        sent
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut connection = Connection::open(port, calm);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        connection.send(b"#!-Linux |calm01 |6.1 |#1 |x86_64 - Wazuh v4.14.7\nx merged.mg\n");
+        assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+        slowest = slowest.max(started.elapsed());
+        // Drain a file push, if any, before the next keepalive.
+        connection.stream.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+        while connection.receive().is_some() {}
+        connection.stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    }
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let sent = flood.join().expect("flooder");
+    assert!(sent >= 400, "the flood went on ({sent} events)");
+    // Generous for a debug build on two shared cores: what matters is that the ack does not
+    // wait for the flood to end.
+    assert!(slowest < Duration::from_secs(3), "slowest ack {slowest:?} during a flood of {sent} events");
 }

@@ -74,6 +74,13 @@ impl Commands {
         Self { live, counters, stats, disconnection, pending: Pending::default(), next_request: AtomicU32::new(first) }
     }
 
+    /// Agents connected and heard from within the disconnection time: those an active
+    /// response for every agent reaches.
+    pub fn connected(&self) -> Vec<AgentId> {
+        let seats = self.live.seats();
+        seats.into_iter().filter(|(_, seat)| seat.silent(&self.live) <= self.disconnection).map(|(id, _)| id).collect()
+    }
+
     /// Sends `payload` to `agent` through its connection.
     pub fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError> {
         let sent = self.try_send(agent, payload);

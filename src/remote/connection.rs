@@ -139,7 +139,24 @@ async fn serve_frames(stream: &TcpStream, peer: SocketAddr, core: &Core, session
                 return;
             }
         }
+        // A read that is always ready (an agent flooding) must not keep the core: the core's
+        // other connections run before this one reads again.
+        yield_now().await;
     }
+}
+
+/// Returns after every other task the core has ready has run once.
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 /// Acts on one frame of this connection: replies and events go to `out`.

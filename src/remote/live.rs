@@ -207,6 +207,11 @@ impl LiveAgents {
         crate::sync::lock(&self.seats).get(&agent).cloned()
     }
 
+    /// Every seated agent and its seat.
+    pub fn seats(&self) -> Vec<(AgentId, Arc<Seat>)> {
+        crate::sync::lock(&self.seats).iter().map(|(id, seat)| (*id, Arc::clone(seat))).collect()
+    }
+
     /// Agents with a live connection.
     pub fn len(&self) -> usize {
         crate::sync::lock(&self.seats).len()

@@ -7,9 +7,10 @@
 //! syslog senders ([`syslog`]); status changes go to the store in batches ([`status`]); silent
 //! agents are disconnected ([`monitor`]); groups' merged.mg files are built and pushed
 //! ([`shared`]); one connection holds each agent ([`live`]); other threads send to agents
-//! ([`commands`]), local tools through `queue/sockets/remote` ([`local`]); the counters are in
-//! [`stats`].
+//! ([`commands`]), local tools through `queue/sockets/remote` ([`local`]) and active responses
+//! through `queue/alerts/ar` ([`ar_queue`]); the counters are in [`stats`].
 
+pub mod ar_queue;
 pub mod commands;
 pub mod connection;
 pub mod control;

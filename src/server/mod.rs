@@ -106,6 +106,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&logtest_socket);
     let _ = std::fs::remove_file(&queue_socket);
     let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
+    let _ = std::fs::remove_file(home.path(AR_QUEUE));
     info!("Stopped");
     Ok(())
 }
@@ -133,13 +134,16 @@ pub const QUEUE_SOCKET: &str = "queue/sockets/queue";
 /// Where local tools send requests to agents and ask remoted's statistics.
 pub const REMOTE_SOCKET: &str = "queue/sockets/remote";
 
+/// Where active responses and raw control messages for agents are left.
+pub const AR_QUEUE: &str = "queue/alerts/ar";
+
 /// Starts the agent connection service on the `<remote>` secure listener, if there is one, with
 /// its local request socket and its state files.
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
 /// Agents connected before this start are disconnected now (as remoted's start does), and a
 /// sweep disconnects agents that go silent.
 fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
-    use crate::remote::{local, monitor, service};
+    use crate::remote::{ar_queue, local, monitor, service};
     match monitor::reset(store, now()) {
         Ok(0) => {}
         Ok(n) => info!("{n} agents connected before this start are now disconnected"),
@@ -163,6 +167,14 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
     };
     if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
         error!("cannot start the state file writer: {e}");
+    }
+    let path = home.path(AR_QUEUE);
+    let commands = Arc::clone(&service.commands);
+    let started = queue::bind(&path).and_then(|socket| {
+        std::thread::Builder::new().name("vigil-ar-queue".into()).spawn(move || ar_queue::serve(socket, commands))
+    });
+    if let Err(e) = started {
+        error!("Unable to bind to socket '{}': {e}", path.display());
     }
     let path = home.path(REMOTE_SOCKET);
     let local = Arc::new(local::Local::new(service.commands, service.stats));
