@@ -1,14 +1,12 @@
 //! What happened to each connection, counted by outcome, and refusal log lines that cannot
-//! flood the log: at most [`LINES_PER_SECOND`] per outcome and second, the rest summed into the
-//! next line.
+//! flood the log (one [`Throttle`] per outcome).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use tracing::warn;
 
-/// Log lines per second and outcome before the rest are only counted.
-pub const LINES_PER_SECOND: u64 = 20;
+use crate::logging::throttle::Throttle;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,40 +69,6 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Default)]
-struct Throttle {
-    second: AtomicU64,
-    lines: AtomicU64,
-    suppressed: AtomicU64,
-}
-
-/// What the throttle allows for one refusal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
-    /// A line; this many were suppressed before it.
-    Write(u64),
-    /// The last line this second: say the rest are only counted.
-    Last,
-    /// No line.
-    Quiet,
-}
-
-impl Throttle {
-    fn allow(&self, now: u64) -> Line {
-        if self.second.swap(now, Relaxed) != now {
-            self.lines.store(0, Relaxed);
-        }
-        match self.lines.fetch_add(1, Relaxed) {
-            n if n + 1 < LINES_PER_SECOND => Line::Write(self.suppressed.swap(0, Relaxed)),
-            n if n + 1 == LINES_PER_SECOND => Line::Last,
-            _ => {
-                self.suppressed.fetch_add(1, Relaxed);
-                Line::Quiet
-            }
-        }
-    }
-}
-
 /// Counters by outcome.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -132,22 +96,8 @@ impl Counters {
     /// share of lines this second.
     pub fn refuse(&self, outcome: Outcome, source: IpAddr, detail: &str) {
         self.count(outcome);
-        let now = jiff::Timestamp::now().as_second().unsigned_abs();
-        let reason = outcome.name();
-        match self.throttles[outcome as usize].allow(now) {
-            Line::Write(0) => warn!(%source, reason, "Enrollment connection refused: {detail}"),
-            Line::Write(suppressed) => warn!(
-                %source,
-                reason,
-                suppressed,
-                "Enrollment connection refused: {detail} ({suppressed} more like it were not logged)"
-            ),
-            Line::Last => warn!(
-                %source,
-                reason,
-                "Enrollment connection refused: {detail} (more refusals like this one this second are only counted)"
-            ),
-            Line::Quiet => {}
+        if let Some(suffix) = self.throttles[outcome as usize].allow().suffix() {
+            warn!(%source, reason = outcome.name(), "Enrollment connection refused: {detail}{suffix}");
         }
     }
 }
@@ -157,13 +107,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_are_throttled_per_second_but_every_refusal_counts() {
-        let throttle = Throttle::default();
-        let lines: Vec<Line> = (0..100).map(|_| throttle.allow(7)).collect();
-        let written = lines.iter().filter(|l| matches!(l, Line::Write(_))).count() as u64;
-        assert_eq!(written, LINES_PER_SECOND - 1);
-        assert_eq!(lines[LINES_PER_SECOND as usize - 1], Line::Last);
-        assert_eq!(throttle.allow(8), Line::Write(100 - LINES_PER_SECOND));
+    fn every_refusal_counts() {
         let counters = Counters::default();
         for _ in 0..50 {
             counters.refuse(Outcome::RateLimited, IpAddr::from([127, 0, 0, 1]), "too fast");

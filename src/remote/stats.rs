@@ -5,14 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{Value, json};
 use tracing::warn;
 
 use super::syslog::SyslogStats;
+use crate::logging::throttle::Throttle;
 use crate::metrics::Exposition;
 
 /// One counter.
@@ -95,8 +96,8 @@ pub struct Stats {
     pub sent: Sent,
     /// The syslog listener's counters.
     pub syslog: SyslogStats,
-    /// Closed connections and dropped datagrams, by reason.
-    closed: Mutex<BTreeMap<&'static str, u64>>,
+    /// Closed connections and dropped datagrams, by reason, with each reason's log throttle.
+    closed: Mutex<BTreeMap<&'static str, (u64, Arc<Throttle>)>>,
 }
 
 impl Default for Stats {
@@ -116,24 +117,24 @@ impl Default for Stats {
 }
 
 impl Stats {
-    /// Counts a connection closed (or a datagram dropped) for `reason`, with a log line for the
-    /// first few of each reason and every thousandth after: enough to see, never a flood.
+    /// Counts a connection closed (or a datagram dropped) for `reason`, with a throttled log
+    /// line: enough to see, never a flood.
     pub fn refuse(&self, reason: &'static str, peer: IpAddr, detail: &str) {
         self.received.unknown.inc();
-        let n = {
+        let (total, throttle) = {
             let mut counts = crate::sync::lock(&self.closed);
-            let n = counts.entry(reason).or_default();
+            let (n, throttle) = counts.entry(reason).or_default();
             *n += 1;
-            *n
+            (*n, Arc::clone(throttle))
         };
-        if n <= 10 || n.is_multiple_of(1000) {
-            warn!(%peer, reason, total = n, "Agent message refused, connection closed: {detail}");
+        if let Some(suffix) = throttle.allow().suffix() {
+            warn!(%peer, reason, total, "Agent message refused, connection closed: {detail}{suffix}");
         }
     }
 
     /// Refusals by reason.
     pub fn refusals(&self) -> Vec<(&'static str, u64)> {
-        crate::sync::lock(&self.closed).iter().map(|(k, v)| (*k, *v)).collect()
+        crate::sync::lock(&self.closed).iter().map(|(k, (n, _))| (*k, *n)).collect()
     }
 
     /// Seconds since the service started.

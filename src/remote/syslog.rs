@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 
 use super::core::Core;
 use super::stats::Counter;
+use crate::logging::throttle::Throttle;
 use crate::ruleset::rule::ip::{IpEntry, IpError, found_in};
 
 /// The longest line (`OS_MAXSTR`); a TCP sender that exceeds it is disconnected.
@@ -57,6 +58,8 @@ pub struct SyslogStats {
     pub denied: Counter,
     /// TCP senders cut for a line longer than [`MAX_LINE`].
     pub too_long: Counter,
+    /// Refusals' log lines.
+    denied_lines: Throttle,
 }
 
 /// A line without its `<PRI>` header (remoted's `w_get_pri_header_len`).
@@ -116,10 +119,10 @@ impl Lines {
 }
 
 fn refused(core: &Core, source: IpAddr) {
-    core.stats.syslog.denied.inc();
-    let n = core.stats.syslog.denied.get();
-    if n <= 10 || n.is_multiple_of(1000) {
-        warn!(%source, total = n, "(1213): Message from '{source}' not allowed. Cannot find the ID of the agent.");
+    let syslog = &core.stats.syslog;
+    syslog.denied.inc();
+    if let Some(suffix) = syslog.denied_lines.allow().suffix() {
+        warn!(%source, "(1213): Message from '{source}' not allowed. Cannot find the ID of the agent.{suffix}");
     }
 }
 

@@ -5,6 +5,8 @@
 //!
 //! The service is the module an event comes from (`vigil::enroll` → `vigil-enroll`).
 
+pub mod throttle;
+
 use std::fmt::{self, Write as _};
 use std::fs::OpenOptions;
 use std::io::IsTerminal as _;
