@@ -1,10 +1,9 @@
 //! A message's plaintext layout (protocol.md §2.5 and §2.7): `!` padding, zlib, the MD5
 //! checksum, the random number and counters, then the payload.
 
-use std::io::Read as _;
+use std::cell::RefCell;
 
-use flate2::Compression;
-use flate2::read::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use super::SecError;
 use super::cipher::Cipher;
@@ -84,6 +83,29 @@ fn digits(field: &[u8]) -> u64 {
     field.iter().take_while(|b| b.is_ascii_digit()).fold(0, |n, &d| n * 10 + u64::from(d - b'0'))
 }
 
+thread_local! {
+    /// One deflate state per thread, reset for each message: a fresh one allocates some 300 KB
+    /// of window and tables every time, which fragments the heap of a core sealing acks.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), true));
+}
+
+/// `data` as one zlib stream.
+fn deflate(data: &[u8]) -> Result<Vec<u8>, SecError> {
+    DEFLATE.with_borrow_mut(|stream| {
+        stream.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let input = data.get(stream.total_in() as usize..).unwrap_or_default();
+            match stream.compress_vec(input, &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return Ok(out),
+                // The output was full: room for more.
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                Err(_) => return Err(SecError::Corrupt),
+            }
+        }
+    })
+}
+
 /// Builds the ciphertext of a message (to follow `#AES:` or `:`).
 pub fn seal(
     keys: &AgentKeys,
@@ -101,10 +123,7 @@ pub fn seal(
     full.extend_from_slice(payload);
     let checksum = hex_md5(&full[32..]);
     full[..32].copy_from_slice(&checksum);
-    let mut compressed = Vec::with_capacity(full.len() / 2 + 16);
-    ZlibEncoder::new(full.as_slice(), Compression::default())
-        .read_to_end(&mut compressed)
-        .map_err(|_| SecError::Corrupt)?;
+    let compressed = deflate(&full)?;
     let pad = 8 - compressed.len() % 8;
     let mut padded = Vec::with_capacity(pad + compressed.len());
     padded.resize(pad, b'!');
@@ -114,6 +133,9 @@ pub fn seal(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+
+    use flate2::read::ZlibEncoder;
     use proptest::prelude::*;
 
     use super::*;
