@@ -244,7 +244,10 @@ fn agent_lifecycle(driver: &str, log_name: &str) {
     wait_for("the state files", Duration::from_secs(10), || {
         let state = std::fs::read_to_string(home.join("var/run/wazuh-remoted.state")).unwrap_or_default();
         let prom = std::fs::read_to_string(home.join("var/run/vigil.prom")).unwrap_or_default();
-        state.contains("evt_count='") && !state.contains("evt_count='0'") && prom.contains("reason=\"wrong_key\"")
+        state.contains("evt_count='")
+            && !state.contains("evt_count='0'")
+            && prom.contains("reason=\"wrong_key\"")
+            && prom.contains(&format!("vigil_remote_io_driver{{driver=\"{log_name}\"}} 1"))
     });
 }
 
@@ -341,7 +344,9 @@ fn syslog_senders_are_served_over_udp_and_tcp() {
     assert!(found("denieduser").is_none());
     wait_for("the counters", Duration::from_secs(10), || {
         let prom = std::fs::read_to_string(home.join("var/run/vigil.prom")).unwrap_or_default();
-        prom.contains("vigil_syslog_events_total 3\n") && prom.contains("vigil_syslog_denied_total 1\n")
+        prom.contains("vigil_syslog_events_total 3\n")
+            && prom.contains("vigil_syslog_denied_total 1\n")
+            && prom.contains("vigil_remote_udp_dropped_total{kind=\"syslog\"} 0\n")
     });
 }
 
@@ -487,4 +492,43 @@ fn a_flooding_agent_leaves_others_their_share() {
     // Generous for a debug build on two shared cores: what matters is that the ack does not
     // wait for the flood to end.
     assert!(slowest < Duration::from_secs(3), "slowest ack {slowest:?} during a flood of {sent} events");
+}
+
+/// The whole path of a new agent: it enrolls over TLS (in two groups), connects at once with
+/// the key it got, and is pushed its multigroup's merged.mg.
+#[test]
+fn an_agent_enrolled_over_tls_connects_at_once() {
+    let auth_port = common::server::free_port();
+    let server = serve_prepared("Enrollment service listening", |home, port, config| {
+        let web = home.join("etc/shared/web");
+        std::fs::create_dir_all(&web).expect("group folder");
+        std::fs::write(web.join("agent.conf"), "<agent_config>web</agent_config>\n").expect("agent.conf");
+        let remote =
+            format!("<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>");
+        replace_block(&config, "remote", &remote).replace("<port>1515</port>", &format!("<port>{auth_port}</port>"))
+    });
+    let home = server.home().to_owned();
+    let enrolled = common::vigil()
+        .args(["enroll", "-m", "127.0.0.1", "-p", &auth_port.to_string(), "-A", "fresh01", "-G", "default,web"])
+        .output()
+        .expect("vigil enroll");
+    assert!(enrolled.status.success(), "{}", String::from_utf8_lossy(&enrolled.stderr));
+    let line = String::from_utf8(enrolled.stdout).expect("text");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [id, name, _ip, key] = fields[..] else { panic!("a client.keys line: {line}") };
+    let agent =
+        Agent { id: id.to_owned(), name: name.to_owned(), keys: AgentKeys::derive(id, name, key), cipher: Cipher::Aes };
+
+    // No wait: the key is accepted on the first message.
+    let mut connection = Connection::open(server.port, &agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    connection.send(KEEPALIVE.as_bytes());
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let hash = vigil::remote::shared::multigroup_hash(&["default", "web"]);
+    let merged = std::fs::read(home.join("var/multigroups").join(&hash).join("merged.mg")).expect("multigroup file");
+    assert!(merged.starts_with(format!("#{hash}\n").as_bytes()));
+    let text = String::from_utf8_lossy(&merged);
+    assert!(text.contains("<!-- Source file: web/agent.conf -->\n<agent_config>web</agent_config>"), "{text}");
+    receive_file(&mut connection, &merged);
 }

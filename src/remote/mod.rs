@@ -8,7 +8,8 @@
 //! agents are disconnected ([`monitor`]); groups' merged.mg files are built and pushed
 //! ([`shared`]); one connection holds each agent ([`live`]); other threads send to agents
 //! ([`commands`]), local tools through `queue/sockets/remote` ([`local`]) and active responses
-//! through `queue/alerts/ar` ([`ar_queue`]); the counters are in [`stats`].
+//! through `queue/alerts/ar` ([`ar_queue`]); the counters are in [`stats`], with the kernel's
+//! UDP drops ([`udp_drops`]).
 
 pub mod ar_queue;
 pub mod commands;
@@ -28,3 +29,4 @@ pub mod stats;
 pub mod status;
 pub mod syslog;
 pub mod udp;
+pub mod udp_drops;

@@ -294,6 +294,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
         drivers.push(reports.recv().map_err(std::io::Error::other)??);
     }
     let driver = if drivers.iter().all(|d| d.is_iouring()) { "io_uring" } else { "epoll" };
+    let _ = stats.driver.set(driver);
     for endpoint in &endpoints {
         match endpoint {
             Endpoint::SecureTcp(addr) => {
@@ -331,9 +332,11 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
                 compio::runtime::spawn(syslog::serve_tcp(listener, Rc::clone(&core), Rc::clone(&access))).detach();
             }
             Bound::Udp(Endpoint::SecureUdp(_), socket) => {
+                core.stats.udp_sockets.add(&socket, "agents");
                 compio::runtime::spawn(udp::serve(socket, Rc::clone(&core))).detach();
             }
             Bound::Udp(_, socket) => {
+                core.stats.udp_sockets.add(&socket, "syslog");
                 compio::runtime::spawn(syslog::serve_udp(socket, Rc::clone(&core), Rc::clone(&access))).detach();
             }
         }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use super::syslog::SyslogStats;
+use super::udp_drops::UdpSockets;
 use crate::logging::throttle::Throttle;
 use crate::metrics::Exposition;
 
@@ -96,6 +97,10 @@ pub struct Stats {
     pub sent: Sent,
     /// The syslog listener's counters.
     pub syslog: SyslogStats,
+    /// The UDP sockets, whose kernel drops are read when the counters are.
+    pub udp_sockets: UdpSockets,
+    /// The cores' I/O driver, once they run.
+    pub driver: std::sync::OnceLock<&'static str>,
     /// Closed connections and dropped datagrams, by reason, with each reason's log throttle.
     closed: Mutex<BTreeMap<&'static str, (u64, Arc<Throttle>)>>,
 }
@@ -111,6 +116,8 @@ impl Default for Stats {
             received: Received::default(),
             sent: Sent::default(),
             syslog: SyslogStats::default(),
+            udp_sockets: UdpSockets::default(),
+            driver: std::sync::OnceLock::new(),
             closed: Mutex::default(),
         }
     }
@@ -213,6 +220,13 @@ impl Stats {
         out.counter("vigil_remote_received_bytes_total", "Bytes read from agents.", &[], self.recv_bytes.get());
         out.counter("vigil_remote_sent_bytes_total", "Bytes written to agents.", &[], self.sent_bytes.get());
         out.gauge("vigil_remote_tcp_sessions", "Open agent TCP connections.", &[], self.tcp_sessions.get());
+        if let Some(driver) = self.driver.get() {
+            out.gauge("vigil_remote_io_driver", "The data plane's I/O driver.", &[("driver", driver)], 1);
+        }
+        for (kind, dropped) in self.udp_sockets.drops() {
+            let help = "Datagrams the kernel dropped before a core read them, by what the socket carries.";
+            out.counter("vigil_remote_udp_dropped_total", help, &[("kind", kind)], dropped);
+        }
         let r = &self.received;
         let received = [
             ("event", &r.event),
