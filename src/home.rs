@@ -265,6 +265,21 @@ impl Home {
     }
 }
 
+/// Binds a local socket at `path` with `bind` (its folder created, a stale socket replaced),
+/// readable and writable by owner and group only.
+pub fn bind_socket<S>(path: &Path, bind: impl FnOnce(&Path) -> std::io::Result<S>) -> std::io::Result<S> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let socket = bind(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o660))?;
+    Ok(socket)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

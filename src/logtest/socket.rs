@@ -3,7 +3,6 @@
 //! `OS_MAXSTR` get error 5.
 
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -56,16 +55,7 @@ pub fn request(path: &Path, request: &str) -> io::Result<String> {
 
 /// Binds the socket at `path` (replacing a stale one), readable and writable by owner and group.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    Ok(listener)
+    crate::home::bind_socket(path, |p| UnixListener::bind(p))
 }
 
 /// Answers connections on `listener` until it fails; each connection gets its own thread (at

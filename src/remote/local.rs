@@ -78,17 +78,7 @@ impl Local {
 
 /// Binds the socket (replacing a stale one), for owner and group only.
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    Ok(listener)
+    crate::home::bind_socket(path, |p| UnixListener::bind(p))
 }
 
 /// Accepts clients until the socket fails; each is served on its own thread, since a request

@@ -168,25 +168,28 @@ pub struct Service {
     pub commands: Arc<Commands>,
 }
 
-/// A listening socket with `SO_REUSEPORT`, so every core has one on the same port.
-fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+/// A socket of `kind` bound to `addr` with `SO_REUSEPORT`, so every core has one on the same
+/// port and the kernel spreads peers across cores.
+fn reuseport(addr: SocketAddr, kind: socket2::Type, protocol: socket2::Protocol) -> std::io::Result<socket2::Socket> {
     let domain = if addr.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
-    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(domain, kind, Some(protocol))?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// A listening TCP socket with `SO_REUSEPORT`.
+fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = reuseport(addr, socket2::Type::STREAM, socket2::Protocol::TCP)?;
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
     Ok(socket.into())
 }
 
-/// A datagram socket with `SO_REUSEPORT` (the kernel spreads senders across cores).
+/// A datagram socket with `SO_REUSEPORT`.
 fn reuseport_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    let domain = if addr.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
-    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
+    let socket = reuseport(addr, socket2::Type::DGRAM, socket2::Protocol::UDP)?;
     // Bursts of datagrams wait in the kernel rather than being lost while a core is busy.
     let _ = socket.set_recv_buffer_size(8 << 20);
     socket.bind(&addr.into())?;

@@ -238,10 +238,8 @@ impl Stats {
             ("unknown", &r.unknown),
             ("discarded", &r.discarded),
         ];
-        for (kind, counter) in received {
-            let help = "Messages received from agents, by kind.";
-            out.counter("vigil_remote_received_messages_total", help, &[("kind", kind)], counter.get());
-        }
+        let help = "Messages received from agents, by kind.";
+        by_kind(out, "vigil_remote_received_messages_total", help, &received);
         let s = &self.sent;
         let sent = [
             ("ack", &s.ack),
@@ -250,10 +248,7 @@ impl Stats {
             ("request", &s.request),
             ("discarded", &s.discarded),
         ];
-        for (kind, counter) in sent {
-            let help = "Messages sent to agents, by kind.";
-            out.counter("vigil_remote_sent_messages_total", help, &[("kind", kind)], counter.get());
-        }
+        by_kind(out, "vigil_remote_sent_messages_total", "Messages sent to agents, by kind.", &sent);
         let syslog = [
             ("vigil_syslog_events_total", "Syslog lines sent to the engine.", &self.syslog.events),
             (
@@ -270,6 +265,13 @@ impl Stats {
             let help = "Agent connections closed or datagrams dropped, by reason.";
             out.counter("vigil_remote_refused_total", help, &[("reason", reason)], n);
         }
+    }
+}
+
+/// One metric's samples, labelled by kind.
+fn by_kind(out: &mut Exposition, name: &str, help: &str, counters: &[(&str, &Counter)]) {
+    for (kind, counter) in counters {
+        out.counter(name, help, &[("kind", kind)], counter.get());
     }
 }
 

@@ -51,7 +51,7 @@ pub fn inflate_capped(data: &[u8], cap: usize) -> Result<Vec<u8>, Inflate> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Read as _;
 
     use flate2::Compression;
@@ -59,7 +59,8 @@ mod tests {
 
     use super::*;
 
-    fn zlib(data: &[u8]) -> Vec<u8> {
+    /// `data` as a zlib stream, made by flate2's own encoder.
+    pub(crate) fn zlib(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         ZlibEncoder::new(data, Compression::default()).read_to_end(&mut out).unwrap_or_default();
         out

@@ -133,12 +133,10 @@ pub fn seal(
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
-
-    use flate2::read::ZlibEncoder;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::secmsg::inflate::tests::zlib;
 
     fn keys() -> AgentKeys {
         AgentKeys::derive("001", "agent1", &"a".repeat(64))
@@ -149,12 +147,6 @@ mod tests {
         let mut padded = vec![b'!'; 8 - compressed.len() % 8];
         padded.extend_from_slice(compressed);
         cipher.encrypt(&keys(), &padded)
-    }
-
-    fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        ZlibEncoder::new(data, Compression::best()).read_to_end(&mut out).unwrap_or_default();
-        out
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! daemons) send `<q>:<location>:<message>` datagrams; each is analysed with analysisd's
 //! semantics and its alert and archive lines are written at once.
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,16 +110,7 @@ impl Sink {
 
 /// Binds the datagram socket (replacing a stale one), writable by owner and group.
 pub fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let socket = UnixDatagram::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    Ok(socket)
+    crate::home::bind_socket(path, |p| UnixDatagram::bind(p))
 }
 
 /// Reads datagrams until the socket fails.
