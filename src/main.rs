@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// mimalloc instead of glibc's malloc: the data plane allocates and frees small buffers per
+/// event on every core, where glibc's arenas cost a fifth of the engine's time and fragment.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = vigil::cli::Cli::parse();
     vigil::tls::install_default();
