@@ -307,14 +307,23 @@ pub fn print_string(s: &str, out: &mut String) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping (the common case: log text).
+        if let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+            && !needs_escape(u64::from_le_bytes(word))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        i += 1;
         if b >= 0x20 && b != b'"' && b != b'\\' {
             continue;
         }
-        // Escapes are ASCII, so `i` is a char boundary.
-        out.push_str(&s[start..i]);
-        start = i + 1;
+        // Escapes are ASCII, so `i - 1` is a char boundary.
+        out.push_str(&s[start..i - 1]);
+        start = i;
         match b {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -330,6 +339,18 @@ pub fn print_string(s: &str, out: &mut String) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any byte of `word` must be escaped: a control character, `"` or `\`. Each test is
+/// the classic "has a byte below n" bit trick, exact for n ≤ 0x80; UTF-8's high bytes never match.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    control | quote | backslash != 0
 }
 
 /// Writes one JSON object member by member, in the order given (cJSON's unformatted style).
@@ -482,6 +503,42 @@ fn print_value(value: &Json<'_>, depth: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_cjson_escapes_them_at_any_position() {
+        let escaped = |text: &str| {
+            let mut out = String::new();
+            print_string(text, &mut out);
+            out
+        };
+        assert_eq!(escaped("plain text longer than eight bytes"), "\"plain text longer than eight bytes\"");
+        assert_eq!(escaped("a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}"), "\"a\\\"b\\\\c\\nd\\re\\tf\\bg\\fh\\u0001\"");
+        assert_eq!(escaped("café ünïcödé ok"), "\"café ünïcödé ok\"");
+        // Every escape at every offset of a long string, against the byte-by-byte rule.
+        for special in ['"', '\\', '\n', '\u{1f}', '\u{0}'] {
+            for at in 0..24 {
+                let mut text: String = "x".repeat(24);
+                text.replace_range(at..at + 1, &special.to_string());
+                let mut expected = String::from("\"");
+                for c in text.chars() {
+                    match c {
+                        '"' => expected.push_str("\\\""),
+                        '\\' => expected.push_str("\\\\"),
+                        '\n' => expected.push_str("\\n"),
+                        c if (c as u32) < 0x20 => expected.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => expected.push(c),
+                    }
+                }
+                expected.push('"');
+                assert_eq!(escaped(&text), expected, "{special:?} at {at}");
+            }
+        }
+        assert!(!needs_escape(u64::from_le_bytes(*b"abcdefgh")));
+        assert!(!needs_escape(u64::from_le_bytes([0xc3, 0xa9, 0xff, 0x80, b' ', b'~', b'!', b'#'])));
+        assert!(needs_escape(u64::from_le_bytes(*b"abc\"efgh")));
+        assert!(needs_escape(u64::from_le_bytes(*b"abcdefg\\")));
+        assert!(needs_escape(u64::from_le_bytes([b'a', 0x1f, b'b', b'c', b'd', b'e', b'f', b'g'])));
+    }
 
     #[test]
     fn parses_like_cjson() {
