@@ -12,7 +12,6 @@ use tracing::{debug, warn};
 use super::core::SendCounter;
 use super::live::{LiveAgents, Undelivered};
 use super::stats::Stats;
-use crate::secmsg;
 use crate::store::AgentId;
 
 /// Time an agent has to answer a request (remoted's `response_timeout`).
@@ -102,10 +101,10 @@ impl Commands {
             return Err(SendError::Silent(agent));
         }
         let mailbox = &seat.mailbox;
-        let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
-        let frame =
-            secmsg::seal_frame(&mailbox.entry.keys, mailbox.cipher(), self.counters.next(), random, payload, None)
-                .map_err(|e| SendError::Seal(agent, e.to_string()))?;
+        let frame = self
+            .counters
+            .seal(&mailbox.entry.keys, mailbox.cipher(), payload)
+            .map_err(|e| SendError::Seal(agent, e.to_string()))?;
         mailbox.deliver(frame).map_err(|e| match e {
             Undelivered::Full => SendError::Busy(agent),
             Undelivered::Closed => SendError::NotConnected(agent),
@@ -187,6 +186,7 @@ mod tests {
     use std::sync::Mutex;
 
     use crate::remote::live::{Mailbox, Outgoing, Route};
+    use crate::secmsg;
     use crate::secmsg::Cipher;
 
     /// Commands over a registry where agent 1 is seated with `outbox`.

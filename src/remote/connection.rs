@@ -13,10 +13,9 @@ use compio::io::{AsyncRead as _, AsyncWriteExt as _};
 use compio::net::TcpStream;
 use tracing::debug;
 
-use super::control::{Payload, classify};
+use super::control::Payload;
 use super::core::{Close, Core};
 use super::handle::{Output, act, receive};
-use super::keys::KeyEntry;
 use super::live::{LiveAgents, Mailbox, Outgoing, Route, Seat};
 use crate::secmsg::Framer;
 
@@ -41,16 +40,16 @@ struct Session {
     /// The connection's socket, for the seat.
     socket: RawFd,
     live: Arc<LiveAgents>,
-    /// The agent and its seat, from the first frame on.
-    held: Option<(Arc<KeyEntry>, Arc<Seat>)>,
+    /// The agent's seat (with its key entry), from the first frame on.
+    held: Option<Arc<Seat>>,
     /// The connection's writer queue.
     outbox: flume::Sender<Outgoing>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some((entry, _)) = &self.held {
-            self.live.leave(entry.agent.id, self.conn);
+        if let Some(seat) = &self.held {
+            self.live.leave(seat.mailbox.entry.agent.id, self.conn);
         }
     }
 }
@@ -163,20 +162,15 @@ async fn yield_now() {
 fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mut Output) -> Result<(), Close> {
     let received = receive(frame, ip, core)?;
     let entry = &received.entry;
-    if let Some((bound, _)) = &session.held
-        && bound.agent.id != entry.agent.id
+    if let Some(seat) = &session.held
+        && seat.mailbox.entry.agent.id != entry.agent.id
     {
-        return Err((
-            "agent_changed",
-            format!("agent {} sent on agent {}'s connection", entry.agent.id, bound.agent.id),
-        ));
+        let bound = seat.mailbox.entry.agent.id;
+        return Err(("agent_changed", format!("agent {} sent on agent {bound}'s connection", entry.agent.id)));
     }
-    let payload = classify(&received.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", entry.agent.id)))?;
+    let payload = received.classify()?;
     match &session.held {
-        Some((_, seat)) => {
-            core.live.heard(seat);
-            seat.mailbox.used(received.cipher);
-        }
+        Some(seat) => core.live.heard(seat, received.cipher),
         None => {
             let startup = matches!(payload, Payload::Startup { .. });
             let mailbox = Mailbox::new(Arc::clone(entry), received.cipher, Route::Tcp(session.outbox.clone()));
@@ -184,7 +178,7 @@ fn handle(frame: &[u8], ip: IpAddr, session: &mut Session, core: &Core, out: &mu
                 .live
                 .take(entry.agent.id, session.conn, Some(session.socket), startup, mailbox)
                 .map_err(|e| ("key_in_use", e.to_string()))?;
-            session.held = Some((Arc::clone(entry), seat));
+            session.held = Some(seat);
         }
     }
     act(&received, payload, ip, core, out)

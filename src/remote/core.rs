@@ -12,7 +12,7 @@ use super::live::LiveAgents;
 use super::shared::SharedFiles;
 use super::stats::Stats;
 use super::status::StatusWriter;
-use crate::secmsg::Counters;
+use crate::secmsg::{self, AgentKeys, Cipher, Counters, SecError};
 use crate::server::queue::Sink;
 use crate::store::Store;
 
@@ -28,6 +28,13 @@ impl SendCounter {
     pub fn next(&self) -> Counters {
         let n = self.0.fetch_add(1, Ordering::Relaxed);
         Counters { global: n / 9997, local: (n % 9997) as u32 + 1 }
+    }
+
+    /// `payload` sealed for an agent with `keys` in `cipher`, under the next counters, framed
+    /// (never `!id!`-prefixed: the manager does not prefix).
+    pub fn seal(&self, keys: &AgentKeys, cipher: Cipher, payload: &[u8]) -> Result<Vec<u8>, SecError> {
+        let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
+        secmsg::seal_frame(keys, cipher, self.next(), random, payload, None)
     }
 }
 

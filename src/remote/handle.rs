@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 
-use super::control::Payload;
+use super::control::{self, Payload};
 use super::core::{ACK, Close, Core};
 use super::keys::KeyEntry;
 use super::status::Update;
@@ -32,6 +32,13 @@ pub struct Received {
     pub cipher: Cipher,
     /// The payload.
     pub payload: Vec<u8>,
+}
+
+impl Received {
+    /// What the payload is; a malformed control message refuses the message.
+    pub fn classify(&self) -> Result<Payload<'_>, Close> {
+        control::classify(&self.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", self.entry.agent.id)))
+    }
 }
 
 /// Identifies the sender of the wire message `wire` from `ip` and opens it.
@@ -122,8 +129,6 @@ pub fn act(received: &Received, payload: Payload<'_>, ip: IpAddr, core: &Core, o
 }
 
 /// A reply to the agent in the cipher it used, framed.
-pub fn seal(core: &Core, entry: &KeyEntry, cipher: Cipher, payload: &[u8]) -> Result<Vec<u8>, Close> {
-    let random = (getrandom::u32().unwrap_or(0) % 65536) as u16;
-    secmsg::seal_frame(&entry.keys, cipher, core.counters.next(), random, payload, None)
-        .map_err(|e| (e.reason(), e.to_string()))
+fn seal(core: &Core, entry: &KeyEntry, cipher: Cipher, payload: &[u8]) -> Result<Vec<u8>, Close> {
+    core.counters.seal(&entry.keys, cipher, payload).map_err(|e| (e.reason(), e.to_string()))
 }

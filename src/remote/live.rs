@@ -77,7 +77,7 @@ impl Mailbox {
             Route::Tcp(outbox) => outbox.try_send(Outgoing::Frame(frame)).map_err(refused),
             Route::Udp { socket, peer } => {
                 let peer = *crate::sync::lock(peer);
-                let datagram = frame.get(4..).map(<[u8]>::to_vec).unwrap_or_default();
+                let datagram = crate::secmsg::unframe(&frame).to_vec();
                 socket.try_send((peer, datagram)).map_err(refused)
             }
         }
@@ -188,9 +188,10 @@ impl LiveAgents {
         Ok(seat)
     }
 
-    /// Notes that the holder of `seat` was heard from.
-    pub fn heard(&self, seat: &Seat) {
+    /// Notes that the holder of `seat` was heard from, in `cipher` (replies use it).
+    pub fn heard(&self, seat: &Seat, cipher: Cipher) {
         seat.heard.store(self.now(), Ordering::Relaxed);
+        seat.mailbox.used(cipher);
     }
 
     /// Frees `agent`'s seat if connection `conn` still holds it. Must be called before the

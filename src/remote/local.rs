@@ -7,7 +7,6 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -74,11 +73,6 @@ impl Local {
             Some(_) => reply(4, "Unrecognized command", json!({})),
         }
     }
-}
-
-/// Binds the socket (replacing a stale one), for owner and group only.
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    crate::home::bind_socket(path, |p| UnixListener::bind(p))
 }
 
 /// Accepts clients until the socket fails; each is served on its own thread, since a request

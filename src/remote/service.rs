@@ -364,11 +364,19 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
         Err(e) => return error!("cannot listen for agents: {e}"),
     };
     loop {
+        let (stream, peer) = accept(&listener, "Agent connection").await;
+        compio::runtime::spawn(connection::serve(stream, peer, Rc::clone(&core))).detach();
+    }
+}
+
+/// The next connection on `listener` (`what` names it in the log). A failed accept (out of
+/// descriptors or memory) is logged and retried after a pause instead of spinning.
+pub(super) async fn accept(listener: &compio::net::TcpListener, what: &str) -> (compio::net::TcpStream, SocketAddr) {
+    loop {
         match listener.accept().await {
-            Ok((stream, peer)) => compio::runtime::spawn(connection::serve(stream, peer, Rc::clone(&core))).detach(),
+            Ok(accepted) => return accepted,
             Err(e) => {
-                // Out of descriptors or memory: wait instead of spinning.
-                warn!("Agent connection accept failed: {e}");
+                warn!("{what} accept failed: {e}");
                 compio::time::sleep(Duration::from_millis(50)).await;
             }
         }

@@ -161,15 +161,11 @@ pub async fn serve_tcp(listener: std::net::TcpListener, core: Rc<Core>, access: 
         Err(e) => return warn!("cannot listen for syslog over TCP: {e}"),
     };
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) if access.permits(peer.ip()) => {
-                compio::runtime::spawn(serve_sender(stream, peer, Rc::clone(&core))).detach();
-            }
-            Ok((_, peer)) => refused(&core, peer.ip()),
-            Err(e) => {
-                warn!("syslog accept failed: {e}");
-                compio::time::sleep(Duration::from_millis(50)).await;
-            }
+        let (stream, peer) = super::service::accept(&listener, "syslog").await;
+        if access.permits(peer.ip()) {
+            compio::runtime::spawn(serve_sender(stream, peer, Rc::clone(&core))).detach();
+        } else {
+            refused(&core, peer.ip());
         }
     }
 }

@@ -12,11 +12,10 @@ use compio::BufResult;
 use compio::net::UdpSocket;
 use tracing::{debug, warn};
 
-use super::control::classify;
 use super::core::{Close, Core};
 use super::handle::{Output, act, receive};
 use super::live::{Mailbox, Route};
-use crate::secmsg::MAX_FRAME;
+use crate::secmsg::{self, MAX_FRAME};
 
 /// Datagrams waiting to be sent by one core.
 const QUEUE: usize = 4096;
@@ -67,8 +66,7 @@ pub async fn serve(socket: std::net::UdpSocket, core: Rc<Core>) {
             core.sink.handle_all(&out.events);
         }
         // Datagrams carry what follows the TCP length.
-        let replies: Vec<Vec<u8>> =
-            out.replies.into_iter().map(|r| r.get(4..).map(<[u8]>::to_vec).unwrap_or_default()).collect();
+        let replies: Vec<Vec<u8>> = out.replies.iter().map(|r| secmsg::unframe(r).to_vec()).collect();
         if replies.len() > PUSH_BURST {
             compio::runtime::spawn(paced(outbox.clone(), peer, replies)).detach();
         } else {
@@ -95,11 +93,10 @@ fn handle(
     }
     let received = receive(datagram, peer.ip(), core)?;
     let entry = &received.entry;
-    let payload = classify(&received.payload).map_err(|e| ("bad_control", format!("agent {}: {e}", entry.agent.id)))?;
+    let payload = received.classify()?;
     match core.live.seat(entry.agent.id) {
         Some(seat) if seat.conn() == conn => {
-            core.live.heard(&seat);
-            seat.mailbox.used(received.cipher);
+            core.live.heard(&seat, received.cipher);
             if let Route::Udp { peer: last, .. } = &seat.mailbox.route {
                 *crate::sync::lock(last) = peer;
             }

@@ -61,6 +61,11 @@ impl Framer {
     }
 }
 
+/// The wire message a frame made by [`frame`] carries: what a UDP datagram sends.
+pub fn unframe(framed: &[u8]) -> &[u8] {
+    framed.get(4..).unwrap_or_default()
+}
+
 /// One frame as it goes on the wire.
 pub fn frame(wire: &[u8]) -> Vec<u8> {
     let mut framed = Vec::with_capacity(4 + wire.len());
@@ -76,6 +81,7 @@ mod tests {
 
     #[test]
     fn frames_split_and_joined() {
+        assert_eq!(unframe(&frame(b"first")), b"first");
         let mut stream = frame(b"first");
         stream.extend(frame(b"second"));
         let mut framer = Framer::default();

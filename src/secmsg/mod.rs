@@ -10,7 +10,7 @@ pub mod message;
 pub mod wire;
 
 pub use cipher::Cipher;
-pub use frame::{Framer, MAX_FRAME, frame};
+pub use frame::{Framer, MAX_FRAME, frame, unframe};
 pub use key::AgentKeys;
 pub use message::{Counters, Opened, open, seal};
 pub use wire::{Wire, compose, split};

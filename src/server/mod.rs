@@ -10,6 +10,7 @@ mod pidfile;
 pub mod queue;
 pub mod state_files;
 
+use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,19 +169,32 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
     if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
         error!("cannot start the state file writer: {e}");
     }
-    let path = home.path(AR_QUEUE);
     let commands = Arc::clone(&service.commands);
-    let started = queue::bind(&path).and_then(|socket| {
-        std::thread::Builder::new().name("vigil-ar-queue".into()).spawn(move || ar_queue::serve(socket, commands))
-    });
-    if let Err(e) = started {
-        error!("Unable to bind to socket '{}': {e}", path.display());
-    }
-    let path = home.path(REMOTE_SOCKET);
+    serve_socket(
+        &home.path(AR_QUEUE),
+        "vigil-ar-queue",
+        |p| UnixDatagram::bind(p),
+        move |socket| ar_queue::serve(socket, commands),
+    );
     let local = Arc::new(local::Local::new(service.commands, service.stats));
-    let started = local::bind(&path).and_then(|listener| {
-        std::thread::Builder::new().name("vigil-remote-local".into()).spawn(move || local::serve(listener, local))
-    });
+    serve_socket(
+        &home.path(REMOTE_SOCKET),
+        "vigil-remote-local",
+        |p| UnixListener::bind(p),
+        move |listener| local::serve(listener, local),
+    );
+}
+
+/// Binds a local socket at `path` with `bind` and serves it with `serve` on a thread named
+/// `thread`; a failure is logged and the other services run on.
+fn serve_socket<S: Send + 'static>(
+    path: &std::path::Path,
+    thread: &str,
+    bind: impl FnOnce(&std::path::Path) -> std::io::Result<S>,
+    serve: impl FnOnce(S) + Send + 'static,
+) {
+    let started = crate::home::bind_socket(path, bind)
+        .and_then(|socket| std::thread::Builder::new().name(thread.into()).spawn(move || serve(socket)));
     if let Err(e) = started {
         error!("Unable to bind to socket '{}': {e}", path.display());
     }
