@@ -4,6 +4,7 @@
 //! store and home layout, the `ossec.conf`-compatible configuration, and the command line.
 #![deny(unsafe_code)]
 
+pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -49,6 +49,68 @@ impl Exposition {
     }
 }
 
+/// A rate (per second) from successive reads of a counter: each read compares with the one
+/// before, once at least a second has passed.
+#[derive(Debug, Default)]
+pub struct Rate {
+    last: std::sync::Mutex<Option<(std::time::Instant, u64, u64)>>,
+}
+
+impl Rate {
+    /// The counter's rate given its value now.
+    pub fn sample(&self, count: u64) -> u64 {
+        let now = std::time::Instant::now();
+        let mut last = crate::sync::lock(&self.last);
+        match *last {
+            Some((at, before, rate)) => {
+                let elapsed = now.duration_since(at).as_secs_f64();
+                if elapsed < 1.0 {
+                    return rate;
+                }
+                let rate = (count.saturating_sub(before) as f64 / elapsed).round() as u64;
+                *last = Some((now, count, rate));
+                rate
+            }
+            None => {
+                *last = Some((now, count, 0));
+                0
+            }
+        }
+    }
+}
+
+/// Busy and total jiffies of each CPU at the previous [`core_loads`] call.
+static CORE_TIMES: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Each core's busy share (percent) since the previous call, from `/proc/stat`; empty when it
+/// cannot be read.
+pub fn core_loads() -> Vec<u64> {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return Vec::new() };
+    let now: Vec<(u64, u64)> = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .map(|l| {
+            let fields: Vec<u64> = l.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+            let total: u64 = fields.iter().sum();
+            // idle and iowait are the 4th and 5th fields.
+            let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+            (total - idle.min(total), total)
+        })
+        .collect();
+    let mut before = crate::sync::lock(&CORE_TIMES);
+    let loads = now
+        .iter()
+        .enumerate()
+        .map(|(i, (busy, total))| {
+            let (b0, t0) = before.get(i).copied().unwrap_or((0, 0));
+            let dt = total.saturating_sub(t0);
+            if dt == 0 { 0 } else { busy.saturating_sub(b0) * 100 / dt }
+        })
+        .collect();
+    *before = now;
+    loads
+}
+
 /// A label value as the text format wants it: backslash, quote and newline escaped.
 fn escape(value: &str) -> String {
     value.replace('\\', r"\\").replace('"', "\\\"").replace('\n', "\\n")

@@ -8,15 +8,15 @@ use std::process::ExitCode;
 
 use crate::bench::{self, corpus};
 use crate::config;
+use crate::engine::live::compile;
 use crate::home::Home;
-use crate::logtest::load_engine;
 
 /// Runs the engine benchmark on `home` with `events` events per corpus.
 pub fn run(home: &Home, events: usize) -> anyhow::Result<ExitCode> {
     let loaded = config::load(&home.config_file());
     let before = bench::resident_bytes().unwrap_or(0);
     let started = std::time::Instant::now();
-    let (engine, _) = load_engine(home.root(), &loaded.config)?;
+    let (engine, _) = compile(home.root(), &loaded.config)?;
     let loaded_in = started.elapsed();
     let after = bench::resident_bytes().unwrap_or(0);
     let ruleset = engine.ruleset();

@@ -14,8 +14,9 @@ use serde_json::{Map, Value, json};
 
 use crate::WAZUH_VERSION;
 use crate::config;
+use crate::engine::live::{Live, compile, messages};
 use crate::home::Home;
-use crate::logtest::{Logtest, Settings, load_engine, socket};
+use crate::logtest::{Logtest, Settings, socket};
 
 /// `vigil logtest` options, spelled as wazuh-logtest's.
 #[derive(Debug, Clone, clap::Args)]
@@ -369,9 +370,9 @@ fn backend(home: &Home, args: &LogtestArgs) -> anyhow::Result<Backend> {
     if let Some(e) = loaded.errors().next() {
         anyhow::bail!("configuration error: {e}");
     }
-    let (engine, warnings) = load_engine(home.root(), &loaded.config)?;
+    let (engine, problems) = compile(home.root(), &loaded.config)?;
     let settings = Settings::from_config(&loaded.config, &crate::home::hostname());
-    Ok(Backend::Local(Box::new(Logtest::new(Arc::new(engine), settings, warnings))))
+    Ok(Backend::Local(Box::new(Logtest::new(Arc::new(Live::new(engine, messages(&problems))), settings))))
 }
 
 #[cfg(test)]

@@ -177,9 +177,10 @@ pub enum RulesetCommand {
 /// Runs a parsed command line; the exit code follows.
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Serve { home, debug } => {
-            crate::server::serve(&home.home(), debug).map(|()| std::process::ExitCode::SUCCESS)
-        }
+        Command::Serve { home, debug } => match crate::server::serve(&home.home(), debug)? {
+            crate::server::Stopped::Exit => Ok(std::process::ExitCode::SUCCESS),
+            crate::server::Stopped::Restart => restart_in_place(),
+        },
         Command::Config { command: ConfigCommand::Check { home, file, json } } => {
             let path = file.unwrap_or_else(|| home.home().config_file());
             Ok(config_check::run(&path, json))
@@ -213,4 +214,13 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
+}
+
+/// Replaces this process with a fresh `vigil` run with the same arguments (same pid, so a
+/// service manager keeps tracking it); only returns if that fails.
+fn restart_in_place() -> anyhow::Result<std::process::ExitCode> {
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe()?;
+    let error = std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec();
+    Err(anyhow::anyhow!("cannot restart: {error}"))
 }

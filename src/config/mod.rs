@@ -8,6 +8,7 @@
 
 mod active_response;
 mod alerts;
+mod api;
 mod auth;
 mod cluster;
 mod global;
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 pub use active_response::{ActiveResponse, Command, Location};
 pub use alerts::Alerts;
+pub use api::Api;
 pub use auth::{Auth, AuthLimits, DEFAULT_CIPHERS, Force};
 pub use cluster::{Cluster, Nats, NodeType};
 pub use global::Global;
@@ -68,6 +70,8 @@ pub struct Config {
     pub logging: Logging,
     /// `<rule_test>`.
     pub rule_test: RuleTest,
+    /// `<api>` (vigil's REST API).
+    pub api: Api,
     /// `<cluster>`.
     pub cluster: Cluster,
     /// `<indexer>`.
@@ -93,6 +97,7 @@ impl Default for Config {
             alerts: Alerts::default(),
             logging: Logging::default(),
             rule_test: RuleTest::default(),
+            api: Api::default(),
             cluster: Cluster::default(),
             indexer: Indexer::default(),
             integrations: Vec::new(),
@@ -120,8 +125,18 @@ impl Loaded {
 }
 
 /// Sections that only match Wazuh's readers when they have children (`<global/>` is fatal there).
-const NEED_CHILDREN: &[&str] =
-    &["global", "remote", "ruleset", "alerts", "cluster", "rule_test", "integration", "command", "active-response"];
+const NEED_CHILDREN: &[&str] = &[
+    "global",
+    "remote",
+    "ruleset",
+    "alerts",
+    "cluster",
+    "rule_test",
+    "api",
+    "integration",
+    "command",
+    "active-response",
+];
 
 /// Reads a config file. A file that cannot be read or is not Wazuh XML is one error problem.
 pub fn load(path: &Path) -> Loaded {
@@ -195,6 +210,7 @@ fn read_document(doc: &Document, file: &Path, problems: &mut Vec<Problem>) -> Co
                     seen_logging = true;
                 }
                 "rule_test" => config.rule_test.read(&mut r, section),
+                "api" => config.api.read(&mut r, section),
                 "cluster" => config.cluster.read(&mut r, section),
                 "indexer" => config.indexer.read(&mut r, section),
                 "integration" => config.integrations.extend(Integration::read(&mut r, section)),

@@ -10,6 +10,7 @@ pub mod emit;
 pub mod enrich;
 pub mod event;
 mod fts;
+pub mod live;
 pub mod plugins;
 pub mod predecode;
 pub mod rules;

@@ -18,6 +18,7 @@ use request::{Code, LogRequest, Refused, Request, TOKEN_LEN};
 
 use crate::engine::alert::json::Origin;
 use crate::engine::correlate::Limits;
+use crate::engine::live::Live;
 use crate::engine::plugins::cjson::{ObjectWriter, print_string};
 use crate::engine::rules::Mode;
 use crate::engine::{Engine, Render, Session};
@@ -39,17 +40,18 @@ pub struct Settings {
 }
 
 struct Slot {
+    /// The engine the session was opened on (a reload does not change open sessions).
+    engine: Arc<Engine>,
     session: Session,
     last_used: Instant,
 }
 
 /// The logtest service.
 pub struct Logtest {
-    engine: Arc<Engine>,
+    /// The engine in force; with its loading warnings, which every new session reports, as each
+    /// Wazuh session reloads the ruleset.
+    engine: Arc<Live>,
     settings: Settings,
-    /// What loading the ruleset warned about; every new session reports it, as each Wazuh
-    /// session reloads the ruleset.
-    load_warnings: Vec<String>,
     sessions: Mutex<HashMap<String, Arc<Mutex<Slot>>>>,
 }
 
@@ -125,22 +127,10 @@ impl Settings {
     }
 }
 
-/// Loads `home`'s ruleset into a new engine, with the ruleset's problems as Wazuh words them
-/// to a logtest client. Broken items are skipped, as analysisd skips them.
-pub fn load_engine(
-    home: &std::path::Path,
-    config: &crate::config::Config,
-) -> Result<(Engine, Vec<String>), crate::ruleset::prefilter::PrefilterError> {
-    let (ruleset, problems) = crate::ruleset::load(home, &config.ruleset, &config.alerts);
-    let warnings = problems.iter().map(|p| p.message.clone()).collect();
-    let engine = Engine::with_best_prefilter(ruleset, &crate::home::hostname())?;
-    Ok((engine, warnings))
-}
-
 impl Logtest {
-    /// The service over `engine`; `load_warnings` are the ruleset's loading warnings.
-    pub fn new(engine: Arc<Engine>, settings: Settings, load_warnings: Vec<String>) -> Self {
-        Self { engine, settings, load_warnings, sessions: Mutex::new(HashMap::new()) }
+    /// The service over the engine in force.
+    pub fn new(engine: Arc<Live>, settings: Settings) -> Self {
+        Self { engine, settings, sessions: Mutex::new(HashMap::new()) }
     }
 
     /// Number of open sessions.
@@ -213,7 +203,8 @@ impl Logtest {
             }
             messages.push(Level::Warning, format!("(7003): '{token}' token expires"));
         }
-        for warning in &self.load_warnings {
+        let loaded = self.engine.loaded();
+        for warning in &loaded.warnings {
             messages.push(Level::Warning, warning.clone());
         }
         let mut token = new_token();
@@ -226,8 +217,9 @@ impl Logtest {
                 sessions.remove(&oldest);
             }
         }
-        let session = Session::new(self.engine.ruleset(), self.settings.limits);
-        let slot = Arc::new(Mutex::new(Slot { session, last_used: Instant::now() }));
+        let session = Session::new(loaded.engine.ruleset(), self.settings.limits);
+        let engine = Arc::clone(&loaded.engine);
+        let slot = Arc::new(Mutex::new(Slot { engine, session, last_used: Instant::now() }));
         sessions.insert(token.clone(), Arc::clone(&slot));
         messages.push(Level::Info, format!("(7202): Session initialized with token '{token}'"));
         debug_assert_eq!(token.len(), TOKEN_LEN);
@@ -249,7 +241,7 @@ impl Logtest {
         let location = request.location.replace('|', "||").replace(':', "|:");
         let raw = format!("1:{location}:{}", request.event);
         let time = crate::engine::emit::received_now();
-        let engine = &self.engine;
+        let engine = Arc::clone(&slot.engine);
         let mut output = None;
         let mut trace = None;
         let mut alert = false;

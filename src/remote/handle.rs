@@ -80,16 +80,16 @@ pub fn act(received: &Received, payload: Payload<'_>, ip: IpAddr, core: &Core, o
             core.stats.sent.ack.inc();
             // The agent's group (or multigroup) file, when the agent holds another one.
             let groups: Vec<&str> = agent.groups.iter().map(|g| g.as_str()).collect();
-            if let Some(merged) = core.shared.for_agent(&groups)
-                && keepalive.merged_sum.as_deref() != Some(merged.sum.as_str())
-            {
+            let merged = core.shared.for_agent(&groups);
+            let synced = merged.as_ref().is_none_or(|m| keepalive.merged_sum.as_deref() == Some(m.sum.as_str()));
+            if let Some(merged) = merged.filter(|_| !synced) {
                 debug!(agent = %agent.id, "sending merged.mg");
                 for message in merged.push_messages() {
                     out.replies.push(seal(core, entry, cipher, &message)?);
                     core.stats.sent.shared.inc();
                 }
             }
-            core.status.send(Update::Keepalive { id: agent.id, keepalive, peer: ip });
+            core.status.send(Update::Keepalive { id: agent.id, keepalive, peer: ip, synced });
             None
         }
         Payload::Shutdown => {

@@ -166,6 +166,8 @@ pub struct Service {
     pub stats: Arc<Stats>,
     /// Sends to connected agents.
     pub commands: Arc<Commands>,
+    /// The groups' merged files.
+    pub shared: Arc<SharedFiles>,
 }
 
 /// A socket of `kind` bound to `addr` with `SO_REUSEPORT`, so every core has one on the same
@@ -308,7 +310,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
             Endpoint::SyslogUdp(addr) => info!(local_addr = %addr, "Remote syslog listening on UDP"),
         }
     }
-    Ok(Service { local_addr, endpoints, drivers, stats, commands })
+    Ok(Service { local_addr, endpoints, drivers, stats, commands, shared })
 }
 
 /// A runtime pinned to core `worker` (modulo the cores there are) with the chosen driver.

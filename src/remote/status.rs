@@ -33,6 +33,8 @@ pub enum Update {
         keepalive: Box<Keepalive>,
         /// Where it connected from.
         peer: IpAddr,
+        /// It holds its group's current merged.mg.
+        synced: bool,
     },
     /// `#!-agent shutdown`: disconnected.
     Stopped {
@@ -60,7 +62,7 @@ impl Update {
                     agent.version = Some(format!("Wazuh {v}"));
                 }
             }
-            Self::Keepalive { keepalive, peer, .. } => {
+            Self::Keepalive { keepalive, peer, synced, .. } => {
                 let k = *keepalive;
                 agent.status = Status::Active;
                 agent.last_keepalive = Some(now);
@@ -70,6 +72,7 @@ impl Update {
                 agent.version = k.version.or(agent.version.take());
                 agent.config_sum = k.config_sum;
                 agent.merged_sum = k.merged_sum;
+                agent.config_synced = synced;
                 agent.labels = k.labels;
             }
             Self::Stopped { .. } => {

@@ -116,6 +116,11 @@ impl Mitre {
         self.techniques.get(id)
     }
 
+    /// Every current technique, in no particular order.
+    pub fn techniques(&self) -> impl Iterator<Item = &Technique> {
+        self.techniques.values()
+    }
+
     /// Number of current techniques.
     pub fn len(&self) -> usize {
         self.techniques.len()

@@ -19,7 +19,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::config::{self, Severity};
-use crate::engine::Engine;
+use crate::engine::live::{self, Live};
 use crate::home::Home;
 use crate::logging;
 use crate::logtest::{Logtest, Settings, socket};
@@ -46,8 +46,17 @@ pub fn raise_open_files(wanted: u64) -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
-/// Runs the server on `home` until SIGTERM or SIGINT.
-pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
+/// Why the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT.
+    Exit,
+    /// A restart was asked for (`PUT /manager/restart`): the caller starts it again.
+    Restart,
+}
+
+/// Runs the server on `home` until SIGTERM, SIGINT or a restart request.
+pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     home.check_usable()?;
     let prepared = home.prepare(now()).with_context(|| format!("cannot prepare home {}", home.root().display()))?;
     let config_file = home.config_file();
@@ -81,26 +90,36 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     // Every agent holds a socket: take what the hard limit allows (Wazuh's rlimit_nofile).
     let open_files = raise_open_files(u64::MAX);
     info!(open_files, "Open-file limit raised to the hard limit: it caps how many agents can connect at once");
-    let engine = load_engine(home, &loaded.config).map(|(engine, warnings)| (Arc::new(engine), warnings));
+    let engine = load_engine(home, &loaded.config);
     let logtest_socket = home.path(LOGTEST_SOCKET);
     let queue_socket = home.path(QUEUE_SOCKET);
     let store = home.store()?;
-    if let Some((engine, warnings)) = &engine {
-        start_logtest(&loaded.config, Arc::clone(engine), warnings.clone(), &logtest_socket);
+    let restart = Arc::new(tokio::sync::Notify::new());
+    let mut services = crate::api::Services { restart: Some(Arc::clone(&restart)), ..Default::default() };
+    if let Some(engine) = &engine {
+        services.engine = Some(Arc::clone(engine));
+        services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
-        start_remote(home, &loaded.config, &store, &sink);
+        if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {
+            services.commands = Some(remote.commands);
+            services.remote_stats = Some(remote.stats);
+            services.shared = Some(remote.shared);
+        }
+        services.sink = Some(sink);
     }
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
     let keys_file = keys_file::KeysFile::spawn(store.clone(), home.client_keys(), keys_file::WINDOW)?;
+    services.keys_file = Some(keys_file.clone());
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
     {
         let _entered = runtime.enter();
-        start_enrollment(home, &loaded.config.auth, store, keys_file);
+        services.enrollment = start_enrollment(home, &loaded.config.auth, store.clone(), keys_file);
+        start_api(home, Arc::new(loaded.config.clone()), store, services);
     }
     info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
-    let signal_name = runtime.block_on(wait_for_stop())?;
+    let (signal_name, stopped) = runtime.block_on(wait_for_stop(&restart))?;
     info!(signal = signal_name, "Stopping");
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     // Clients must not find a socket nobody answers.
@@ -109,21 +128,53 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
     let _ = std::fs::remove_file(home.path(AR_QUEUE));
     info!("Stopped");
-    Ok(())
+    Ok(stopped)
 }
 
 /// Starts authd's service when `<auth>` asks for it; client.keys follows each enrollment.
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
-fn start_enrollment(home: &Home, auth: &config::Auth, store: crate::store::Store, keys_file: keys_file::KeysFile) {
+/// Whether it runs comes back.
+fn start_enrollment(
+    home: &Home,
+    auth: &config::Auth,
+    store: crate::store::Store,
+    keys_file: keys_file::KeysFile,
+) -> bool {
     if auth.disabled || !auth.remote_enrollment {
         info!("Enrollment service disabled (no <auth> block, or <disabled>/<remote_enrollment> say so)");
-        return;
+        return false;
     }
     let started = crate::enroll::Settings::from_config(auth, home.root(), crate::home::hostname())
         .and_then(|settings| crate::enroll::start(settings, store, move || keys_file.notify()));
-    if let Err(e) = started {
-        error!("Enrollment service not started: {e}");
+    match started {
+        Ok(_) => true,
+        Err(e) => {
+            error!("Enrollment service not started: {e}");
+            false
+        }
     }
+}
+
+/// Starts the REST API when `<api>` enables it; like Wazuh's daemons, the other services run on
+/// when it cannot start (the error is logged).
+fn start_api(home: &Home, config: Arc<config::Config>, store: crate::store::Store, services: crate::api::Services) {
+    if !config.api.enabled {
+        info!("API disabled (<api><enabled>no)");
+        return;
+    }
+    match crate::api::Api::open(home.root(), config, store, services) {
+        Ok(api) => {
+            crate::api::start(Arc::new(api));
+        }
+        Err(e) => error!("API not started: {e}"),
+    }
+}
+
+/// What the agent connection service shares with the API.
+struct RemoteHandles {
+    commands: Arc<crate::remote::commands::Commands>,
+    stats: Arc<crate::remote::stats::Stats>,
+    shared: Arc<crate::remote::shared::SharedFiles>,
 }
 
 /// Where logtest clients connect.
@@ -143,7 +194,12 @@ pub const AR_QUEUE: &str = "queue/alerts/ar";
 /// Like Wazuh's daemons, the other services run on when it cannot start (the error is logged).
 /// Agents connected before this start are disconnected now (as remoted's start does), and a
 /// sweep disconnects agents that go silent.
-fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Store, sink: &Arc<queue::Sink>) {
+fn start_remote(
+    home: &Home,
+    config: &config::Config,
+    store: &crate::store::Store,
+    sink: &Arc<queue::Sink>,
+) -> Option<RemoteHandles> {
     use crate::remote::{ar_queue, local, monitor, service};
     match monitor::reset(store, now()) {
         Ok(0) => {}
@@ -155,7 +211,7 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
     }
     let Some(settings) = service::Settings::from_config(config, home.root()) else {
         info!("Agent connection service disabled: no <remote> listener to serve");
-        return;
+        return None;
     };
     // analysisd rewrites the active-response list at every start; merged files carry it.
     let ar_conf = settings.shared_dir.join(crate::remote::shared::AR_CONF);
@@ -164,7 +220,10 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
     }
     let service = match service::start(&settings, store, sink) {
         Ok(service) => service,
-        Err(e) => return error!("Agent connection service not started: {e}"),
+        Err(e) => {
+            error!("Agent connection service not started: {e}");
+            return None;
+        }
     };
     if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
         error!("cannot start the state file writer: {e}");
@@ -176,6 +235,11 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
         |p| UnixDatagram::bind(p),
         move |socket| ar_queue::serve(socket, commands),
     );
+    let handles = RemoteHandles {
+        commands: Arc::clone(&service.commands),
+        stats: Arc::clone(&service.stats),
+        shared: service.shared,
+    };
     let local = Arc::new(local::Local::new(service.commands, service.stats));
     serve_socket(
         &home.path(REMOTE_SOCKET),
@@ -183,6 +247,7 @@ fn start_remote(home: &Home, config: &config::Config, store: &crate::store::Stor
         |p| UnixListener::bind(p),
         move |listener| local::serve(listener, local),
     );
+    Some(handles)
 }
 
 /// Binds a local socket at `path` with `bind` and serves it with `serve` on a thread named
@@ -205,7 +270,7 @@ fn serve_socket<S: Send + 'static>(
 fn start_queue(
     home: &Home,
     config: &config::Config,
-    engine: Arc<Engine>,
+    engine: Arc<Live>,
     path: &std::path::Path,
 ) -> anyhow::Result<Arc<queue::Sink>> {
     let sink = Arc::new(queue::Sink::open(home, config, engine)?);
@@ -215,53 +280,39 @@ fn start_queue(
     Ok(sink)
 }
 
-/// Serves wazuh-logtest's socket (unless `<rule_test>` disables it) on its own thread.
-fn start_logtest(config: &config::Config, engine: Arc<Engine>, warnings: Vec<String>, path: &std::path::Path) {
+/// Serves wazuh-logtest's socket (unless `<rule_test>` disables it) on its own thread; the
+/// service (for the API's `PUT /logtest`) comes back.
+fn start_logtest(config: &config::Config, engine: Arc<Live>, path: &std::path::Path) -> Option<Arc<Logtest>> {
     if !config.rule_test.enabled {
         info!("(7201): Logtest disabled");
-        return;
+        return None;
     }
     let settings = Settings::from_config(config, &crate::home::hostname());
-    let service = Arc::new(Logtest::new(engine, settings, warnings));
+    let service = Arc::new(Logtest::new(engine, settings));
     let listener = match socket::bind(path) {
         Ok(l) => l,
         Err(e) => {
             error!("(7300): Unable to bind to socket '{}'. {e}", path.display());
-            return;
+            return Some(service);
         }
     };
+    let served = Arc::clone(&service);
     let spawned =
-        std::thread::Builder::new().name("vigil-logtest".into()).spawn(move || socket::serve(listener, service));
+        std::thread::Builder::new().name("vigil-logtest".into()).spawn(move || socket::serve(listener, served));
     match spawned {
         Ok(_) => info!("(7200): Logtest started"),
         Err(e) => error!("cannot start the logtest service: {e}"),
     }
+    Some(service)
 }
 
 /// Loads the ruleset and compiles the engine; problems are logged and the broken items skipped,
-/// as analysisd skips them. The problems' texts come back too, for logtest sessions.
-fn load_engine(home: &Home, config: &config::Config) -> Option<(Engine, Vec<String>)> {
-    let (ruleset, problems) = crate::ruleset::load(home.root(), &config.ruleset, &config.alerts);
-    let messages = problems.iter().map(|p| p.message.clone()).collect();
-    for p in &problems {
-        if p.warning {
-            warn!(file = %p.file, line = p.line, "{}", p.message);
-        } else {
-            error!(file = %p.file, line = p.line, "{}", p.message);
-        }
-    }
-    let (decoders, rules, lists) = (ruleset.decoders.len(), ruleset.rules.len(), ruleset.files.lists.len());
-    match Engine::with_best_prefilter(ruleset, &crate::home::hostname()) {
-        Ok(mut engine) => {
-            engine.set_limits(crate::engine::correlate::Limits::from_config(&config.global));
-            info!(
-                decoders,
-                rules,
-                lists,
-                prefilter = engine.prefilter().map_or("none", |p| p.engine()),
-                "Ruleset loaded"
-            );
-            Some((engine, messages))
+/// as analysisd skips them (their texts stay with the engine, for logtest sessions).
+fn load_engine(home: &Home, config: &config::Config) -> Option<Arc<Live>> {
+    match live::compile(home.root(), config) {
+        Ok((engine, problems)) => {
+            live::report(&engine, &problems);
+            Some(Arc::new(Live::new(engine, live::messages(&problems))))
         }
         Err(e) => {
             error!("{e}");
@@ -270,12 +321,13 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<(Engine, Vec<Stri
     }
 }
 
-/// Waits for SIGTERM or SIGINT and names it.
-async fn wait_for_stop() -> std::io::Result<&'static str> {
+/// Waits for SIGTERM, SIGINT or a restart request and names it.
+async fn wait_for_stop(restart: &tokio::sync::Notify) -> std::io::Result<(&'static str, Stopped)> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+        _ = term.recv() => ("SIGTERM", Stopped::Exit),
+        _ = int.recv() => ("SIGINT", Stopped::Exit),
+        () = restart.notified() => ("restart request", Stopped::Restart),
     })
 }

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use tracing::{debug, error, warn};
 
-use crate::engine::Engine;
 use crate::engine::alert::AlertIds;
 use crate::engine::alert::json::Origin;
 use crate::engine::emit::Outputs;
+use crate::engine::live::Live;
 use crate::engine::rules::Mode;
 use crate::output::writer::Writer;
 
@@ -22,8 +22,8 @@ const MAX_DATAGRAM: usize = 65536;
 /// Where events are written, shared by every input.
 #[derive(Debug)]
 pub struct Sink {
-    /// The engine.
-    pub engine: Arc<Engine>,
+    /// The engine in force (swapped on reload).
+    pub engine: Arc<Live>,
     /// Alert ids of this node.
     pub ids: AlertIds,
     /// Which files are written.
@@ -38,12 +38,14 @@ pub struct Sink {
     pub malformed: AtomicU64,
     /// Events analysed.
     pub handled: AtomicU64,
+    /// Alerts written.
+    pub alerts: AtomicU64,
 }
 
 impl Sink {
     /// The engine with the home's alert and archive files, as `<global>` and `<cluster>` set
     /// them.
-    pub fn open(home: &crate::home::Home, config: &crate::config::Config, engine: Arc<Engine>) -> anyhow::Result<Self> {
+    pub fn open(home: &crate::home::Home, config: &crate::config::Config, engine: Arc<Live>) -> anyhow::Result<Self> {
         use anyhow::Context as _;
 
         use crate::output::daily::Rotation;
@@ -66,6 +68,7 @@ impl Sink {
                 .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
             malformed: AtomicU64::new(0),
             handled: AtomicU64::new(0),
+            alerts: AtomicU64::new(0),
         })
     }
 
@@ -81,18 +84,19 @@ impl Sink {
         let cluster = self.cluster.as_ref().map(|(name, node)| (name.as_str(), node.as_str()));
         let origin = Origin { manager: &self.manager, cluster };
         let mut emitted = Vec::with_capacity(messages.len());
+        // One engine for the whole batch: a reload meanwhile applies from the next one.
+        let engine = self.engine.engine();
         for raw in messages {
-            let outcome =
-                match self.engine.process(self.engine.shared(), raw.as_ref(), received.0, Mode::Analysisd, false) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
-                        warn!(dropped = n, "(1106): String not correctly formatted: {e}");
-                        continue;
-                    }
-                };
+            let outcome = match engine.process(engine.shared(), raw.as_ref(), received.0, Mode::Analysisd, false) {
+                Ok(o) => o,
+                Err(e) => {
+                    let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                    warn!(dropped = n, "(1106): String not correctly formatted: {e}");
+                    continue;
+                }
+            };
             let mut warnings = Vec::new();
-            emitted.push(self.engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings));
+            emitted.push(engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings));
             for w in warnings {
                 warn!("{w}");
             }
@@ -102,6 +106,7 @@ impl Sink {
         drop(writer);
         // Counted once written, so a reader of the count finds the lines on disk.
         self.handled.fetch_add(emitted.len() as u64, Ordering::Relaxed);
+        self.alerts.fetch_add(emitted.iter().filter(|e| e.id.is_some()).count() as u64, Ordering::Relaxed);
         if let Err(e) = written {
             error!("cannot write alerts: {e}");
         }

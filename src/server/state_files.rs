@@ -21,11 +21,18 @@ pub const INTERVAL: Duration = Duration::from_secs(5);
 pub fn exposition(stats: &Stats, sink: &Sink) -> String {
     let mut page = Exposition::default();
     stats.expose(&mut page);
+    engine_counters(sink, &mut page);
+    page.finish()
+}
+
+/// The engine's counters.
+pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
     let handled = sink.handled.load(Ordering::Relaxed);
     page.counter("vigil_engine_events_total", "Events analysed.", &[], handled);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     page.counter("vigil_engine_malformed_total", "Events that could not be read.", &[], malformed);
-    page.finish()
+    let alerts = sink.alerts.load(Ordering::Relaxed);
+    page.counter("vigil_engine_alerts_total", "Alerts written.", &[], alerts);
 }
 
 /// Writes both files now and every [`INTERVAL`] on a thread of their own.

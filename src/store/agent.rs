@@ -432,6 +432,9 @@ pub struct Agent {
     /// MD5 of the merged.mg the agent holds.
     #[serde(default)]
     pub merged_sum: Option<String>,
+    /// The agent holds its group's current merged.mg (wazuh-db's `group_config_status`).
+    #[serde(default)]
+    pub config_synced: bool,
     /// Cluster node serving the agent.
     #[serde(default)]
     pub node_name: Option<String>,
@@ -457,6 +460,7 @@ impl Agent {
             labels: BTreeMap::new(),
             config_sum: None,
             merged_sum: None,
+            config_synced: false,
             node_name: None,
         }
     }

@@ -178,6 +178,33 @@ impl Store {
         self.read(|r| r.agents())
     }
 
+    /// Agents by id, `limit` of them from the `offset`-th, and how many there are in all; only
+    /// the page is decoded.
+    pub fn agents_page(&self, offset: usize, limit: usize) -> Result<(Vec<Agent>, usize)> {
+        self.read(|r| {
+            let total = usize::try_from(r.store.agents.len(r.txn)?).unwrap_or(usize::MAX);
+            let mut page = Vec::with_capacity(limit.min(total));
+            for item in r.store.agents.iter(r.txn)?.lazily_decode_data().skip(offset).take(limit) {
+                let (_, lazy) = item?;
+                page.push(lazy.decode().map_err(heed::Error::Decoding)?);
+            }
+            Ok((page, total))
+        })
+    }
+
+    /// How many agents have each status, in [`Status::ALL`]'s order, and how many hold their
+    /// group's current configuration (index keys are counted, no record is read).
+    pub fn status_counts(&self) -> Result<([usize; 4], usize)> {
+        self.read(|r| {
+            let mut counts = [0; 4];
+            for (count, status) in counts.iter_mut().zip(Status::ALL) {
+                *count = r.store.index.prefix_iter(r.txn, &IndexKey::status_prefix(status))?.count();
+            }
+            let synced = r.store.index.prefix_iter(r.txn, &IndexKey::synced_prefix(true))?.count();
+            Ok((counts, synced))
+        })
+    }
+
     /// Every group, by name.
     pub fn groups(&self) -> Result<Vec<Group>> {
         self.read(|r| Ok(r.store.groups.iter(r.txn)?.map(|g| g.map(|(_, g)| g)).collect::<Result<_, _>>()?))
@@ -411,6 +438,19 @@ impl Writer<'_> {
         }
         let group = Group { name: name.clone(), created_at };
         self.store.groups.put(&mut self.txn, name.as_str(), &group)?;
+        Ok(true)
+    }
+
+    /// Removes a group and takes it off every agent in it. `Ok(false)` when there was none.
+    pub fn remove_group(&mut self, name: &GroupName) -> Result<bool> {
+        if !self.has_group(name)? {
+            return Ok(false);
+        }
+        let members = self.reader(|r| r.agents_under(&IndexKey::group_prefix(name)))?;
+        for agent in members {
+            self.update(agent.id, |a| a.groups.retain(|g| g != name))?;
+        }
+        self.store.groups.delete(&mut self.txn, name.as_str())?;
         Ok(true)
     }
 

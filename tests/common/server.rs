@@ -67,7 +67,11 @@ pub fn serve_prepared(ready: &str, prepare: impl FnOnce(&Path, u16, String) -> S
     super::ok(&scratch.home, &["agents", "list"]);
     let path = scratch.home.join("etc/ossec.conf");
     let port = free_port();
-    let config = prepare(&scratch.home, port, std::fs::read_to_string(&path).expect("ossec.conf"));
+    // Each server gets an API port of its own, so servers of one test binary can run at once.
+    let config = std::fs::read_to_string(&path)
+        .expect("ossec.conf")
+        .replace("<port>55000</port>", &format!("<port>{}</port>", free_port()));
+    let config = prepare(&scratch.home, port, config);
     std::fs::write(&path, config).expect("write ossec.conf");
     let child = start(&scratch.home);
     let running = Running { child, port, scratch };

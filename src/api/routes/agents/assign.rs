@@ -1,0 +1,199 @@
+//! Group assignments: `PUT/DELETE /agents/{agent_id}/group/{group_id}`,
+//! `DELETE /agents/{agent_id}/group`, `PUT/DELETE /agents/group`.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, Path, RawQuery, State};
+use serde_json::Value;
+
+use super::may;
+use crate::api::Api;
+use crate::api::access::Principal;
+use crate::api::envelope::{Affected, ItemError};
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::query::Params;
+use crate::api::rbac::{Action, Kind, Target};
+use crate::api::routes::pick::pick;
+use crate::store::{Agent, GroupName};
+
+/// Most groups one agent can be in (Wazuh's `MAX_GROUPS_PER_MULTIGROUP`).
+const MAX_GROUPS: usize = 128;
+
+const ALREADY_IN: ItemError = ItemError {
+    code: 1751,
+    message: "Could not assign agent to group",
+    remediation: Some("Agent already belongs to specified group, please select another agent"),
+};
+const ONLY_DEFAULT: ItemError = ItemError {
+    code: 1745,
+    message: "Agent only belongs to 'default' and it cannot be unassigned from this group.",
+    remediation: None,
+};
+const TOO_MANY: ItemError =
+    ItemError { code: 1737, message: "Maximum number of groups per multigroup is 128", remediation: None };
+const NOT_IN: ItemError =
+    ItemError { code: 1734, message: "Agent does not belong to the specified group", remediation: None };
+
+/// A group that must exist and that the caller may assign agents to.
+fn group(api: &Api, me: &Principal, raw: &str) -> ApiResult<GroupName> {
+    let name: GroupName = raw.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    if !api.store.groups()?.iter().any(|g| g.name == name) {
+        return Err(ApiError::wazuh(1710, format!("The group does not exist: {name}")));
+    }
+    if !me.permissions.allows(Action::GroupModifyAssignments, &Target::Named(Kind::GroupId, name.as_str())) {
+        return Err(ApiError::permission_denied(format!("Permission denied: Resource type: group:id:{name}")));
+    }
+    Ok(name)
+}
+
+/// The agents named (`None`: all) that the caller may regroup.
+fn agents(api: &Api, me: &Principal, named: Option<&[String]>, out: &mut Affected) -> ApiResult<Vec<Agent>> {
+    if named.is_some_and(|n| n.iter().any(|id| id == "000")) {
+        out.fail(ItemError::MANAGER, "000");
+    }
+    let named: Option<Vec<String>> = named.map(|n| n.iter().filter(|id| *id != "000").cloned().collect());
+    let all = api.store.agents()?.into_iter().map(|a| (a.id.to_string(), a));
+    Ok(pick(named.as_deref(), all, |a| may(me, Action::AgentModifyGroup, a), ItemError::NO_AGENT, out))
+}
+
+/// Puts the agents in `group` (alone in it with `single`).
+fn assign(api: &Api, me: &Principal, named: Option<&[String]>, group: &GroupName, single: bool) -> ApiResult<Affected> {
+    let mut out = Affected::new(
+        format!("All selected agents were assigned to {group}"),
+        format!("Some agents were not assigned to {group}"),
+        format!("No agents were assigned to {group}"),
+    );
+    for agent in agents(api, me, named, &mut out)? {
+        let id = agent.id.to_string();
+        if agent.groups.contains(group) && !single {
+            out.fail(ALREADY_IN, id);
+        } else if agent.groups.len() >= MAX_GROUPS && !single {
+            out.fail(TOO_MANY, id);
+        } else {
+            api.store.write(|w| {
+                w.update(agent.id, |a| {
+                    if single {
+                        a.groups.clear();
+                    }
+                    a.groups.push(group.clone());
+                })
+            })?;
+            out.push(Value::from(id));
+        }
+    }
+    Ok(out)
+}
+
+/// Takes the agents out of `groups` (`None`: all of theirs); an agent left in none goes back to
+/// `default`, as in Wazuh.
+fn unassign(
+    api: &Api,
+    me: &Principal,
+    named: Option<&[String]>,
+    groups: Option<&[GroupName]>,
+    label: &str,
+) -> ApiResult<Affected> {
+    let mut out = Affected::new(
+        format!("All selected agents were removed from {label}"),
+        format!("Some agents were not removed from {label}"),
+        format!("No agents were removed from {label}"),
+    );
+    let default = GroupName::default_group();
+    for agent in agents(api, me, named, &mut out)? {
+        let id = agent.id.to_string();
+        let leaving: Vec<GroupName> = match groups {
+            Some(g) => g.iter().filter(|g| agent.groups.contains(g)).cloned().collect(),
+            None => agent.groups.clone(),
+        };
+        if leaving.is_empty() {
+            out.fail(NOT_IN, id);
+            continue;
+        }
+        if agent.groups == [default.clone()] && leaving == [default.clone()] {
+            out.fail(ONLY_DEFAULT, id);
+            continue;
+        }
+        api.store.write(|w| {
+            w.update(agent.id, |a| {
+                a.groups.retain(|g| !leaving.contains(g));
+                if a.groups.is_empty() {
+                    a.groups.push(default.clone());
+                }
+            })
+        })?;
+        out.push(Value::from(id));
+    }
+    Ok(out)
+}
+
+/// `PUT /agents/{agent_id}/group/{group_id}[?force_single_group=]`.
+pub async fn add_one(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    Path((agent_id, group_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    let params = Params::parse(q.as_deref());
+    params.only(&["force_single_group"])?;
+    let group = group(&api, &me, &group_id)?;
+    assign(&api, &me, Some(&[agent_id]), &group, params.flag("force_single_group", false)?)
+}
+
+/// `DELETE /agents/{agent_id}/group/{group_id}`.
+pub async fn remove_one(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    Path((agent_id, group_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    Params::parse(q.as_deref()).only(&[])?;
+    let group = group(&api, &me, &group_id)?;
+    unassign(&api, &me, Some(&[agent_id]), Some(&[group.clone()]), group.as_str())
+}
+
+/// `DELETE /agents/{agent_id}/group[?groups_list=]`.
+pub async fn remove_from_groups(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    Path(agent_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    let params = Params::parse(q.as_deref());
+    params.only(&["groups_list"])?;
+    let groups = match params.list("groups_list") {
+        Some(list) => Some(list.iter().map(|g| group(&api, &me, g)).collect::<ApiResult<Vec<_>>>()?),
+        None => None,
+    };
+    let label = groups
+        .as_ref()
+        .map_or_else(|| "all groups".to_owned(), |g| g.iter().map(GroupName::as_str).collect::<Vec<_>>().join(","));
+    unassign(&api, &me, Some(&[agent_id]), groups.as_deref(), &label)
+}
+
+/// `PUT /agents/group?group_id=[&agents_list=][&force_single_group=]`.
+pub async fn add_many(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    let params = Params::parse(q.as_deref());
+    params.only(&["agents_list", "group_id", "force_single_group"])?;
+    let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
+    let group = group(&api, &me, raw)?;
+    assign(&api, &me, params.list("agents_list").as_deref(), &group, params.flag("force_single_group", false)?)
+}
+
+/// `DELETE /agents/group?agents_list=&group_id=`.
+pub async fn remove_many(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    let params = Params::parse(q.as_deref());
+    params.only(&["agents_list", "group_id"])?;
+    let named =
+        params.list("agents_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agents_list'"))?;
+    let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
+    let group = group(&api, &me, raw)?;
+    unassign(&api, &me, Some(&named), Some(&[group.clone()]), group.as_str())
+}

@@ -1,0 +1,254 @@
+//! Registering and removing agents through the API (`POST /agents`, `/agents/insert[/quick]`,
+//! `DELETE /agents`) and reading an agent's key.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::list::{filters, timeframe};
+use super::{agent_json, may};
+use crate::api::Api;
+use crate::api::access::Principal;
+use crate::api::envelope::{Affected, ItemError, result};
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::query::Params;
+use crate::api::rbac::Action;
+use crate::api::routes::json_body;
+use crate::api::routes::pick::pick;
+use crate::store::{Agent, AgentId, AgentIp, AgentKey, AgentName, GroupName, NewAgent, StoreError};
+
+/// The body of `POST /agents` and `/agents/insert`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    name: String,
+    ip: Option<String>,
+    id: Option<String>,
+    key: Option<String>,
+    /// Wazuh's replacement options: refused, vigil asks for the old agent to be removed first.
+    force: Option<Value>,
+}
+
+/// Store errors as Wazuh's registration errors.
+fn registration_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::DuplicateName(name) => {
+            ApiError::wazuh(1705, format!("There is an agent with the same name: {name}"))
+        }
+        StoreError::DuplicateIp(ip) => {
+            ApiError::wazuh(1706, format!("There is an agent with the same IP or the IP is invalid: {ip}"))
+        }
+        StoreError::DuplicateId(id) => ApiError::wazuh(1708, format!("There is an agent with the same ID: {id}")),
+        StoreError::NoSuchGroup(g) => ApiError::wazuh(1710, format!("The group does not exist: {g}")),
+        other => ApiError::internal(other),
+    }
+}
+
+fn fields(r: &Registration) -> ApiResult<(AgentName, AgentIp)> {
+    if r.force.is_some() {
+        return Err(ApiError::bad_request(
+            "'force' is not supported: remove the existing agent first (DELETE /agents)",
+        ));
+    }
+    let name: AgentName = r.name.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    let ip: AgentIp = r.ip.as_deref().unwrap_or("any").parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    Ok((name, ip))
+}
+
+/// Registers an agent in the `default` group and has client.keys rewritten.
+fn register(api: &Api, name: AgentName, ip: AgentIp) -> ApiResult<Agent> {
+    let now = crate::server::now();
+    let default = GroupName::default_group();
+    let agent = api
+        .store
+        .write(|w| {
+            w.add_group(&default, now)?;
+            w.add_agent(NewAgent { name, ip, groups: vec![default], registered_at: now })
+        })
+        .map_err(registration_error)?;
+    keys_changed(api);
+    tracing::info!(stage = "api", agent = %agent.id, name = %agent.name, "Agent registered through the API");
+    Ok(agent)
+}
+
+fn keys_changed(api: &Api) {
+    if let Some(keys) = &api.services.keys_file {
+        keys.notify();
+    }
+}
+
+fn registered(agent: &Agent) -> Json<Value> {
+    result(json!({"id": agent.id.to_string(), "key": key_line(agent)}), None)
+}
+
+/// An agent's key as Wazuh hands it out: base64 of its client.keys line.
+fn key_line(a: &Agent) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{} {} {} {}", a.id, a.name, a.ip, a.key.expose()))
+}
+
+/// `POST /agents`.
+pub async fn add(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    Params::parse(q.as_deref()).only(&[])?;
+    let r: Registration = json_body(&headers, &body)?;
+    if r.id.is_some() || r.key.is_some() {
+        return Err(ApiError::bad_request("'id' and 'key' are only accepted by POST /agents/insert"));
+    }
+    let (name, ip) = fields(&r)?;
+    Ok(registered(&register(&api, name, ip)?))
+}
+
+/// `POST /agents/insert`: with the id and key given.
+pub async fn insert(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    Params::parse(q.as_deref()).only(&[])?;
+    let r: Registration = json_body(&headers, &body)?;
+    let (name, ip) = fields(&r)?;
+    let (Some(id), Some(key)) = (&r.id, &r.key) else { return Ok(registered(&register(&api, name, ip)?)) };
+    let id: AgentId = id.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    if key.len() < 64 {
+        return Err(ApiError::wazuh(
+            1709,
+            "Too short key size. The necessary size for the key is 64 characters at least",
+        ));
+    }
+    let key: AgentKey = key.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    let now = crate::server::now();
+    let default = GroupName::default_group();
+    let mut agent = Agent::new(id, name, ip, key, now);
+    agent.groups = vec![default.clone()];
+    api.store
+        .write(|w| {
+            w.add_group(&default, now)?;
+            if w.agent_by_name(agent.name.as_str())?.is_some() {
+                return Err(StoreError::DuplicateName(agent.name.clone()));
+            }
+            w.insert(&agent)
+        })
+        .map_err(registration_error)?;
+    keys_changed(&api);
+    Ok(registered(&agent))
+}
+
+/// `POST /agents/insert/quick?agent_name=`.
+pub async fn insert_quick(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let params = Params::parse(q.as_deref());
+    params.only(&["agent_name"])?;
+    let name = params.get("agent_name").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agent_name'"))?;
+    let name: AgentName = name.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    Ok(registered(&register(&api, name, AgentIp::any())?))
+}
+
+/// `DELETE /agents?agents_list=…&status=…[&older_than=7d][&purge]`: removes the named agents
+/// (or `all`) that match the filters and were last seen before `older_than`.
+pub async fn delete(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    let params = Params::parse(q.as_deref());
+    params.only(&[
+        "agents_list",
+        "purge",
+        "status",
+        "older_than",
+        "q",
+        "os.platform",
+        "os.version",
+        "os.name",
+        "manager",
+        "version",
+        "group",
+        "node_name",
+        "name",
+        "ip",
+        "registerIP",
+    ])?;
+    let named =
+        params.list("agents_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agents_list'"))?;
+    let statuses = params.list("status").ok_or_else(|| ApiError::bad_request("Missing query parameter 'status'"))?;
+    let purge = params.flag("purge", false)?;
+    let older_than = params.get("older_than").unwrap_or("7d").to_owned();
+    timeframe(&older_than).ok_or_else(|| ApiError::bad_request(format!("'{older_than}' is not a 'timeframe'")))?;
+    // `status=all` means no status filter; the other filters are GET /agents's.
+    let mut filter_query: Vec<(String, String)> = form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .into_owned()
+        .filter(|(k, _)| !["agents_list", "purge", "status", "older_than", "q"].contains(&k.as_str()))
+        .collect();
+    if !statuses.iter().any(|s| s == "all") {
+        filter_query.push(("status".into(), statuses.join(",")));
+    }
+    filter_query.push(("older_than".into(), older_than.clone()));
+    let raw = form_urlencoded::Serializer::new(String::new()).extend_pairs(&filter_query).finish();
+    let filter = filters(&Params::parse(Some(&raw)), crate::server::now())?;
+    let q = params
+        .get("q")
+        .map(str::parse::<crate::api::query::q::Expr>)
+        .transpose()
+        .map_err(|e| ApiError::wazuh(1407, e.to_string()))?;
+
+    let mut out =
+        Affected::new("All selected agents were deleted", "Some agents were not deleted", "No agents were deleted")
+            .with("older_than", older_than.into());
+    if named.iter().any(|n| n == "000") {
+        out.fail(ItemError::MANAGER, "000");
+    }
+    let named: Vec<String> = named.into_iter().filter(|n| n != "000").collect();
+    let agents = api.store.agents()?;
+    let all = agents.into_iter().map(|a| (a.id.to_string(), a));
+    let chosen = pick(Some(&named), all, |a| may(&me, Action::AgentDelete, a), ItemError::NO_AGENT, &mut out);
+    let mut removed = Vec::new();
+    for agent in chosen {
+        let view = agent_json(&api, &agent);
+        if filter.as_ref().is_some_and(|f| !f.matches(&view)) || q.as_ref().is_some_and(|f| !f.matches(&view)) {
+            continue;
+        }
+        match api.store.remove_agent(agent.id, purge) {
+            Ok(_) => removed.push(agent.id.to_string()),
+            Err(StoreError::NoSuchAgent(_)) => out.fail(ItemError::NO_AGENT, agent.id.to_string()),
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+    }
+    if !removed.is_empty() {
+        keys_changed(&api);
+        tracing::info!(stage = "api", count = removed.len(), "Agents removed through the API");
+    }
+    out.extend(removed.into_iter().map(Value::from));
+    Ok(out)
+}
+
+/// `GET /agents/{agent_id}/key`.
+pub async fn key(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    Path(agent_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
+    Params::parse(q.as_deref()).only(&[])?;
+    let mut out = Affected::new(
+        "Obtained keys for all selected agents",
+        "Some agent keys were not obtained",
+        "No agent keys were obtained",
+    );
+    let agent = agent_id.parse::<AgentId>().ok().map(|id| api.store.agent(id)).transpose()?.flatten();
+    match agent {
+        Some(a) if may(&me, Action::AgentRead, &a) => out.push(json!({"id": a.id.to_string(), "key": key_line(&a)})),
+        Some(_) => out.fail(ItemError::DENIED, agent_id),
+        None => out.fail(ItemError::NO_AGENT, agent_id),
+    }
+    Ok(out)
+}

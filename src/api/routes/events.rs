@@ -1,0 +1,84 @@
+//! `POST /events`: events pushed through the API go into the engine as `1:API-Webhook:<event>`,
+//! Wazuh's header for them; at most 100 per request and 30 requests a minute.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::json_body;
+use crate::api::Api;
+use crate::api::access::{Access, Routes};
+use crate::api::envelope::Affected;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::query::Params;
+use crate::api::rbac::Action::EventIngest;
+
+/// Most events in one request (Wazuh's `event_ingest_model`).
+pub const MAX_EVENTS: usize = 100;
+
+/// Most requests a minute (Wazuh's `middlewares.py`), for the whole server.
+pub const MAX_REQUESTS_PER_MINUTE: u32 = 30;
+
+/// The header events get.
+const HEADER: &str = "1:API-Webhook:";
+
+/// Adds the route.
+pub fn add(routes: Routes) -> Routes {
+    routes.add(Method::POST, "/events", Access::Actions(&[EventIngest]), ingest)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Events {
+    events: Vec<Value>,
+}
+
+/// Requests this minute: `(minute, count)`.
+static WINDOW: Mutex<(i64, u32)> = Mutex::new((0, 0));
+
+fn admit(now: i64) -> bool {
+    let mut window = crate::sync::lock(&WINDOW);
+    if window.0 != now / 60 {
+        *window = (now / 60, 0);
+    }
+    window.1 += 1;
+    window.1 <= MAX_REQUESTS_PER_MINUTE
+}
+
+async fn ingest(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Affected> {
+    Params::parse(q.as_deref()).only(&[])?;
+    if !admit(crate::server::now()) {
+        return Err(ApiError::too_many_requests().with_code(6005));
+    }
+    let events: Events = json_body(&headers, &body)?;
+    if events.events.is_empty() || events.events.len() > MAX_EVENTS {
+        return Err(ApiError::bad_request(format!("'events' must hold 1 to {MAX_EVENTS} events")));
+    }
+    let sink = api
+        .services
+        .sink
+        .clone()
+        .ok_or_else(|| ApiError::wazuh(1010, "Unable to connect to queue: the engine is not running"))?;
+    // Events are strings, or JSON objects sent as their compact text.
+    let texts: Vec<String> =
+        events.events.iter().map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)).collect();
+    let messages: Vec<Vec<u8>> = texts.iter().map(|t| format!("{HEADER}{t}").into_bytes()).collect();
+    tokio::task::spawn_blocking(move || sink.handle_all(&messages)).await.map_err(ApiError::internal)?;
+    let mut out = Affected::new(
+        "All events were forwarded to analisysd",
+        "Some events were forwarded to analisysd",
+        "No events were forwarded to analisysd",
+    );
+    out.extend(texts.into_iter().map(Value::from));
+    Ok(out)
+}
