@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -55,6 +56,9 @@ impl ItemError {
 #[derive(Debug)]
 pub struct Affected {
     items: Vec<Value>,
+    /// The items already serialized, and how many (the hot list paths serialize theirs straight
+    /// into the answer); takes the place of `items` when set.
+    rendered: Option<(String, usize)>,
     total: Option<usize>,
     failed: BTreeMap<ItemError, Vec<String>>,
     messages: [String; 3],
@@ -67,6 +71,7 @@ impl Affected {
     pub fn new(all: impl Into<String>, some: impl Into<String>, none: impl Into<String>) -> Self {
         Self {
             items: Vec::new(),
+            rendered: None,
             total: None,
             failed: BTreeMap::new(),
             messages: [all.into(), some.into(), none.into()],
@@ -77,18 +82,34 @@ impl Affected {
     /// A list answer: the page, and how many matched in all.
     pub fn page(mut self, items: Vec<Value>, total: usize) -> Self {
         self.items = items;
+        self.rendered = None;
         self.total = Some(total);
         self
     }
 
+    /// A list answer whose items are serialized directly, without building values.
+    pub fn page_of<T: serde::Serialize>(mut self, items: &[T], total: usize) -> Self {
+        let json = serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned());
+        self.rendered = Some((json, items.len()));
+        self.total = Some(total);
+        self
+    }
+
+    fn values(&mut self) -> &mut Vec<Value> {
+        if let Some((json, _)) = self.rendered.take() {
+            self.items = serde_json::from_str(&json).unwrap_or_default();
+        }
+        &mut self.items
+    }
+
     /// Adds an affected item.
     pub fn push(&mut self, item: Value) {
-        self.items.push(item);
+        self.values().push(item);
     }
 
     /// Adds affected items.
     pub fn extend(&mut self, items: impl IntoIterator<Item = Value>) {
-        self.items.extend(items);
+        self.values().extend(items);
     }
 
     /// Records a failed item.
@@ -102,10 +123,17 @@ impl Affected {
         self
     }
 
-    /// The answer body.
-    pub fn into_json(self) -> Value {
+    /// The answer body as text.
+    pub fn render(self) -> String {
         let failed_count: usize = self.failed.values().map(Vec::len).sum();
-        let affected = self.total.unwrap_or(self.items.len());
+        let (items, count) = match self.rendered {
+            Some(rendered) => rendered,
+            None => {
+                let count = self.items.len();
+                (Value::Array(self.items).to_string(), count)
+            }
+        };
+        let affected = self.total.unwrap_or(count);
         let failed: Vec<Value> = self
             .failed
             .into_iter()
@@ -127,22 +155,29 @@ impl Affected {
             (_, 0) => (none, 1),
             _ => (some, 2),
         };
-        let mut data = json!({
-            "affected_items": self.items,
-            "total_affected_items": affected,
-            "total_failed_items": failed_count,
-            "failed_items": failed,
-        });
+        let mut out = String::with_capacity(items.len() + 256);
+        out.push_str("{\"data\":{\"affected_items\":");
+        out.push_str(&items);
+        out.push_str(&format!(
+            ",\"total_affected_items\":{affected},\"total_failed_items\":{failed_count},\"failed_items\":{}",
+            Value::Array(failed)
+        ));
         for (k, v) in self.extra {
-            data[k] = v;
+            out.push_str(&format!(",{}:{v}", Value::from(k)));
         }
-        json!({"data": data, "message": message, "error": error})
+        out.push_str(&format!("}},\"message\":{},\"error\":{error}}}", Value::from(message)));
+        out
+    }
+
+    /// The answer body.
+    pub fn into_json(self) -> Value {
+        serde_json::from_str(&self.render()).unwrap_or_default()
     }
 }
 
 impl IntoResponse for Affected {
     fn into_response(self) -> Response {
-        Json(self.into_json()).into_response()
+        ([(header::CONTENT_TYPE, "application/json")], self.render()).into_response()
     }
 }
 
@@ -179,5 +214,18 @@ mod tests {
         assert_eq!((none.into_json()["error"].as_u64(), "n"), (Some(1), "n"));
         let empty = Affected::new("a", "s", "n").into_json();
         assert_eq!((empty["error"].as_u64(), empty["message"].as_str()), (Some(0), Some("a")));
+    }
+
+    #[test]
+    fn rendered_pages_read_as_value_pages() {
+        let items = vec![json!({"id": "001"}), json!({"id": "002"})];
+        let a = Affected::new("a", "s", "n").page(items.clone(), 7).with("older_than", json!("7d")).into_json();
+        let b = Affected::new("a", "s", "n").page_of(&items, 7).with("older_than", json!("7d")).into_json();
+        assert_eq!(a, b);
+        assert_eq!(a["data"]["total_affected_items"], 7);
+        assert_eq!(a["data"]["older_than"], "7d");
+        let mut c = Affected::new("a", "s", "n").page_of(&items, 2);
+        c.push(json!({"id": "003"}));
+        assert_eq!(c.into_json()["data"]["affected_items"].as_array().map(Vec::len), Some(3));
     }
 }

@@ -161,9 +161,15 @@ impl Api {
     }
 }
 
-/// Starts the API on the current tokio runtime; failures are logged and the other services run
-/// on. Returns the bound address.
+/// Starts the API on the current tokio runtime at the configured address; failures are logged
+/// and the other services run on. Returns the bound address.
 pub fn start(api: Arc<Api>) -> Option<SocketAddr> {
+    let addr = SocketAddr::new(api.config.api.host, api.config.api.port);
+    start_at(api, addr)
+}
+
+/// Starts the API at `addr` (port 0: any free port).
+pub fn start_at(api: Arc<Api>, addr: SocketAddr) -> Option<SocketAddr> {
     let settings = &api.config.api;
     let tls = if settings.https {
         let cert = api.home.join(settings.cert.as_deref().unwrap_or(&api.config.auth.ssl_manager_cert));
@@ -181,7 +187,6 @@ pub fn start(api: Arc<Api>) -> Option<SocketAddr> {
     } else {
         None
     };
-    let addr = SocketAddr::new(settings.host, settings.port);
     let listener = match listen(addr) {
         Ok(l) => l,
         Err(e) => {

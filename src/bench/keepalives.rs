@@ -32,8 +32,7 @@ pub struct KeepaliveRun {
 impl KeepaliveRun {
     /// The latency below which `p` (0–1) of the acks came.
     pub fn percentile(&self, p: f64) -> Duration {
-        let last = self.latencies.len().saturating_sub(1);
-        self.latencies.get(((last as f64) * p).round() as usize).copied().unwrap_or_default()
+        super::percentile(&self.latencies, p)
     }
 }
 

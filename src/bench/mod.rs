@@ -2,6 +2,7 @@
 //! throughput runs, and the process's resident memory.
 
 pub mod agents;
+pub mod api;
 pub mod corpus;
 pub mod enroll;
 pub mod keepalives;
@@ -13,6 +14,12 @@ use crate::engine::alert::AlertIds;
 use crate::engine::alert::json::Origin;
 use crate::engine::emit::Outputs;
 use crate::engine::rules::Mode;
+
+/// The value below which `p` (0–1) of the sorted `values` lie.
+pub fn percentile(values: &[Duration], p: f64) -> Duration {
+    let last = values.len().saturating_sub(1);
+    values.get(((last as f64) * p).round() as usize).copied().unwrap_or_default()
+}
 
 /// What one decoding run measured.
 #[derive(Debug, Clone, Copy, PartialEq)]

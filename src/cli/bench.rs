@@ -2,7 +2,8 @@
 //! over the home's ruleset, on generated corpora, with one and with two worker threads, and the
 //! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second;
 //! `vigil bench agents`: events per second from agents to alerts; `vigil bench keepalives`:
-//! ack latency and server memory with many idle agents.
+//! ack latency and server memory with many idle agents; `vigil bench api`: REST API latency and
+//! requests per second with many agents.
 
 use std::process::ExitCode;
 
@@ -117,4 +118,25 @@ pub fn keepalives(agents: usize, rounds: usize, spread: u64) -> anyhow::Result<E
         run.server_rss as f64 / 1e6,
     );
     Ok(if run.acked == run.agents * rounds { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs the API benchmark on a temporary home.
+pub fn api(agents: usize, seconds: u64, connections: usize) -> anyhow::Result<ExitCode> {
+    let run = on_temporary_home("api", |root| bench::api::run(root, agents, seconds, connections))?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let p = |values: &[std::time::Duration], q| ms(bench::percentile(values, q));
+    println!(
+        "api: {} agents; GET /agents?limit=500 p50 {:.2} ms, p99 {:.2} ms; GET /agents/summary/status p50 {:.2} ms, p99 {:.2} ms; \
+         GET /agents?limit=10 over {} connections: {} answered, {} failed, {:.0} requests/s",
+        run.agents,
+        p(&run.list, 0.5),
+        p(&run.list, 0.99),
+        p(&run.summary, 0.5),
+        p(&run.summary, 0.99),
+        run.connections,
+        run.answered,
+        run.failed,
+        run.per_second(),
+    );
+    Ok(if run.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -142,6 +142,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         spread: u64,
     },
+    /// The REST API over HTTPS on loopback with many agents in the store, on a fresh temporary
+    /// home (removed afterwards): list and summary latency, and requests/s.
+    Api {
+        /// Agents in the store.
+        #[arg(long, default_value_t = 50_000)]
+        agents: usize,
+        /// Seconds of the throughput run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Keep-alive connections of the throughput run.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+    },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
     Enroll {
@@ -207,6 +220,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench { command: BenchCommand::Agents { agents, events, poll } } => {
             bench::agents(agents, events, poll)
+        }
+        Command::Bench { command: BenchCommand::Api { agents, seconds, connections } } => {
+            bench::api(agents, seconds, connections)
         }
         Command::Bench { command: BenchCommand::Keepalives { agents, rounds, spread } } => {
             bench::keepalives(agents, rounds, spread)

@@ -368,23 +368,39 @@ impl FromStr for Status {
 #[serde(default)]
 pub struct Os {
     /// e.g. `Ubuntu`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// e.g. `22.04.3 LTS (Jammy Jellyfish)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Major version number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub major: Option<String>,
     /// Minor version number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub minor: Option<String>,
     /// Release code name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub codename: Option<String>,
     /// Build identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
     /// e.g. `ubuntu`, `windows`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// `uname -a` style string.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uname: Option<String>,
     /// e.g. `x86_64`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
+}
+
+impl Os {
+    /// Whether the agent reported nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// One registered agent: identity, key, groups and what its connection has told us.

@@ -1,7 +1,7 @@
 //! Secondary index keys: one LMDB database, keys prefixed by kind.
 //!
 //! `n\0<name>` → id (unique); `i\0<ip>\0<id>`, `g\0<group>\0<id>` and `s\0<status>\0<id>` → id,
-//! and `c\0<synced|not_synced>\0<id>` → id, so "agents with ip/group/status X" is a prefix seek. Ids are 4 big-endian bytes.
+//! so "agents with ip/group/status X" is a prefix seek. Ids are 4 big-endian bytes.
 
 use super::agent::{Agent, GroupName, Status};
 
@@ -43,10 +43,6 @@ impl IndexKey {
         prefix(b's', status.as_str())
     }
 
-    pub(super) fn synced_prefix(synced: bool) -> Vec<u8> {
-        prefix(b'c', synced_word(synced))
-    }
-
     /// Every index key an agent record owns.
     pub(super) fn all(agent: &Agent) -> Vec<Vec<u8>> {
         let id = Some(agent.id.get());
@@ -54,15 +50,10 @@ impl IndexKey {
             Self::name(agent.name.as_str()),
             key(b'i', agent.ip.as_str(), id),
             key(b's', agent.status.as_str(), id),
-            key(b'c', synced_word(agent.config_synced), id),
         ];
         keys.extend(agent.groups.iter().map(|g| key(b'g', g.as_str(), id)));
         keys
     }
-}
-
-fn synced_word(synced: bool) -> &'static str {
-    if synced { "synced" } else { "not_synced" }
 }
 
 /// Reads an id stored as 4 big-endian bytes.

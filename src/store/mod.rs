@@ -111,6 +111,9 @@ impl std::fmt::Debug for Store {
 }
 
 const NEXT_POSITION: &str = "next_position";
+/// Agents per status and in sync, kept with every change so summaries read five numbers
+/// instead of walking the index.
+const COUNTS: &str = "counts";
 /// The largest id ever handed out, so purged ids are not reused.
 const ID_COUNTER: &str = "id_counter";
 
@@ -130,6 +133,10 @@ impl Store {
             meta: env.create_database(&mut wtxn, Some("meta")).map_err(open_err)?,
             env: env.clone(),
         };
+        if store.meta.get(&wtxn, COUNTS).map_err(open_err)?.is_none() {
+            let counts = Counts::scan(&store, &wtxn).map_err(open_err)?;
+            store.meta.put(&mut wtxn, COUNTS, &counts.to_bytes()).map_err(open_err)?;
+        }
         wtxn.commit().map_err(open_err)?;
         Ok(store)
     }
@@ -193,15 +200,14 @@ impl Store {
     }
 
     /// How many agents have each status, in [`Status::ALL`]'s order, and how many hold their
-    /// group's current configuration (index keys are counted, no record is read).
+    /// group's current configuration (kept up to date by every change: no record is read).
     pub fn status_counts(&self) -> Result<([usize; 4], usize)> {
         self.read(|r| {
-            let mut counts = [0; 4];
-            for (count, status) in counts.iter_mut().zip(Status::ALL) {
-                *count = r.store.index.prefix_iter(r.txn, &IndexKey::status_prefix(status))?.count();
-            }
-            let synced = r.store.index.prefix_iter(r.txn, &IndexKey::synced_prefix(true))?.count();
-            Ok((counts, synced))
+            let counts = Counts::read(r.store.meta.get(r.txn, COUNTS)?);
+            Ok((
+                counts.status.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                usize::try_from(counts.synced).unwrap_or(usize::MAX),
+            ))
         })
     }
 
@@ -419,6 +425,7 @@ impl Writer<'_> {
             self.store.index.delete(&mut self.txn, &key)?;
         }
         self.store.agents.delete(&mut self.txn, &raw)?;
+        self.count(&agent, -1)?;
         if purge {
             self.store.order.delete(&mut self.txn, &raw)?;
         } else {
@@ -503,7 +510,20 @@ impl Writer<'_> {
             self.store.index.put(&mut self.txn, key, &id)?;
         }
         self.store.agents.put(&mut self.txn, &new.id.get(), new)?;
+        if old.is_none_or(|o| o.status != new.status || o.config_synced != new.config_synced) {
+            if let Some(old) = old {
+                self.count(old, -1)?;
+            }
+            self.count(new, 1)?;
+        }
         Ok(())
+    }
+
+    /// Adds `agent` to (or, with -1, takes it from) the counts.
+    fn count(&mut self, agent: &Agent, delta: i64) -> Result<()> {
+        let mut counts = Counts::read(self.store.meta.get(&self.txn, COUNTS)?);
+        counts.add(agent, delta);
+        Ok(self.store.meta.put(&mut self.txn, COUNTS, &counts.to_bytes())?)
     }
 
     fn next_position(&mut self) -> Result<u64> {
@@ -515,6 +535,48 @@ impl Writer<'_> {
             .map_or(0, u64::from_be_bytes);
         self.store.meta.put(&mut self.txn, NEXT_POSITION, &(current + 1).to_be_bytes())?;
         Ok(current)
+    }
+}
+
+/// Agents per status and how many are in sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    status: [u64; 4],
+    synced: u64,
+}
+
+impl Counts {
+    fn read(raw: Option<&[u8]>) -> Self {
+        let mut counts = Self::default();
+        let numbers =
+            raw.unwrap_or_default().chunks_exact(8).filter_map(|c| <[u8; 8]>::try_from(c).ok()).map(u64::from_be_bytes);
+        for (slot, n) in counts.status.iter_mut().chain(std::iter::once(&mut counts.synced)).zip(numbers) {
+            *slot = n;
+        }
+        counts
+    }
+
+    fn to_bytes(self) -> Vec<u8> {
+        self.status.iter().chain(std::iter::once(&self.synced)).flat_map(|n| n.to_be_bytes()).collect()
+    }
+
+    fn add(&mut self, agent: &Agent, delta: i64) {
+        let apply = |n: &mut u64| *n = n.saturating_add_signed(delta);
+        if let Some(i) = Status::ALL.iter().position(|s| *s == agent.status) {
+            apply(&mut self.status[i]);
+        }
+        if agent.config_synced {
+            apply(&mut self.synced);
+        }
+    }
+
+    /// Counts every agent (stores written before the counts were kept).
+    fn scan(store: &Store, txn: &RoTxn<'_>) -> heed::Result<Self> {
+        let mut counts = Self::default();
+        for item in store.agents.iter(txn)? {
+            counts.add(&item?.1, 1);
+        }
+        Ok(counts)
     }
 }
 

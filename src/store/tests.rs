@@ -132,3 +132,34 @@ fn reopen_sees_committed_data() -> Result<()> {
     assert_eq!(ids(&again.agents()?), ["001"]);
     Ok(())
 }
+
+#[test]
+fn status_counts_follow_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let add = |name: &str| {
+        store
+            .add_agent(NewAgent { name: name.parse().unwrap(), ip: AgentIp::any(), groups: vec![], registered_at: 0 })
+            .unwrap()
+    };
+    let (a, b) = (add("count-a"), add("count-b"));
+    assert_eq!(store.status_counts().unwrap(), ([2, 0, 0, 0], 0));
+    store
+        .write(|w| {
+            w.update(a.id, |x| {
+                x.status = Status::Active;
+                x.config_synced = true;
+            })
+        })
+        .unwrap();
+    assert_eq!(store.status_counts().unwrap(), ([1, 0, 1, 0], 1));
+    store.write(|w| w.update(a.id, |x| x.last_keepalive = Some(5))).unwrap();
+    assert_eq!(store.status_counts().unwrap(), ([1, 0, 1, 0], 1), "unchanged by other fields");
+    store.remove_agent(a.id, true).unwrap();
+    store.remove_agent(b.id, false).unwrap();
+    assert_eq!(store.status_counts().unwrap(), ([0, 0, 0, 0], 0));
+    drop(store);
+    // A store reopened keeps its counts; one without them is counted at open.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.status_counts().unwrap(), ([0, 0, 0, 0], 0));
+}

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
 use serde_json::{Value, json};
 
-use super::{agent_json, iso, manager_json, may};
+use super::{AgentView, agent_json, iso, manager_json, may};
 use crate::api::Api;
 use crate::api::access::Principal;
 use crate::api::envelope::{Affected, ItemError, result};
@@ -50,6 +50,14 @@ pub fn visible(
     let all = std::iter::once(("000".to_owned(), (manager_allowed, manager_json(api))))
         .chain(agents.iter().map(|a| (a.id.to_string(), (may(me, action, a), agent_json(api, a)))));
     Ok(pick(named, all, |(allowed, _)| *allowed, ItemError::NO_AGENT, out).into_iter().map(|(_, v)| v).collect())
+}
+
+/// A row of the paged list: the manager, then agents.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Row<'a> {
+    Manager(Value),
+    Agent(AgentView<'a>),
 }
 
 /// A `field=value` term.
@@ -120,12 +128,10 @@ pub async fn list(
         // The manager is row 0; the store pages the rest without reading the others.
         let (skip, take) = (listing.offset.saturating_sub(1), listing.limit - usize::from(listing.offset == 0));
         let (agents, total) = api.store.agents_page(skip, take)?;
-        let mut items = Vec::with_capacity(agents.len() + 1);
-        if listing.offset == 0 {
-            items.push(manager_json(&api));
-        }
-        items.extend(agents.iter().map(|a| agent_json(&api, a)));
-        return Ok(out.page(items, total + 1));
+        let manager = (listing.offset == 0).then(|| Row::Manager(manager_json(&api)));
+        let rows: Vec<Row<'_>> =
+            manager.into_iter().chain(agents.iter().map(|a| Row::Agent(AgentView::new(&api, a)))).collect();
+        return Ok(out.page_of(&rows, total + 1));
     }
     let mut out = out;
     let mut items = visible(&api, &me, Action::AgentRead, named.as_deref(), &mut out)?;

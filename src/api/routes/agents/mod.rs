@@ -7,6 +7,7 @@ mod list;
 mod manage;
 
 use axum::http::Method;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::api::Api;
@@ -54,47 +55,69 @@ pub fn may(me: &Principal, action: Action, agent: &Agent) -> bool {
     me.permissions.allows(action, &Target::Agent { id: &agent.id.to_string(), groups: &groups })
 }
 
-/// An agent as `GET /agents` shows it; absent values are left out, as Wazuh does.
+/// An agent as `GET /agents` shows it; absent values are left out, as Wazuh does. Lists
+/// serialize these directly.
+#[derive(Debug, Serialize)]
+pub struct AgentView<'a> {
+    id: String,
+    name: &'a str,
+    ip: &'a str,
+    #[serde(rename = "registerIP")]
+    register_ip: &'a str,
+    status: &'static str,
+    status_code: u8,
+    #[serde(rename = "dateAdd")]
+    date_add: String,
+    manager: &'a str,
+    node_name: &'a str,
+    group_config_status: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    group: &'a [crate::store::GroupName],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(rename = "lastKeepAlive", skip_serializing_if = "Option::is_none")]
+    last_keepalive: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disconnection_time: Option<String>,
+    #[serde(rename = "mergedSum", skip_serializing_if = "Option::is_none")]
+    merged_sum: Option<&'a str>,
+    #[serde(rename = "configSum", skip_serializing_if = "Option::is_none")]
+    config_sum: Option<&'a str>,
+    #[serde(skip_serializing_if = "crate::store::Os::is_empty")]
+    os: &'a crate::store::Os,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    labels: &'a std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> AgentView<'a> {
+    /// The view of `a` served by `api`.
+    pub fn new(api: &'a Api, a: &'a Agent) -> Self {
+        Self {
+            id: a.id.to_string(),
+            name: a.name.as_str(),
+            ip: a.last_ip.as_deref().unwrap_or(a.ip.as_str()),
+            register_ip: a.ip.as_str(),
+            status: a.status.as_str(),
+            status_code: a.status_code,
+            date_add: iso(a.registered_at),
+            manager: &api.hostname,
+            node_name: a.node_name.as_deref().unwrap_or(api.node_name()),
+            group_config_status: if a.config_synced { "synced" } else { "not synced" },
+            group: &a.groups,
+            version: a.version.as_deref(),
+            last_keepalive: a.last_keepalive.map(iso),
+            disconnection_time: a.disconnected_at.map(iso),
+            merged_sum: a.merged_sum.as_deref(),
+            config_sum: a.config_sum.as_deref(),
+            os: &a.os,
+            labels: &a.labels,
+        }
+    }
+}
+
+/// An agent as `GET /agents` shows it, as a value (for filtering and sorting).
 pub fn agent_json(api: &Api, a: &Agent) -> Value {
-    let mut v = json!({
-        "id": a.id.to_string(),
-        "name": a.name,
-        "ip": a.last_ip.clone().unwrap_or_else(|| a.ip.to_string()),
-        "registerIP": a.ip,
-        "status": a.status.as_str(),
-        "status_code": a.status_code,
-        "dateAdd": iso(a.registered_at),
-        "manager": api.hostname,
-        "node_name": a.node_name.as_deref().unwrap_or(api.node_name()),
-        "group_config_status": if a.config_synced { "synced" } else { "not synced" },
-    });
-    let Value::Object(map) = &mut v else { return v };
-    if !a.groups.is_empty() {
-        map.insert("group".into(), json!(a.groups));
-    }
-    let optional = [
-        ("version", a.version.clone().map(Value::from)),
-        ("lastKeepAlive", a.last_keepalive.map(|t| iso(t).into())),
-        ("disconnection_time", a.disconnected_at.map(|t| iso(t).into())),
-        ("mergedSum", a.merged_sum.clone().map(Value::from)),
-        ("configSum", a.config_sum.clone().map(Value::from)),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            map.insert(key.into(), value);
-        }
-    }
-    let mut os = json!(a.os);
-    if let Value::Object(os_map) = &mut os {
-        os_map.retain(|_, v| !v.is_null());
-        if !os_map.is_empty() {
-            map.insert("os".into(), os);
-        }
-    }
-    if !a.labels.is_empty() {
-        map.insert("labels".into(), json!(a.labels));
-    }
-    v
+    serde_json::to_value(AgentView::new(api, a)).unwrap_or_default()
 }
 
 /// Agent 000: the manager itself, always active.

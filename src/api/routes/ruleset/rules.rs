@@ -46,37 +46,27 @@ const PATTERNS: &[&str] = &[
 
 /// The rules of one file.
 fn from_file(path: &str, enabled: bool, text: &str) -> Vec<Value> {
-    let Ok(doc) = Document::parse(text) else { return Vec::new() };
+    // Variables are shown substituted, as Wazuh's API shows them.
+    let Ok(mut doc) = Document::parse(text) else { return Vec::new() };
+    if doc.apply_variables().is_err() {
+        return Vec::new();
+    }
     let (dir, name) = split(path);
-    let variables: Vec<(String, String)> = doc
-        .roots()
-        .filter(|e| e.is_variable())
-        .filter_map(|v| Some((format!("${}", v.attr("name")?), v.text.clone())))
-        .collect();
-    let resolve = |v: &str| variables.iter().find(|(n, _)| n == v).map_or_else(|| v.to_owned(), |(_, x)| x.clone());
     let mut rules = Vec::new();
     for group in doc.roots().filter(|e| e.name.eq_ignore_ascii_case("group")) {
         let general: Vec<&str> = group.attr("name").unwrap_or("").split(',').collect();
         for el in group.children().filter(|e| e.name.eq_ignore_ascii_case("rule")) {
             let (Some(id), Some(level)) = (el.attr("id"), el.attr("level")) else { continue };
-            let (Ok(id), Ok(level)) = (resolve(id).trim().parse::<u32>(), resolve(level).trim().parse::<u32>()) else {
+            let (Ok(id), Ok(level)) = (id.trim().parse::<u32>(), level.trim().parse::<u32>()) else {
                 continue;
             };
-            rules.push(rule(el, id, level, &general, (dir, name), enabled, &resolve));
+            rules.push(rule(el, id, level, &general, (dir, name), enabled));
         }
     }
     rules
 }
 
-fn rule(
-    el: &Element,
-    id: u32,
-    level: u32,
-    general: &[&str],
-    (dir, file): (&str, &str),
-    enabled: bool,
-    resolve: &dyn Fn(&str) -> String,
-) -> Value {
+fn rule(el: &Element, id: u32, level: u32, general: &[&str], (dir, file): (&str, &str), enabled: bool) -> Value {
     let mut details = attributes(el, &["id", "level"]);
     let mut groups: Vec<String> = Vec::new();
     let mut description = String::new();
@@ -94,13 +84,10 @@ fn rule(
                 add(&mut details, &tag, entry);
             }
             t if PATTERNS.contains(&t) => {
-                let mut resolved = child.clone();
-                if resolved.text.starts_with('$') {
-                    resolved.text = resolve(&resolved.text);
-                }
+                let mut shown = child.clone();
                 let key = if t == "field" { child.attr("name").unwrap_or("field").to_owned() } else { tag.clone() };
-                resolved.attributes.retain(|a| !(t == "field" && a.name == "name"));
-                add_pattern(&mut details, &key, &resolved);
+                shown.attributes.retain(|a| !(t == "field" && a.name == "name"));
+                add_pattern(&mut details, &key, &shown);
             }
             _ => add(&mut details, &tag, Value::from(child.text.as_str())),
         }
