@@ -3,7 +3,7 @@
 # toolchain is present, rustup with the pinned toolchain (rust-toolchain.toml). Idempotent.
 set -euo pipefail
 
-packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3)
+packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3 python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -19,3 +19,8 @@ cargo build --locked --release
 python3 tests/logtest_runtests.py --binary target/release/vigil --local 20
 # Enrollment over real TLS with Python's ssl module and openssl s_client.
 python3 tests/enroll_tls.py --binary target/release/vigil
+# The API against Wazuh's own spec (schemathesis, a few examples per operation here; more in
+# .ci/heavy).
+python3 -m pip install --quiet --disable-pip-version-check schemathesis==4.32.5 pyyaml 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages schemathesis==4.32.5 pyyaml
+python3 tests/api_conformance.py --binary target/release/vigil --examples 5

@@ -104,7 +104,7 @@ pub fn core_loads() -> Vec<u64> {
         .map(|(i, (busy, total))| {
             let (b0, t0) = before.get(i).copied().unwrap_or((0, 0));
             let dt = total.saturating_sub(t0);
-            if dt == 0 { 0 } else { busy.saturating_sub(b0) * 100 / dt }
+            (busy.saturating_sub(b0) * 100).checked_div(dt).unwrap_or(0)
         })
         .collect();
     *before = now;

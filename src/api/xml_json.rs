@@ -60,7 +60,7 @@ mod tests {
         let doc = Document::parse(
             r#"<group name="sshd,"><rule id="5700" level="0"><match>a</match><match>b</match><options>no_log</options></rule></group>"#,
         )
-        .unwrap();
+        .expect("test value");
         assert_eq!(
             document(&doc),
             json!({"group": {"@name": "sshd,", "rule": {"@id": "5700", "@level": "0", "match": ["a", "b"], "options": "no_log"}}})

@@ -158,7 +158,8 @@ impl Stats {
     pub fn json(&self, now: i64) -> Value {
         let (r, s) = (&self.received, &self.sent);
         json!({
-            "uptime": self.uptime(),
+            // remoted reports when it started, not for how long.
+            "uptime": now - i64::try_from(self.uptime()).unwrap_or(0),
             "timestamp": now,
             "name": "wazuh-remoted",
             "metrics": {

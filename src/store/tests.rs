@@ -135,15 +135,20 @@ fn reopen_sees_committed_data() -> Result<()> {
 
 #[test]
 fn status_counts_follow_every_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let dir = tempfile::tempdir().expect("test value");
+    let store = Store::open(dir.path()).expect("test value");
     let add = |name: &str| {
         store
-            .add_agent(NewAgent { name: name.parse().unwrap(), ip: AgentIp::any(), groups: vec![], registered_at: 0 })
-            .unwrap()
+            .add_agent(NewAgent {
+                name: name.parse().expect("test value"),
+                ip: AgentIp::any(),
+                groups: vec![],
+                registered_at: 0,
+            })
+            .expect("test value")
     };
     let (a, b) = (add("count-a"), add("count-b"));
-    assert_eq!(store.status_counts().unwrap(), ([2, 0, 0, 0], 0));
+    assert_eq!(store.status_counts().expect("test value"), ([2, 0, 0, 0], 0));
     store
         .write(|w| {
             w.update(a.id, |x| {
@@ -151,15 +156,15 @@ fn status_counts_follow_every_change() {
                 x.config_synced = true;
             })
         })
-        .unwrap();
-    assert_eq!(store.status_counts().unwrap(), ([1, 0, 1, 0], 1));
-    store.write(|w| w.update(a.id, |x| x.last_keepalive = Some(5))).unwrap();
-    assert_eq!(store.status_counts().unwrap(), ([1, 0, 1, 0], 1), "unchanged by other fields");
-    store.remove_agent(a.id, true).unwrap();
-    store.remove_agent(b.id, false).unwrap();
-    assert_eq!(store.status_counts().unwrap(), ([0, 0, 0, 0], 0));
+        .expect("test value");
+    assert_eq!(store.status_counts().expect("test value"), ([1, 0, 1, 0], 1));
+    store.write(|w| w.update(a.id, |x| x.last_keepalive = Some(5))).expect("test value");
+    assert_eq!(store.status_counts().expect("test value"), ([1, 0, 1, 0], 1), "unchanged by other fields");
+    store.remove_agent(a.id, true).expect("test value");
+    store.remove_agent(b.id, false).expect("test value");
+    assert_eq!(store.status_counts().expect("test value"), ([0, 0, 0, 0], 0));
     drop(store);
     // A store reopened keeps its counts; one without them is counted at open.
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.status_counts().unwrap(), ([0, 0, 0, 0], 0));
+    let store = Store::open(dir.path()).expect("test value");
+    assert_eq!(store.status_counts().expect("test value"), ([0, 0, 0, 0], 0));
 }

@@ -15,8 +15,10 @@ async fn agents_are_registered_keyed_listed_and_removed() {
         .expect(StatusCode::OK);
     let body = added.json();
     assert_eq!(body["data"]["id"], "001");
-    let key = base64::engine::general_purpose::STANDARD.decode(body["data"]["key"].as_str().unwrap()).unwrap();
-    let line = String::from_utf8(key).unwrap();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(body["data"]["key"].as_str().expect("test value"))
+        .expect("test value");
+    let line = String::from_utf8(key).expect("test value");
     assert!(line.starts_with("001 api-agent 10.1.2.3 "), "{line}");
     let dup = h
         .admin(Method::POST, "/agents", Payload::Json(json!({"name": "api-agent"})))
@@ -36,9 +38,13 @@ async fn agents_are_registered_keyed_listed_and_removed() {
     assert_eq!(short.expect(StatusCode::BAD_REQUEST).json()["error"], 1709);
     let keyed = h.get("/agents/050/key").await.items();
     assert!(
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(keyed[0]["key"].as_str().unwrap()).unwrap())
-            .unwrap()
-            .ends_with(&key64)
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(keyed[0]["key"].as_str().expect("test value"))
+                .expect("test value")
+        )
+        .expect("test value")
+        .ends_with(&key64)
     );
     let listed = h.get("/agents?q=id!%3D000").await.items();
     assert_eq!(listed.len(), 3);
@@ -57,7 +63,7 @@ async fn agents_are_registered_keyed_listed_and_removed() {
     let body = gone.json();
     assert_eq!(body["data"]["affected_items"], json!(["001", "050"]));
     assert_eq!(body["data"]["older_than"], "0s");
-    assert!(h.api.store.agent("001".parse().unwrap()).unwrap().is_none());
+    assert!(h.api.store.agent("001".parse().expect("test value")).expect("test value").is_none());
     let manager = h.admin(Method::DELETE, "/agents?agents_list=000&status=all", Payload::None).await.json();
     assert_eq!(manager["data"]["failed_items"][0]["error"]["code"], 1703);
 }
@@ -120,5 +126,5 @@ async fn commands_need_the_agent_connection_service() {
     h.agents(&[("a1", &[])]);
     let reply = h.admin(Method::PUT, "/agents/restart", Payload::None).await.expect(StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.json()["error"], 1000);
-    assert!(reply.json()["detail"].as_str().unwrap().contains("agent connection service"));
+    assert!(reply.json()["detail"].as_str().expect("test value").contains("agent connection service"));
 }

@@ -26,7 +26,7 @@ async fn login_gives_a_token_raw_or_in_the_envelope_and_bad_credentials_get_401(
     h.basic(Method::POST, "/security/user/authenticate", "nobody", "x", None).await.expect(StatusCode::UNAUTHORIZED);
     h.call(Method::GET, "/agents", None, Payload::None).await.expect(StatusCode::UNAUTHORIZED);
     // The password file is the owner's only.
-    let mode = std::fs::metadata(h.home.join(vigil::api::PASSWORDS_FILE)).unwrap();
+    let mode = std::fs::metadata(h.home.join(vigil::api::PASSWORDS_FILE)).expect("test value");
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
 }
 
@@ -48,29 +48,32 @@ fn claims(sub: &str, nbf: i64, exp: i64) -> Claims {
 async fn expired_forged_and_foreign_tokens_are_refused() {
     let h = Harness::new().await;
     let now = vigil::server::now();
-    let ours = Tokens::open(&h.home).unwrap();
-    let expired = ours.issue(&claims("wazuh", now - 1000, now - 10)).unwrap();
+    let ours = Tokens::open(&h.home).expect("test value");
+    let expired = ours.issue(&claims("wazuh", now - 1000, now - 10)).expect("test value");
     h.call(Method::GET, "/agents", Some(&expired), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
-    let valid = ours.issue(&claims("wazuh", now, now + 600)).unwrap();
+    let valid = ours.issue(&claims("wazuh", now, now + 600)).expect("test value");
     h.call(Method::GET, "/agents", Some(&valid), Payload::None).await.expect(StatusCode::OK);
-    let ghost = ours.issue(&claims("ghost", now, now + 600)).unwrap();
+    let ghost = ours.issue(&claims("ghost", now, now + 600)).expect("test value");
     h.call(Method::GET, "/agents", Some(&ghost), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
-    let other_home = tempfile::tempdir().unwrap();
-    let foreign = Tokens::open(other_home.path()).unwrap().issue(&claims("wazuh", now, now + 600)).unwrap();
+    let other_home = tempfile::tempdir().expect("test value");
+    let foreign = Tokens::open(other_home.path())
+        .expect("test value")
+        .issue(&claims("wazuh", now, now + 600))
+        .expect("test value");
     h.call(Method::GET, "/agents", Some(&foreign), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
     let hmac = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims("wazuh", now, now + 600),
         &jsonwebtoken::EncodingKey::from_secret(b"secret"),
     )
-    .unwrap();
+    .expect("test value");
     h.call(Method::GET, "/agents", Some(&hmac), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
     use base64::Engine as _;
     let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
     let none = format!(
         "{}.{}.",
         b64(br#"{"alg":"none"}"#),
-        b64(&serde_json::to_vec(&claims("wazuh", now, now + 600)).unwrap())
+        b64(&serde_json::to_vec(&claims("wazuh", now, now + 600)).expect("test value"))
     );
     h.call(Method::GET, "/agents", Some(&none), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
 }

@@ -19,12 +19,12 @@ async fn groups_are_created_configured_read_and_deleted() {
     assert_eq!(dup.json()["error"], 1711);
     h.agents(&[("w1", &["web"])]);
     let groups = h.get("/groups?sort=name").await.items();
-    let names: Vec<&str> = groups.iter().map(|g| g["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = groups.iter().map(|g| g["name"].as_str().expect("test value")).collect();
     assert_eq!(names, ["default", "web"]);
     assert_eq!(groups[1]["count"], 1);
-    assert_eq!(groups[1]["configSum"].as_str().unwrap().len(), 32);
+    assert_eq!(groups[1]["configSum"].as_str().expect("test value").len(), 32);
     let sha = h.get("/groups?groups_list=web&hash=sha256").await.items();
-    assert_eq!(sha[0]["configSum"].as_str().unwrap().len(), 64);
+    assert_eq!(sha[0]["configSum"].as_str().expect("test value").len(), 64);
     let conf = "<agent_config os=\"Linux\">\n  <localfile>\n    <location>/var/log/web.log</location>\n    <log_format>syslog</log_format>\n  </localfile>\n</agent_config>\n";
     h.admin(Method::PUT, "/groups/web/configuration", Payload::Raw("application/xml", conf.as_bytes().to_vec()))
         .await

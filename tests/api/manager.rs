@@ -28,7 +28,7 @@ async fn the_manager_describes_itself_under_wazuhs_names() {
     assert_eq!(valid[0]["status"], "OK");
     h.get("/manager/logs").await.expect(StatusCode::BAD_REQUEST);
     let lines = "2026/11/28 08:00:46 vigil-server: INFO: Started\n2026/11/28 08:00:47 vigil-api: ERROR: bad thing\nnot a log line\n";
-    std::fs::write(h.home.join("logs/ossec.log"), lines).unwrap();
+    std::fs::write(h.home.join("logs/ossec.log"), lines).expect("test value");
     let logs = h.get("/manager/logs?limit=5").await.expect(StatusCode::OK).items();
     assert_eq!(logs.len(), 2);
     assert_eq!(logs[0]["level"], "error", "newest first");
@@ -51,17 +51,17 @@ async fn the_manager_describes_itself_under_wazuhs_names() {
 async fn the_configuration_is_checked_before_it_is_written() {
     let h = Harness::new().await;
     let path = h.home.join("etc/ossec.conf");
-    let before = std::fs::read_to_string(&path).unwrap();
+    let before = std::fs::read_to_string(&path).expect("test value");
     let broken = "<ossec_config><global><logall>maybe</logall></global></ossec_config>";
     let refused =
         h.admin(Method::PUT, "/manager/configuration", Payload::Raw("application/octet-stream", broken.into())).await;
     assert_eq!(refused.expect(StatusCode::BAD_REQUEST).json()["error"], 1125);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(&path).expect("test value"), before);
     let good = before.replace("<logall>no</logall>", "<logall>yes</logall>");
     h.admin(Method::PUT, "/manager/configuration", Payload::Raw("application/octet-stream", good.clone().into()))
         .await
         .expect(StatusCode::OK);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+    assert_eq!(std::fs::read_to_string(&path).expect("test value"), good);
 }
 
 #[tokio::test]

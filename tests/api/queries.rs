@@ -24,7 +24,7 @@ async fn the_envelope_has_wazuhs_shape_and_pages() {
     assert_eq!(body["data"]["total_affected_items"], 5, "the manager and four agents");
     assert_eq!(body["data"]["total_failed_items"], 0);
     assert_eq!(body["data"]["failed_items"], json!([]));
-    assert_eq!(ids(body["data"]["affected_items"].as_array().unwrap()), ["001", "002"]);
+    assert_eq!(ids(body["data"]["affected_items"].as_array().expect("test value")), ["001", "002"]);
     let first = h.get("/agents?limit=1").await.items();
     assert_eq!(first[0]["id"], "000");
     assert_eq!(first[0]["status"], "active");
@@ -79,7 +79,7 @@ async fn invalid_queries_get_400_with_wazuhs_codes() {
     h.get("/agents?status=sleeping").await.expect(StatusCode::BAD_REQUEST);
     h.get("/agents?older_than=5y").await.expect(StatusCode::BAD_REQUEST);
     let unknown = h.get("/agents?colour=blue").await.expect(StatusCode::BAD_REQUEST);
-    assert!(unknown.json()["detail"].as_str().unwrap().contains("colour"));
+    assert!(unknown.json()["detail"].as_str().expect("test value").contains("colour"));
     h.get("/agents?pretty=maybe").await.expect(StatusCode::BAD_REQUEST);
     assert_eq!(h.get("/agents?limit=100000").await.status, StatusCode::OK);
 }

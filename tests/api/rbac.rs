@@ -25,7 +25,7 @@ async fn each_default_role_gets_what_wazuh_gives_it() {
     for role in 1..=7u32 {
         let token = h.user_with_roles(&format!("role{role}user"), &[role]).await;
         for (method, path, allowed) in MATRIX {
-            let method: Method = method.parse().unwrap();
+            let method: Method = method.parse().expect("test value");
             let payload = if method == Method::POST {
                 Payload::Json(json!({"name": format!("agent-r{role}")}))
             } else {
@@ -55,19 +55,19 @@ async fn a_deny_policy_hides_agents_from_lists_and_fails_named_ones() {
         )
         .await
         .expect(StatusCode::OK);
-    let policy_id = policy.items()[0]["id"].as_u64().unwrap();
+    let policy_id = policy.items()[0]["id"].as_u64().expect("test value");
     let role = h
         .admin(Method::POST, "/security/roles", Payload::Json(json!({"name": "agents_but_db"})))
         .await
         .expect(StatusCode::OK);
-    let role_id = role.items()[0]["id"].as_u64().unwrap();
+    let role_id = role.items()[0]["id"].as_u64().expect("test value");
     // agents_read_agents (policy 4) first, then the deny.
     h.admin(Method::POST, &format!("/security/roles/{role_id}/policies?policy_ids=4,{policy_id}"), Payload::None)
         .await
         .expect(StatusCode::OK);
     let token = h.user_with_roles("limited", &[role_id as u32]).await;
     let listed = h.call(Method::GET, "/agents", Some(&token), Payload::None).await.expect(StatusCode::OK);
-    let ids: Vec<String> = listed.items().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = listed.items().iter().map(|a| a["id"].as_str().expect("test value").to_owned()).collect();
     assert_eq!(ids, ["000", "001"]);
     let named =
         h.call(Method::GET, "/agents?agents_list=001,002", Some(&token), Payload::None).await.expect(StatusCode::OK);

@@ -10,20 +10,24 @@ use crate::harness::{Harness, Payload};
 async fn rules_decoders_and_lists_are_read_from_their_files() {
     let h = Harness::with(true, |_| {}).await;
     let rules = h.get("/rules?limit=5").await.expect(StatusCode::OK).json();
-    assert!(rules["data"]["total_affected_items"].as_u64().unwrap() > 100);
-    let ids: Vec<u64> =
-        rules["data"]["affected_items"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert!(rules["data"]["total_affected_items"].as_u64().expect("test value") > 100);
+    let ids: Vec<u64> = rules["data"]["affected_items"]
+        .as_array()
+        .expect("test value")
+        .iter()
+        .map(|r| r["id"].as_u64().expect("test value"))
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     assert_eq!(ids, sorted, "by id");
     let one = h.get("/rules?rule_ids=5710").await.items();
     assert_eq!(one[0]["level"], 5);
-    assert!(one[0]["groups"].as_array().unwrap().contains(&json!("sshd")));
-    assert!(!one[0]["pci_dss"].as_array().unwrap().is_empty());
+    assert!(one[0]["groups"].as_array().expect("test value").contains(&json!("sshd")));
+    assert!(!one[0]["pci_dss"].as_array().expect("test value").is_empty());
     let pci = h.get("/rules?pci_dss=10.2.4&limit=1").await.json();
-    assert!(pci["data"]["total_affected_items"].as_u64().unwrap() > 0);
+    assert!(pci["data"]["total_affected_items"].as_u64().expect("test value") > 0);
     let levels = h.get("/rules?level=12-13&select=level").await.items();
-    assert!(levels.iter().all(|r| (12..=13).contains(&r["level"].as_u64().unwrap())));
+    assert!(levels.iter().all(|r| (12..=13).contains(&r["level"].as_u64().expect("test value"))));
     let groups = h.get("/rules/groups").await.items();
     assert!(groups.contains(&json!("authentication_failed")));
     let mitre = h.get("/rules/requirement/mitre").await.items();
@@ -40,11 +44,11 @@ async fn rules_decoders_and_lists_are_read_from_their_files() {
     let parents = h.get("/decoders/parents?limit=500").await.items();
     assert!(parents.iter().all(|d| d["details"].get("parent").is_none()));
     let lists = h.get("/lists/files").await.expect(StatusCode::OK).json();
-    assert!(lists["data"]["total_affected_items"].as_u64().unwrap() > 0);
+    assert!(lists["data"]["total_affected_items"].as_u64().expect("test value") > 0);
     let techniques = h.get("/mitre/techniques?technique_ids=T1110").await.items();
     assert_eq!(techniques[0]["name"], "Brute Force");
     let tactics = h.get("/mitre/tactics?tactic_ids=TA0006").await.items();
-    assert!(tactics[0]["techniques"].as_array().unwrap().contains(&json!("T1110")));
+    assert!(tactics[0]["techniques"].as_array().expect("test value").contains(&json!("T1110")));
 }
 
 #[tokio::test]
@@ -67,10 +71,10 @@ async fn user_rule_files_are_validated_reloaded_and_deleted() {
         .json();
     assert_eq!(tested["data"]["output"]["rule"]["id"], "100100");
     assert_eq!(tested["data"]["alert"], true);
-    let token = tested["data"]["token"].as_str().unwrap().to_owned();
+    let token = tested["data"]["token"].as_str().expect("test value").to_owned();
     let closed =
         h.admin(Method::DELETE, &format!("/logtest/sessions/{token}"), Payload::None).await.expect(StatusCode::OK);
-    assert!(closed.json()["message"].as_str().unwrap().contains("closed"));
+    assert!(closed.json()["message"].as_str().expect("test value").contains("closed"));
     let exists = h
         .admin(Method::PUT, "/rules/files/api_rules.xml", Payload::Raw("application/octet-stream", rule.to_vec()))
         .await;
@@ -86,7 +90,7 @@ async fn user_rule_files_are_validated_reloaded_and_deleted() {
         .await
         .expect(StatusCode::BAD_REQUEST);
     assert_eq!(refused.json()["error"], 1908);
-    assert_eq!(std::fs::read(h.home.join("etc/rules/api_rules.xml")).unwrap(), rule);
+    assert_eq!(std::fs::read(h.home.join("etc/rules/api_rules.xml")).expect("test value"), rule);
     let bad_xml =
         h.admin(Method::PUT, "/rules/files/x.xml", Payload::Raw("application/octet-stream", b"<group>".to_vec())).await;
     assert_eq!(bad_xml.expect(StatusCode::BAD_REQUEST).json()["error"], 1113);
@@ -120,7 +124,7 @@ async fn events_posted_to_the_api_are_analysed() {
     let events = json!({"events": ["Nov 28 10:00:00 host sshd[1]: Failed password for invalid user bob from 10.0.0.9 port 22 ssh2", {"json": "event"}]});
     let reply = h.admin(Method::POST, "/events", Payload::Json(events)).await.expect(StatusCode::OK).json();
     assert_eq!(reply["data"]["total_affected_items"], 2);
-    let alerts = std::fs::read_to_string(h.home.join("logs/alerts/alerts.json")).unwrap();
+    let alerts = std::fs::read_to_string(h.home.join("logs/alerts/alerts.json")).expect("test value");
     assert!(alerts.contains("\"location\":\"API-Webhook\""), "{alerts}");
     let too_many = json!({"events": vec!["x"; 101]});
     h.admin(Method::POST, "/events", Payload::Json(too_many)).await.expect(StatusCode::BAD_REQUEST);

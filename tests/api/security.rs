@@ -9,7 +9,7 @@ use crate::harness::{Harness, Payload};
 async fn wazuhs_defaults_are_there_and_protected() {
     let h = Harness::new().await;
     let users = h.get("/security/users").await.items();
-    let names: Vec<&str> = users.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    let names: Vec<&str> = users.iter().map(|u| u["username"].as_str().expect("test value")).collect();
     assert_eq!(names, ["wazuh", "wazuh-wui"]);
     assert!(users[0].get("password").is_none(), "no hash leaves the server");
     let roles = h.get("/security/roles").await.json();
@@ -45,7 +45,7 @@ async fn users_roles_policies_and_rules_are_managed() {
     assert_eq!(classes.expect(StatusCode::BAD_REQUEST).json()["error"], 5007);
     let token = h.user_with_roles("alice", &[2]).await;
     let alice = h.get("/security/users?search=alice").await.items();
-    let id = alice[0]["id"].as_u64().unwrap();
+    let id = alice[0]["id"].as_u64().expect("test value");
     assert!(id >= 100, "user ids above the reserved range");
     assert_eq!(alice[0]["roles"], json!([2]));
     h.admin(Method::PUT, &format!("/security/users/{id}"), Payload::Json(json!({"password": "New-Passw0rd!"})))
@@ -64,10 +64,10 @@ async fn users_roles_policies_and_rules_are_managed() {
         )
         .await
         .expect(StatusCode::OK);
-    let rule_id = rule.items()[0]["id"].as_u64().unwrap();
+    let rule_id = rule.items()[0]["id"].as_u64().expect("test value");
     let role =
         h.admin(Method::POST, "/security/roles", Payload::Json(json!({"name": "ops"}))).await.expect(StatusCode::OK);
-    let role_id = role.items()[0]["id"].as_u64().unwrap();
+    let role_id = role.items()[0]["id"].as_u64().expect("test value");
     h.admin(Method::POST, &format!("/security/roles/{role_id}/rules?rule_ids={rule_id}"), Payload::None)
         .await
         .expect(StatusCode::OK);
@@ -78,8 +78,12 @@ async fn users_roles_policies_and_rules_are_managed() {
         .admin(Method::POST, &format!("/security/roles/{role_id}/policies?policy_ids=4,999"), Payload::None)
         .await
         .json();
-    let codes: Vec<u64> =
-        dup["data"]["failed_items"].as_array().unwrap().iter().map(|f| f["error"]["code"].as_u64().unwrap()).collect();
+    let codes: Vec<u64> = dup["data"]["failed_items"]
+        .as_array()
+        .expect("test value")
+        .iter()
+        .map(|f| f["error"]["code"].as_u64().expect("test value"))
+        .collect();
     assert_eq!(codes, [4007, 4017]);
     let run_as = h
         .basic(
@@ -101,7 +105,7 @@ async fn users_roles_policies_and_rules_are_managed() {
         json!({"name": "no_mitre", "policy": {"actions": ["mitre:read"], "resources": ["*:*:*"], "effect": "deny"}});
     let created =
         h.admin(Method::POST, "/security/policies", Payload::Json(policy.clone())).await.expect(StatusCode::OK);
-    let policy_id = created.items()[0]["id"].as_u64().unwrap();
+    let policy_id = created.items()[0]["id"].as_u64().expect("test value");
     let again =
         h.admin(Method::POST, "/security/policies", Payload::Json(policy)).await.expect(StatusCode::BAD_REQUEST);
     assert_eq!(again.json()["error"], 4009);

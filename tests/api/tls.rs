@@ -63,29 +63,32 @@ async fn the_served_api_speaks_https_and_reaches_the_agent_service() {
     let bearer = format!("Bearer {token}");
     let (status, agents) = https(&home, api_port, "GET", "/agents?q=id!%3D000", &bearer, None).await;
     assert_eq!(status, 200);
-    let agents: Value = serde_json::from_str(&agents).unwrap();
+    let agents: Value = serde_json::from_str(&agents).expect("test value");
     assert_eq!(agents["data"]["affected_items"][0]["name"], "e2e-agent");
     let (_, status_body) = https(&home, api_port, "GET", "/manager/status", &bearer, None).await;
-    let daemons: Value = serde_json::from_str(&status_body).unwrap();
+    let daemons: Value = serde_json::from_str(&status_body).expect("test value");
     assert_eq!(daemons["data"]["affected_items"][0]["wazuh-remoted"], "running");
     assert_eq!(daemons["data"]["affected_items"][0]["wazuh-analysisd"], "running");
     let (_, restart) = https(&home, api_port, "PUT", "/agents/restart?agents_list=001", &bearer, None).await;
-    let restart: Value = serde_json::from_str(&restart).unwrap();
+    let restart: Value = serde_json::from_str(&restart).expect("test value");
     assert_eq!(restart["data"]["failed_items"][0]["error"]["code"], 1707, "{restart}");
     let ar = json!({"command": "not-a-command", "arguments": []});
     let (status, refused) = https(&home, api_port, "PUT", "/active-response?agents_list=001", &bearer, Some(ar)).await;
     assert_eq!(status, 400, "{refused}");
-    assert_eq!(serde_json::from_str::<Value>(&refused).unwrap()["error"], 1652);
+    assert_eq!(serde_json::from_str::<Value>(&refused).expect("test value")["error"], 1652);
     let script = json!({"command": "!custom.sh", "arguments": ["-x"]});
     let (status, sent) = https(&home, api_port, "PUT", "/active-response?agents_list=001", &bearer, Some(script)).await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&sent).unwrap()["data"]["failed_items"][0]["error"]["code"], 1707);
+    assert_eq!(
+        serde_json::from_str::<Value>(&sent).expect("test value")["data"]["failed_items"][0]["error"]["code"],
+        1707
+    );
     let (_, metrics) = https(&home, api_port, "GET", "/metrics", &bearer, None).await;
     assert!(metrics.contains("vigil_remote_tcp_sessions"), "{metrics}");
     // Plain HTTP gets no answer from the HTTPS port.
-    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", api_port)).await.unwrap();
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", api_port)).await.expect("test value");
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    plain.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    plain.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("test value");
     let mut buf = [0u8; 64];
     let read =
         tokio::time::timeout(Duration::from_secs(5), plain.read(&mut buf)).await.expect("closed in time").unwrap_or(0);

@@ -175,26 +175,26 @@ mod tests {
 
     #[test]
     fn tokens_verify_until_they_expire_and_the_key_persists() {
-        let home = tempfile::tempdir().unwrap();
-        let tokens = Tokens::open(home.path()).unwrap();
+        let home = tempfile::tempdir().expect("test value");
+        let tokens = Tokens::open(home.path()).expect("test value");
         let now = crate::server::now();
-        let token = tokens.issue(&claims(now, now + 900)).unwrap();
-        assert_eq!(tokens.verify(&token, now).unwrap().sub, "wazuh");
+        let token = tokens.issue(&claims(now, now + 900)).expect("test value");
+        assert_eq!(tokens.verify(&token, now).expect("test value").sub, "wazuh");
         assert!(tokens.verify(&token, now + 900).is_err(), "expired");
-        let again = Tokens::open(home.path()).unwrap();
+        let again = Tokens::open(home.path()).expect("test value");
         assert!(again.verify(&token, now).is_ok(), "same key after a restart");
-        let mode = std::fs::metadata(home.path().join(KEY_FILE)).unwrap();
+        let mode = std::fs::metadata(home.path().join(KEY_FILE)).expect("test value");
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
-        let other = Tokens::open(tempfile::tempdir().unwrap().path()).unwrap();
+        let other = Tokens::open(tempfile::tempdir().expect("test value").path()).expect("test value");
         assert!(other.verify(&token, now).is_err(), "another key's token");
     }
 
     #[test]
     fn none_hmac_and_tampered_tokens_are_refused() {
-        let home = tempfile::tempdir().unwrap();
-        let tokens = Tokens::open(home.path()).unwrap();
+        let home = tempfile::tempdir().expect("test value");
+        let tokens = Tokens::open(home.path()).expect("test value");
         let now = crate::server::now();
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now, now + 900)).unwrap());
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now, now + 900)).expect("test value"));
         let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#));
         assert!(tokens.verify(&none, now).is_err());
         let hmac = jsonwebtoken::encode(
@@ -202,14 +202,15 @@ mod tests {
             &claims(now, now + 900),
             &EncodingKey::from_secret(b"guess"),
         )
-        .unwrap();
+        .expect("test value");
         assert!(tokens.verify(&hmac, now).is_err());
-        let good = tokens.issue(&claims(now, now + 900)).unwrap();
-        let (head, rest) = good.split_once('.').unwrap();
-        let sig = rest.split_once('.').unwrap().1;
+        let good = tokens.issue(&claims(now, now + 900)).expect("test value");
+        let (head, rest) = good.split_once('.').expect("test value");
+        let sig = rest.split_once('.').expect("test value").1;
         let mut forged = claims(now, now + 900);
         forged.sub = "admin".into();
-        let forged = format!("{head}.{}.{sig}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap()));
+        let forged =
+            format!("{head}.{}.{sig}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).expect("test value")));
         assert!(tokens.verify(&forged, now).is_err());
         assert!(tokens.verify("garbage", now).is_err());
     }

@@ -39,6 +39,11 @@ pub struct Listing {
     pub distinct: bool,
 }
 
+/// The `q` parameter, parsed (error 1407 when it does not parse).
+pub fn q_expr(p: &Params) -> ApiResult<Option<Expr>> {
+    p.get("q").map(|text| text.parse::<Expr>().map_err(|e| ApiError::wazuh(1407, e.to_string()))).transpose()
+}
+
 impl Listing {
     /// Reads the list parameters.
     pub fn from_params(p: &Params) -> ApiResult<Self> {
@@ -56,10 +61,7 @@ impl Listing {
             Some(rest) => (rest.to_lowercase(), true),
             None => (s.to_lowercase(), false),
         });
-        let q = match p.get("q") {
-            Some(text) => Some(text.parse::<Expr>().map_err(|e| ApiError::wazuh(1407, e.to_string()))?),
-            None => None,
-        };
+        let q = q_expr(p)?;
         Ok(Self {
             offset: p.number("offset", 0..=usize::MAX, 0)?,
             limit: p.number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?,
@@ -79,12 +81,11 @@ impl Listing {
     /// Filters, sorts, pages and selects `items`; returns the page and how many matched.
     /// `always` are fields a selection always keeps (Wazuh's minimum select fields).
     pub fn apply(&self, mut items: Vec<Value>, always: &[&str]) -> ApiResult<(Vec<Value>, usize)> {
-        if let (Some(select), Some(first)) = (&self.select, items.first()) {
-            if let Some(bad) =
+        if let (Some(select), Some(first)) = (&self.select, items.first())
+            && let Some(bad) =
                 select.iter().find(|f| lookup(first, f).is_none() && !items.iter().any(|i| lookup(i, f).is_some()))
-            {
-                return Err(ApiError::wazuh(1724, format!("Not a valid select field: {bad}")));
-            }
+        {
+            return Err(ApiError::wazuh(1724, format!("Not a valid select field: {bad}")));
         }
         if let Some(q) = &self.q {
             items.retain(|i| q.matches(i));
@@ -177,7 +178,7 @@ mod tests {
     use super::*;
 
     fn listing(query: &str) -> Listing {
-        Listing::from_params(&Params::parse(Some(query))).unwrap()
+        Listing::from_params(&Params::parse(Some(query))).expect("test value")
     }
 
     fn agents() -> Vec<Value> {
@@ -190,32 +191,32 @@ mod tests {
 
     #[test]
     fn sort_page_and_select_nested_fields() {
-        let (page, total) = listing("sort=-level&limit=2&select=os.name").apply(agents(), &["id"]).unwrap();
+        let (page, total) = listing("sort=-level&limit=2&select=os.name").apply(agents(), &["id"]).expect("test value");
         assert_eq!(total, 3);
         assert_eq!(page, vec![json!({"id": "002", "os": {"name": "Debian"}}), json!({"id": "003"})]);
-        let (page, _) = listing("sort=+os.name").apply(agents(), &[]).unwrap();
+        let (page, _) = listing("sort=+os.name").apply(agents(), &[]).expect("test value");
         assert_eq!(page[0]["id"], "002");
         assert_eq!(page[2]["id"], "003", "missing values sort last");
     }
 
     #[test]
     fn search_q_and_distinct() {
-        let (page, total) = listing("search=UBU").apply(agents(), &[]).unwrap();
+        let (page, total) = listing("search=UBU").apply(agents(), &[]).expect("test value");
         assert_eq!((total, page[0]["id"].as_str()), (1, Some("001")));
-        let (_, total) = listing("search=-ubu").apply(agents(), &[]).unwrap();
+        let (_, total) = listing("search=-ubu").apply(agents(), &[]).expect("test value");
         assert_eq!(total, 2);
-        let (_, total) = listing("q=level>5;name!=mail").apply(agents(), &[]).unwrap();
+        let (_, total) = listing("q=level>5;name!=mail").apply(agents(), &[]).expect("test value");
         assert_eq!(total, 1);
         let mut many = agents();
         many.push(json!({"id": "004", "name": "web", "level": 1}));
-        let (page, total) = listing("select=name&distinct=true").apply(many, &[]).unwrap();
+        let (page, total) = listing("select=name&distinct=true").apply(many, &[]).expect("test value");
         assert_eq!((total, page.len()), (3, 3));
     }
 
     #[test]
     fn bad_select_and_q_are_refused_with_wazuh_codes() {
-        assert_eq!(listing("select=nope").apply(agents(), &[]).unwrap_err().code, Some(1724));
-        assert_eq!(Listing::from_params(&Params::parse(Some("q=a%3D1%3B"))).unwrap_err().code, Some(1407));
+        assert_eq!(listing("select=nope").apply(agents(), &[]).expect_err("an error").code, Some(1724));
+        assert_eq!(Listing::from_params(&Params::parse(Some("q=a%3D1%3B"))).expect_err("an error").code, Some(1407));
         assert!(Listing::from_params(&Params::parse(Some("limit=100001"))).is_err());
     }
 }

@@ -28,6 +28,13 @@ impl Params {
         Self { pairs }
     }
 
+    /// Parses a raw query string and refuses keys outside `allowed` (see [`Params::only`]).
+    pub fn accept(raw: Option<&str>, allowed: &[&str]) -> ApiResult<Self> {
+        let params = Self::parse(raw);
+        params.only(allowed)?;
+        Ok(params)
+    }
+
     /// Refuses keys outside `allowed` (and the parameters every route takes), as Wazuh's
     /// strict validation does.
     pub fn only(&self, allowed: &[&str]) -> ApiResult<&Self> {
@@ -90,12 +97,15 @@ mod tests {
     #[test]
     fn arrays_come_as_comma_lists_or_repeated_keys() {
         let p = Params::parse(Some("agents_list=001,002&agents_list=003&pretty=true&q=a%3Db"));
-        assert_eq!(p.list("agents_list").unwrap(), ["001", "002", "003"]);
+        assert_eq!(p.list("agents_list").expect("test value"), ["001", "002", "003"]);
         assert_eq!(p.list("nope"), None);
         assert_eq!(p.get("q"), Some("a=b"));
-        assert!(p.flag("pretty", false).unwrap());
+        assert!(p.flag("pretty", false).expect("test value"));
         assert!(p.only(&["agents_list", "q"]).is_ok());
-        assert_eq!(p.only(&["q"]).unwrap_err().detail, "Extra query parameter(s) agents_list, agents_list not in spec");
+        assert_eq!(
+            p.only(&["q"]).expect_err("an error").detail,
+            "Extra query parameter(s) agents_list, agents_list not in spec"
+        );
     }
 
     #[test]
@@ -104,6 +114,6 @@ mod tests {
         assert!(p.number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT).is_err());
         assert!(p.number("offset", 0..=usize::MAX, 0).is_err());
         assert!(p.flag("pretty", false).is_err());
-        assert_eq!(Params::parse(None).number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT).unwrap(), 500);
+        assert_eq!(Params::parse(None).number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT).expect("test value"), 500);
     }
 }

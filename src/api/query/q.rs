@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> Expr {
-        s.parse().unwrap()
+        s.parse().expect("test value")
     }
 
     #[test]

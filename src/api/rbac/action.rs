@@ -23,6 +23,22 @@ pub enum Scope {
     Security,
 }
 
+impl Scope {
+    /// The resource types a policy can name for actions of this scope.
+    pub fn resource_types(self) -> &'static [&'static str] {
+        match self {
+            Self::None => &["*:*"],
+            Self::Agent => &["agent:id", "agent:group"],
+            Self::Group => &["group:id"],
+            Self::Node => &["node:id"],
+            Self::DecoderFile => &["decoder:file"],
+            Self::ListFile => &["list:file"],
+            Self::RuleFile => &["rule:file"],
+            Self::Security => &["policy:id", "role:id", "user:id", "rule:id"],
+        }
+    }
+}
+
 macro_rules! actions {
     ($($variant:ident => $name:literal, $scope:ident;)*) => {
         /// One RBAC action.

@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn wazuh_defaults_are_numbered_and_linked() {
-        let (security, passwords) = build("2026-01-01T00:00:00Z").unwrap();
+        let (security, passwords) = build("2026-01-01T00:00:00Z").expect("test value");
         assert_eq!(passwords.len(), 2);
         assert_eq!(security.users[&1].username, "wazuh");
         assert_eq!(security.users[&2].username, "wazuh-wui");

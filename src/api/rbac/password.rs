@@ -83,10 +83,10 @@ mod tests {
 
     #[test]
     fn hashes_verify_and_generated_passwords_pass() {
-        let pw = generate().unwrap();
+        let pw = generate().expect("test value");
         assert_eq!(check_policy(&pw), Ok(()));
-        assert_ne!(pw, generate().unwrap());
-        let stored = hash(&pw).unwrap();
+        assert_ne!(pw, generate().expect("test value"));
+        let stored = hash(&pw).expect("test value");
         assert!(stored.starts_with("$argon2id$"));
         assert!(verify(&pw, &stored));
         assert!(!verify("wrong", &stored));

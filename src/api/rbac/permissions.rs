@@ -153,7 +153,11 @@ mod tests {
     use super::*;
 
     fn rights(actions: &[Action], resources: &[&str], effect: Effect) -> Rights {
-        Rights { actions: actions.to_vec(), resources: resources.iter().map(|r| r.parse().unwrap()).collect(), effect }
+        Rights {
+            actions: actions.to_vec(),
+            resources: resources.iter().map(|r| r.parse().expect("test value")).collect(),
+            effect,
+        }
     }
 
     #[test]

@@ -180,10 +180,10 @@ mod tests {
     #[test]
     fn patterns_parse_print_and_refuse_what_wazuh_refuses() {
         for ok in ["*:*:*", "agent:id:001", "agent:group:*", "agent:id:001&node:id:master", "decoder:file:a/b.xml"] {
-            let p: Pattern = ok.parse().unwrap();
+            let p: Pattern = ok.parse().expect("test value");
             assert_eq!(p.to_string(), ok);
         }
-        assert_eq!("*".parse::<Pattern>().unwrap().to_string(), "*:*:*");
+        assert_eq!("*".parse::<Pattern>().expect("test value").to_string(), "*:*:*");
         for bad in ["agent", "agent:id:", "thing:id:1", "agent:id:a b", "agent:id:1&node:id:2&user:id:3"] {
             assert!(bad.parse::<Pattern>().is_err(), "{bad}");
         }
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn agents_are_covered_by_id_or_by_group() {
         let agent = Target::Agent { id: "001", groups: &["default", "web"] };
-        let covers = |p: &str| p.parse::<Pattern>().unwrap().covers(&agent);
+        let covers = |p: &str| p.parse::<Pattern>().expect("test value").covers(&agent);
         assert!(covers("agent:id:*"));
         assert!(covers("agent:id:001"));
         assert!(!covers("agent:id:002"));
@@ -200,7 +200,7 @@ mod tests {
         assert!(!covers("agent:group:db"));
         assert!(!covers("*:*:*"));
         assert!(covers("agent:id:001&node:id:worker"));
-        assert!("*:*:*".parse::<Pattern>().unwrap().covers(&Target::Nothing));
-        assert!(!"group:id:*".parse::<Pattern>().unwrap().covers(&Target::Named(Kind::RuleFile, "x.xml")));
+        assert!("*:*:*".parse::<Pattern>().expect("test value").covers(&Target::Nothing));
+        assert!(!"group:id:*".parse::<Pattern>().expect("test value").covers(&Target::Named(Kind::RuleFile, "x.xml")));
     }
 }

@@ -10,17 +10,15 @@ use axum::http::{HeaderMap, Method};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::agents::may;
+use super::agents::{chosen, send_to};
 use super::json_body;
-use super::pick::pick;
 use crate::api::Api;
 use crate::api::access::{Access, Principal, Routes};
-use crate::api::envelope::{Affected, ItemError};
+use crate::api::envelope::Affected;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action::ActiveResponseCommand;
 use crate::remote::commands::Kind;
-use crate::store::Status;
 
 /// Adds the route.
 pub fn add(routes: Routes) -> Routes {
@@ -29,7 +27,7 @@ pub fn add(routes: Routes) -> Routes {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Request {
+pub struct Request {
     command: String,
     #[serde(default)]
     arguments: Vec<String>,
@@ -69,11 +67,10 @@ async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agents_list"])?;
+    let params = Params::accept(q.as_deref(), &["agents_list"])?;
     let request: Request = json_body(&headers, &body)?;
     validate(&api, &request.command)?;
-    let commands = api
+    let _commands = api
         .services
         .commands
         .clone()
@@ -85,25 +82,7 @@ async fn run(
         "AR command was not sent to some agents",
         "AR command was not sent to any agent",
     );
-    let named = params.list("agents_list");
-    if named.as_ref().is_some_and(|n| n.iter().any(|id| id == "000")) {
-        out.fail(ItemError::MANAGER, "000");
-    }
-    let named: Option<Vec<String>> = named.map(|n| n.into_iter().filter(|id| id != "000").collect());
-    let agents = api.store.agents()?.into_iter().map(|a| (a.id.to_string(), a));
-    for agent in pick(named.as_deref(), agents, |a| may(&me, ActiveResponseCommand, a), ItemError::NO_AGENT, &mut out) {
-        let id = agent.id.to_string();
-        if agent.status != Status::Active {
-            out.fail(ItemError::NOT_ACTIVE, id);
-            continue;
-        }
-        match commands.send(agent.id, &payload, Kind::ActiveResponse) {
-            Ok(()) => out.push(Value::from(id)),
-            Err(e) => {
-                tracing::warn!(stage = "api", agent = %agent.id, "active response not sent: {e}");
-                out.fail(ItemError::NOT_ACTIVE, id);
-            }
-        }
-    }
+    let agents = chosen(&api, &me, ActiveResponseCommand, params.list("agents_list").as_deref(), |_| true, &mut out)?;
+    send_to(&api, agents, &payload, Kind::ActiveResponse, &mut out)?;
     Ok(out)
 }

@@ -43,29 +43,28 @@ fn node(api: &Api) -> Value {
 }
 
 async fn status(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let enabled = if api.config.cluster.disabled { "no" } else { "yes" };
     // One node serves alone: there is no cluster daemon to run.
     Ok(result(json!({"enabled": enabled, "running": "no"}), None))
 }
 
 async fn local_info(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new("Retrieved node information", "", "");
     out.push(json!({"node": api.node_name(), "cluster": api.config.cluster.name, "type": "master"}));
     Ok(out)
 }
 
 async fn local_config(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new("Current node cluster configuration was returned", "", "");
     out.push(json!(api.config.cluster));
     Ok(out)
 }
 
 async fn nodes(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["type", "nodes_list"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["type", "nodes_list"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let mut out = Affected::new(
         "All selected nodes information was returned",
@@ -82,8 +81,7 @@ async fn nodes(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<
 }
 
 async fn healthcheck(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["nodes_list"])?;
+    let params = Params::accept(q.as_deref(), &["nodes_list"])?;
     let mut out =
         Affected::new("Cluster health check successfully read", "", "No health check information was returned");
     let (counts, _) = api.store.status_counts()?;

@@ -4,19 +4,17 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::State;
+use axum::http::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::json_body;
 use crate::api::Api;
 use crate::api::access::{Access, Routes};
 use crate::api::envelope::Affected;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::query::Params;
 use crate::api::rbac::Action::EventIngest;
+use crate::api::routes::extract::JsonBody;
 
 /// Most events in one request (Wazuh's `event_ingest_model`).
 pub const MAX_EVENTS: usize = 100;
@@ -34,7 +32,7 @@ pub fn add(routes: Routes) -> Routes {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Events {
+pub struct Events {
     events: Vec<Value>,
 }
 
@@ -50,17 +48,10 @@ fn admit(now: i64) -> bool {
     window.1 <= MAX_REQUESTS_PER_MINUTE
 }
 
-async fn ingest(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+async fn ingest(State(api): State<Arc<Api>>, JsonBody(events): JsonBody<Events>) -> ApiResult<Affected> {
     if !admit(crate::server::now()) {
         return Err(ApiError::too_many_requests().with_code(6005));
     }
-    let events: Events = json_body(&headers, &body)?;
     if events.events.is_empty() || events.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!("'events' must hold 1 to {MAX_EVENTS} events")));
     }

@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::agents::{agent_json, may};
-use super::json_body;
 use super::pick::pick;
 use crate::api::Api;
 use crate::api::access::{Access, Principal, Routes};
@@ -22,6 +20,8 @@ use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::Action::*;
 use crate::api::rbac::{Action, Kind, Target};
+use crate::api::routes::extract::JsonBody;
+use crate::api::routes::extract::XmlText;
 use crate::store::{GroupName, Status};
 
 /// Adds the routes.
@@ -91,8 +91,7 @@ async fn list(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["groups_list", "hash"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["groups_list", "hash"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let algorithm = params.get("hash").unwrap_or("md5");
     let agents = api.store.agents()?;
@@ -131,19 +130,12 @@ async fn list(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewGroup {
+pub struct NewGroup {
     group_id: String,
 }
 
 /// `POST /groups`: the folder with Wazuh's starting `agent.conf`, and the store's group.
-async fn create(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let new: NewGroup = json_body(&headers, &body)?;
+async fn create(State(api): State<Arc<Api>>, JsonBody(new): JsonBody<NewGroup>) -> ApiResult<Json<Value>> {
     let name: GroupName = new.group_id.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
     if name.as_str().len() > 128 || name.as_str().contains(',') {
         return Err(ApiError::bad_request(format!("'{name}' is not a valid group name")));
@@ -166,8 +158,7 @@ async fn delete(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["groups_list"])?;
+    let params = Params::accept(q.as_deref(), &["groups_list"])?;
     let named =
         params.list("groups_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'groups_list'"))?;
     let mut out =
@@ -213,8 +204,7 @@ async fn agents(
     Path(group_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["status"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["status"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let group = existing(&api, &me, GroupRead, &group_id)?;
     let statuses: Option<Vec<Status>> = params
@@ -241,8 +231,7 @@ async fn configuration(
     Path(group_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["offset", "limit"])?;
+    let params = Params::accept(q.as_deref(), &["offset", "limit"])?;
     let listing = Listing::from_params(&params)?;
     let group = existing(&api, &me, GroupRead, &group_id)?;
     let path = shared_dir(&api).join(group.as_str()).join("agent.conf");
@@ -277,17 +266,12 @@ async fn set_configuration(
     Extension(me): Extension<Arc<Principal>>,
     Path(group_id): Path<String>,
     RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    XmlText(text): XmlText,
 ) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let group = existing(&api, &me, GroupUpdateConfig, &group_id)?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/xml") {
-        return Err(ApiError::wrong_content_type("The body type is not the one specified in the content-type"));
-    }
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::wazuh(1911, "Error parsing body request to UTF-8"))?;
-    let doc = crate::xml::Document::parse(text).map_err(|e| ApiError::wazuh(1113, format!("XML syntax error: {e}")))?;
+    let doc =
+        crate::xml::Document::parse(&text).map_err(|e| ApiError::wazuh(1113, format!("XML syntax error: {e}")))?;
     if doc.roots().next().is_none() || doc.roots().any(|r| r.name != "agent_config") {
         return Err(ApiError::wazuh(1114, "Wazuh syntax error: agent.conf holds <agent_config> blocks only"));
     }
@@ -318,8 +302,7 @@ async fn files(
     Path(group_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["hash"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["hash"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let algorithm = params.get("hash").unwrap_or("md5");
     let group = existing(&api, &me, GroupRead, &group_id)?;
@@ -342,8 +325,7 @@ async fn file(
     Path((group_id, file_name)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["raw", "type"])?;
+    let params = Params::accept(q.as_deref(), &["raw", "type"])?;
     let group = existing(&api, &me, GroupRead, &group_id)?;
     // Only a file the folder lists: no path can lead outside it.
     if !group_files(&api, &group).contains(&file_name) {

@@ -29,7 +29,7 @@ async fn root(State(api): State<Arc<Api>>) -> Json<Value> {
         json!({
             "title": "Wazuh API REST",
             "api_version": WAZUH_API_VERSION,
-            "revision": 41407,
+            "revision": env!("CARGO_PKG_VERSION"),
             "license_name": "Apache-2.0",
             "license_url": "https://www.apache.org/licenses/LICENSE-2.0",
             "hostname": api.hostname,

@@ -3,18 +3,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_body;
 use crate::api::Api;
 use crate::api::access::{Access, Routes};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action::LogtestRun;
+use crate::api::routes::extract::JsonBody;
 
 /// Adds the routes.
 pub fn add(routes: Routes) -> Routes {
@@ -28,7 +27,7 @@ pub fn add(routes: Routes) -> Routes {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Request {
+pub struct Request {
     event: Value,
     log_format: String,
     location: String,
@@ -49,14 +48,7 @@ async fn ask(api: &Api, request: Value) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"data": answer["data"], "error": 0})))
 }
 
-async fn run(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let r: Request = json_body(&headers, &body)?;
+async fn run(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Request>) -> ApiResult<Json<Value>> {
     let mut parameters = json!({"event": r.event, "log_format": r.log_format, "location": r.location});
     if let Some(token) = r.token {
         parameters["token"] = token.into();
@@ -69,7 +61,7 @@ async fn end_session(
     Path(token): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let answer = ask(&api, json!({"version": 1, "command": "remove_session", "parameters": {"token": token}})).await?;
     let message = answer.0["data"]["messages"][0].as_str().unwrap_or("").trim_start_matches("INFO: ").to_owned();
     Ok(Json(json!({"data": {}, "message": message, "error": 0})))

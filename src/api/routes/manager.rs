@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -18,6 +17,7 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing, SortKey};
 use crate::api::rbac::Action::*;
+use crate::api::routes::extract::OctetText;
 use crate::api::routes::info::WAZUH_API_VERSION;
 
 /// Adds the routes.
@@ -65,7 +65,7 @@ fn daemons(api: &Api) -> Vec<(&'static str, bool)> {
 }
 
 async fn status(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let map: Map<String, Value> = daemons(&api)
         .into_iter()
         .map(|(n, up)| (n.to_owned(), Value::from(if up { "running" } else { "stopped" })))
@@ -77,7 +77,7 @@ async fn status(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult
 }
 
 async fn info(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let tz = jiff::tz::TimeZone::system();
     let offset = tz.to_offset(jiff::Timestamp::now());
     let mut out =
@@ -112,8 +112,7 @@ fn config_json(api: &Api) -> Value {
 }
 
 async fn configuration(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["raw", "section", "field", "distinct"])?;
+    let params = Params::accept(q.as_deref(), &["raw", "section", "field", "distinct"])?;
     if params.flag("raw", false)? {
         let text = std::fs::read_to_string(api.home.join("etc/ossec.conf"))
             .map_err(|e| ApiError::wazuh(1005, format!("Error reading file: {e}")))?;
@@ -143,17 +142,11 @@ async fn configuration(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
 async fn set_configuration(
     State(api): State<Arc<Api>>,
     RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OctetText(text): OctetText,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/octet-stream") {
-        return Err(ApiError::wrong_content_type("The body type is not the one specified in the content-type"));
-    }
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::wazuh(1911, "Error parsing body request to UTF-8"))?;
+    Params::accept(q.as_deref(), &[])?;
     let path = api.home.join("etc/ossec.conf");
-    let loaded = crate::config::parse(text, &path);
+    let loaded = crate::config::parse(&text, &path);
     let errors: Vec<String> = loaded.errors().map(|p| format!("line {}: {}", p.line, p.message)).collect();
     if !errors.is_empty() {
         return Err(ApiError::wazuh(1125, format!("Invalid ossec configuration: {}", errors.join("; "))));
@@ -166,7 +159,7 @@ async fn set_configuration(
 }
 
 async fn validation(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let loaded = crate::config::load(&api.home.join("etc/ossec.conf"));
     let errors: Vec<String> =
         loaded.errors().map(|p| format!("{}:{}: {}", p.file.display(), p.line, p.message)).collect();
@@ -180,7 +173,7 @@ async fn validation(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiRe
 }
 
 async fn api_config(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new("API configuration was successfully read", "", "");
     out.push(json!({"node_name": api.node_name(), "api_config": api.config.api}));
     Ok(out)
@@ -207,8 +200,7 @@ fn log_entries(api: &Api) -> ApiResult<Vec<Value>> {
 }
 
 async fn logs(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["tag", "level"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["tag", "level"]].concat())?;
     let listing = Listing::from_params(&params)?;
     if listing.limit > 500 {
         return Err(ApiError::bad_request(format!("{} is greater than the maximum of 500", listing.limit)));
@@ -229,7 +221,7 @@ async fn logs(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<A
 }
 
 async fn logs_summary(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut tags: std::collections::BTreeMap<String, Map<String, Value>> = std::collections::BTreeMap::new();
     for entry in log_entries(&api)? {
         let counts = tags.entry(entry["tag"].as_str().unwrap_or("").to_owned()).or_insert_with(|| {
@@ -251,8 +243,7 @@ async fn logs_summary(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Api
 
 /// `GET /manager/stats`: analysisd's hourly totals files, which vigil does not write.
 async fn stats(RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["date"])?;
+    Params::accept(q.as_deref(), &["date"])?;
     Err(ApiError::wazuh(
         1308,
         "Stats file does not exist: vigil keeps no hourly totals; use GET /metrics or /manager/stats/analysisd",
@@ -275,8 +266,34 @@ fn analysisd(api: &Api) -> Value {
     })
 }
 
+/// A daemon's statistics with its `uptime` (start) and `timestamp` as the API dates them.
+fn dated(mut stats: Value) -> Value {
+    for key in ["uptime", "timestamp"] {
+        if let Some(t) = stats[key].as_i64() {
+            stats[key] = Value::from(crate::api::routes::agents::iso(t));
+        }
+    }
+    stats
+}
+
+/// analysisd's counters in the daemon-statistics layout (`metrics.events`, …).
+fn analysisd_metrics(api: &Api) -> Value {
+    let Some(sink) = &api.services.sink else { return json!({}) };
+    let handled = sink.handled.load(Ordering::Relaxed);
+    let malformed = sink.malformed.load(Ordering::Relaxed);
+    json!({
+        "events": {
+            "processed": handled,
+            "received": handled + malformed,
+            "received_breakdown": {"discarded": malformed},
+            "written_breakdown": {"alerts": sink.alerts.load(Ordering::Relaxed)},
+        },
+        "queues": {},
+    })
+}
+
 async fn stats_analysisd(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new(
         "Statistical information for each node was successfully read",
         "",
@@ -287,7 +304,7 @@ async fn stats_analysisd(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> 
 }
 
 async fn stats_remoted(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let stats =
         api.services.remote_stats.as_ref().ok_or_else(|| ApiError::wazuh(1017, "wazuh-remoted is not running"))?;
     // The state file's `key='value'` lines, as numbers.
@@ -307,8 +324,7 @@ async fn stats_remoted(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
 }
 
 async fn daemons_stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["daemons_list"])?;
+    let params = Params::accept(q.as_deref(), &["daemons_list"])?;
     let wanted = params
         .list("daemons_list")
         .unwrap_or_else(|| vec!["wazuh-analysisd".into(), "wazuh-remoted".into(), "wazuh-db".into()]);
@@ -321,7 +337,7 @@ async fn daemons_stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
     for daemon in &wanted {
         match daemon.as_str() {
             "wazuh-remoted" => match &api.services.remote_stats {
-                Some(stats) => out.push(stats.json(now)),
+                Some(stats) => out.push(dated(stats.json(now))),
                 None => out.fail(
                     crate::api::envelope::ItemError {
                         code: 1121,
@@ -331,10 +347,12 @@ async fn daemons_stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
                     daemon.clone(),
                 ),
             },
-            "wazuh-analysisd" => out.push(json!({
-                "uptime": api.started, "timestamp": now, "name": "wazuh-analysisd", "metrics": analysisd(&api),
-            })),
-            "wazuh-db" => out.push(json!({"uptime": api.started, "timestamp": now, "name": "wazuh-db", "metrics": {}})),
+            "wazuh-analysisd" => out.push(dated(json!({
+                "uptime": api.started, "timestamp": now, "name": "wazuh-analysisd", "metrics": analysisd_metrics(&api),
+            }))),
+            "wazuh-db" => {
+                out.push(dated(json!({"uptime": api.started, "timestamp": now, "name": "wazuh-db", "metrics": {}})))
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
                     "'{other}' is not one of ['wazuh-analysisd', 'wazuh-remoted', 'wazuh-db']"
@@ -346,7 +364,7 @@ async fn daemons_stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
 }
 
 async fn reload(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let warnings = crate::api::reload::reload(&api).await?;
     let mut out = Affected::new(
         "Reload request sent to all specified nodes",
@@ -359,7 +377,7 @@ async fn reload(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult
 
 /// `PUT /manager/restart`: answers 202, then the server stops and starts again in place.
 async fn restart(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let Some(restart) = api.services.restart.clone() else {
         return Err(ApiError::internal("this server cannot restart itself"));
     };
@@ -377,7 +395,7 @@ async fn restart(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResul
 
 /// `GET /metrics`: Prometheus text.
 async fn metrics(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut page = crate::metrics::Exposition::default();
     if let Some(stats) = &api.services.remote_stats {
         stats.expose(&mut page);
@@ -414,7 +432,8 @@ mod tests {
 
     #[test]
     fn log_lines_parse_into_wazuh_entries() {
-        let e = log_entry("2026/11/28 08:00:48 vigil-api: INFO: API listening address=0.0.0.0:55000").unwrap();
+        let e =
+            log_entry("2026/11/28 08:00:48 vigil-api: INFO: API listening address=0.0.0.0:55000").expect("test value");
         assert_eq!(e["timestamp"], "2026-11-28T08:00:48Z");
         assert_eq!(e["tag"], "vigil-api");
         assert_eq!(e["level"], "info");

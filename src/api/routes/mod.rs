@@ -5,6 +5,7 @@ mod active_response;
 mod agents;
 mod cluster;
 mod events;
+pub mod extract;
 mod groups;
 mod info;
 mod logtest;
@@ -27,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use super::Api;
 use super::access::{Declared, Principal, Routes};
 use super::error::{ApiError, ApiResult};
-use super::rbac::action::Scope;
 use super::rbac::{Action, Target};
 
 /// The whole API.
@@ -54,16 +54,7 @@ pub fn router(api: Arc<Api>) -> (Router, Vec<Declared>) {
 
 /// The resource type named in a 403 for `action`.
 pub fn resource_type(action: Action) -> &'static str {
-    match action.scope() {
-        Scope::None => "*:*",
-        Scope::Agent => "agent:id",
-        Scope::Group => "group:id",
-        Scope::Node => "node:id",
-        Scope::DecoderFile => "decoder:file",
-        Scope::ListFile => "list:file",
-        Scope::RuleFile => "rule:file",
-        Scope::Security => "user:id",
-    }
+    action.scope().resource_types().first().copied().unwrap_or("*:*")
 }
 
 /// Refuses a resourceless action the caller's policies do not allow.
@@ -109,11 +100,4 @@ async fn pretty(request: Request, next: Next) -> Response {
     response
 }
 
-/// Parses a JSON body, refusing what is not JSON with Wazuh's errors.
-pub fn json_body<T: serde::de::DeserializeOwned>(headers: &axum::http::HeaderMap, body: &[u8]) -> ApiResult<T> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/json") {
-        return Err(ApiError::wrong_content_type("The body type is not the one specified in the content-type"));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")).with_code(1018))
-}
+pub use extract::json_body;

@@ -6,14 +6,12 @@ use std::sync::Arc;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::Value;
 
-use super::may;
 use crate::api::Api;
 use crate::api::access::Principal;
 use crate::api::envelope::{Affected, ItemError};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::{Action, Kind, Target};
-use crate::api::routes::pick::pick;
 use crate::store::{Agent, GroupName};
 
 /// Most groups one agent can be in (Wazuh's `MAX_GROUPS_PER_MULTIGROUP`).
@@ -48,12 +46,7 @@ fn group(api: &Api, me: &Principal, raw: &str) -> ApiResult<GroupName> {
 
 /// The agents named (`None`: all) that the caller may regroup.
 fn agents(api: &Api, me: &Principal, named: Option<&[String]>, out: &mut Affected) -> ApiResult<Vec<Agent>> {
-    if named.is_some_and(|n| n.iter().any(|id| id == "000")) {
-        out.fail(ItemError::MANAGER, "000");
-    }
-    let named: Option<Vec<String>> = named.map(|n| n.iter().filter(|id| *id != "000").cloned().collect());
-    let all = api.store.agents()?.into_iter().map(|a| (a.id.to_string(), a));
-    Ok(pick(named.as_deref(), all, |a| may(me, Action::AgentModifyGroup, a), ItemError::NO_AGENT, out))
+    super::chosen(api, me, Action::AgentModifyGroup, named, |_| true, out)
 }
 
 /// Puts the agents in `group` (alone in it with `single`).
@@ -133,8 +126,7 @@ pub async fn add_one(
     Path((agent_id, group_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["force_single_group"])?;
+    let params = Params::accept(q.as_deref(), &["force_single_group"])?;
     let group = group(&api, &me, &group_id)?;
     assign(&api, &me, Some(&[agent_id]), &group, params.flag("force_single_group", false)?)
 }
@@ -146,9 +138,9 @@ pub async fn remove_one(
     Path((agent_id, group_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let group = group(&api, &me, &group_id)?;
-    unassign(&api, &me, Some(&[agent_id]), Some(&[group.clone()]), group.as_str())
+    unassign(&api, &me, Some(&[agent_id]), Some(std::slice::from_ref(&group)), group.as_str())
 }
 
 /// `DELETE /agents/{agent_id}/group[?groups_list=]`.
@@ -158,8 +150,7 @@ pub async fn remove_from_groups(
     Path(agent_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["groups_list"])?;
+    let params = Params::accept(q.as_deref(), &["groups_list"])?;
     let groups = match params.list("groups_list") {
         Some(list) => Some(list.iter().map(|g| group(&api, &me, g)).collect::<ApiResult<Vec<_>>>()?),
         None => None,
@@ -176,8 +167,7 @@ pub async fn add_many(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agents_list", "group_id", "force_single_group"])?;
+    let params = Params::accept(q.as_deref(), &["agents_list", "group_id", "force_single_group"])?;
     let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
     let group = group(&api, &me, raw)?;
     assign(&api, &me, params.list("agents_list").as_deref(), &group, params.flag("force_single_group", false)?)
@@ -189,11 +179,10 @@ pub async fn remove_many(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agents_list", "group_id"])?;
+    let params = Params::accept(q.as_deref(), &["agents_list", "group_id"])?;
     let named =
         params.list("agents_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agents_list'"))?;
     let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
     let group = group(&api, &me, raw)?;
-    unassign(&api, &me, Some(&named), Some(&[group.clone()]), group.as_str())
+    unassign(&api, &me, Some(&named), Some(std::slice::from_ref(&group)), group.as_str())
 }

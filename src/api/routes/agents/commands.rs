@@ -4,18 +4,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Extension, Path, RawQuery, State};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::may;
 use crate::api::Api;
 use crate::api::access::Principal;
-use crate::api::envelope::{Affected, ItemError};
+use crate::api::envelope::Affected;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action;
-use crate::api::routes::pick::pick;
-use crate::remote::commands::{Kind, SendError};
-use crate::store::{Agent, GroupName, Status};
+use crate::remote::commands::Kind;
+use crate::store::{Agent, GroupName};
 
 /// What is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,32 +79,8 @@ fn send(
 ) -> ApiResult<Affected> {
     let [all, some, none] = command.messages();
     let mut out = Affected::new(all, some, none);
-    let Some(commands) = &api.services.commands else {
-        return Err(ApiError::internal("the agent connection service is not running"));
-    };
-    if named.is_some_and(|n| n.iter().any(|id| id == "000")) {
-        out.fail(ItemError::MANAGER, "000");
-    }
-    let named: Option<Vec<String>> = named.map(|n| n.iter().filter(|id| *id != "000").cloned().collect());
-    let agents = api.store.agents()?.into_iter().filter(|a| only(a)).map(|a| (a.id.to_string(), a));
-    let chosen = pick(named.as_deref(), agents, |a| may(me, command.action(), a), ItemError::NO_AGENT, &mut out);
-    let payload = command.payload();
-    for agent in chosen {
-        if agent.status != Status::Active {
-            out.fail(ItemError::NOT_ACTIVE, agent.id.to_string());
-            continue;
-        }
-        match commands.send(agent.id, &payload, command.kind()) {
-            Ok(()) => out.push(Value::from(agent.id.to_string())),
-            Err(SendError::NotConnected(_) | SendError::Silent(_)) => {
-                out.fail(ItemError::NOT_ACTIVE, agent.id.to_string())
-            }
-            Err(e) => {
-                tracing::warn!(stage = "api", agent = %agent.id, "cannot send the command: {e}");
-                out.fail(ItemError::NOT_ACTIVE, agent.id.to_string());
-            }
-        }
-    }
+    let agents = super::chosen(api, me, command.action(), named, only, &mut out)?;
+    super::send_to(api, agents, &command.payload(), command.kind(), &mut out)?;
     Ok(out)
 }
 
@@ -116,8 +90,7 @@ pub async fn restart_many(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agents_list"])?;
+    let params = Params::accept(q.as_deref(), &["agents_list"])?;
     send(&api, &me, Command::Restart, params.list("agents_list").as_deref(), |_| true)
 }
 
@@ -128,7 +101,7 @@ pub async fn restart_one(
     Path(agent_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     send(&api, &me, Command::Restart, Some(&[agent_id]), |_| true)
 }
 
@@ -139,7 +112,7 @@ pub async fn restart_group(
     Path(group_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let group: GroupName = group_id.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
     if !api.store.groups()?.iter().any(|g| g.name == group) {
         return Err(ApiError::wazuh(1710, format!("The group does not exist: {group}"))
@@ -154,7 +127,6 @@ pub async fn reconnect(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agents_list"])?;
+    let params = Params::accept(q.as_deref(), &["agents_list"])?;
     send(&api, &me, Command::Reconnect, params.list("agents_list").as_deref(), |_| true)
 }

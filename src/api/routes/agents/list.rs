@@ -21,7 +21,7 @@ use crate::api::routes::pick::pick;
 use crate::store::Status;
 
 /// `GET /agents` filters and the fields they compare.
-const FIELD_FILTERS: &[&str] = &[
+pub const FIELD_FILTERS: &[&str] = &[
     "status",
     "os.platform",
     "os.version",
@@ -57,7 +57,7 @@ pub fn visible(
 #[serde(untagged)]
 enum Row<'a> {
     Manager(Value),
-    Agent(AgentView<'a>),
+    Agent(Box<AgentView<'a>>),
 }
 
 /// A `field=value` term.
@@ -65,21 +65,29 @@ fn term(field: &str, op: Op, value: &str) -> Expr {
     Expr::Term { field: field.into(), op, value: value.into() }
 }
 
-/// The filters of `GET /agents` (field parameters and `older_than`) as one expression.
-pub fn filters(params: &Params, now: i64) -> ApiResult<Option<Expr>> {
+/// The filters of `GET /agents` as one expression: the field parameters, `statuses` (the
+/// `status` parameter as the route reads it) and `older_than`.
+pub fn filters(
+    params: &Params,
+    statuses: Option<&[String]>,
+    older_than: Option<&str>,
+    now: i64,
+) -> ApiResult<Option<Expr>> {
     let mut all = Vec::new();
-    for field in FIELD_FILTERS {
-        let Some(values) = params.list(field) else { continue };
-        if *field == "status"
-            && let Some(bad) = values.iter().find(|v| v.parse::<Status>().is_err())
-        {
+    if let Some(values) = statuses {
+        if let Some(bad) = values.iter().find(|v| v.parse::<Status>().is_err()) {
             return Err(ApiError::bad_request(format!(
                 "'{bad}' is not one of ['active', 'pending', 'never_connected', 'disconnected']"
             )));
         }
-        all.push(Expr::Or(values.iter().map(|v| term(field, Op::Eq, v)).collect()));
+        all.push(Expr::Or(values.iter().map(|v| term("status", Op::Eq, v)).collect()));
     }
-    if let Some(raw) = params.get("older_than") {
+    for field in FIELD_FILTERS.iter().filter(|f| **f != "status") {
+        if let Some(values) = params.list(field) {
+            all.push(Expr::Or(values.iter().map(|v| term(field, Op::Eq, v)).collect()));
+        }
+    }
+    if let Some(raw) = older_than {
         let seconds = timeframe(raw).ok_or_else(|| ApiError::bad_request(format!("'{raw}' is not a 'timeframe'")))?;
         let cut = iso(now - seconds);
         all.push(Expr::Or(vec![
@@ -114,10 +122,9 @@ pub async fn list(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, FIELD_FILTERS, &["agents_list", "older_than"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, FIELD_FILTERS, &["agents_list", "older_than"]].concat())?;
     let listing = Listing::from_params(&params)?;
-    let filter = filters(&params, crate::server::now())?;
+    let filter = filters(&params, params.list("status").as_deref(), params.get("older_than"), crate::server::now())?;
     let named = params.list("agents_list");
     let out = Affected::new(
         "All selected agents information was returned",
@@ -130,7 +137,7 @@ pub async fn list(
         let (agents, total) = api.store.agents_page(skip, take)?;
         let manager = (listing.offset == 0).then(|| Row::Manager(manager_json(&api)));
         let rows: Vec<Row<'_>> =
-            manager.into_iter().chain(agents.iter().map(|a| Row::Agent(AgentView::new(&api, a)))).collect();
+            manager.into_iter().chain(agents.iter().map(|a| Row::Agent(Box::new(AgentView::new(&api, a))))).collect();
         return Ok(out.page_of(&rows, total + 1));
     }
     let mut out = out;
@@ -178,7 +185,7 @@ pub async fn summary_status(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     Ok(result(summary(&api, &me)?, None))
 }
 
@@ -188,7 +195,7 @@ pub async fn summary_os(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new(
         "Showing the operative system of all specified agents",
         "",
@@ -209,8 +216,7 @@ fn listed(
     keep: impl Fn(&Value) -> bool,
     always: &[&str],
 ) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(LIST_PARAMS)?;
+    let params = Params::accept(query, LIST_PARAMS)?;
     let listing = Listing::from_params(&params)?;
     let mut out = Affected::new(
         "All selected agents information was returned",
@@ -257,8 +263,7 @@ pub async fn distinct(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["fields"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["fields"]].concat())?;
     let fields = params
         .list("fields")
         .filter(|f| !f.is_empty())
@@ -308,7 +313,7 @@ pub async fn overview(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let items = visible(&api, &me, Action::AgentRead, None, &mut Affected::new("", "", ""))?;
     let count_by = |key: &dyn Fn(&Value) -> Option<Value>| -> Vec<(Value, usize)> {
         let mut counts: BTreeMap<String, (Value, usize)> = BTreeMap::new();

@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::HeaderMap;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::list::{filters, timeframe};
+use super::list::{FIELD_FILTERS, filters};
 use super::{agent_json, may};
 use crate::api::Api;
 use crate::api::access::Principal;
@@ -19,14 +17,13 @@ use crate::api::envelope::{Affected, ItemError, result};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action;
-use crate::api::routes::json_body;
-use crate::api::routes::pick::pick;
+use crate::api::routes::extract::JsonBody;
 use crate::store::{Agent, AgentId, AgentIp, AgentKey, AgentName, GroupName, NewAgent, StoreError};
 
 /// The body of `POST /agents` and `/agents/insert`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Registration {
+pub struct Registration {
     name: String,
     ip: Option<String>,
     id: Option<String>,
@@ -93,14 +90,7 @@ fn key_line(a: &Agent) -> String {
 }
 
 /// `POST /agents`.
-pub async fn add(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let r: Registration = json_body(&headers, &body)?;
+pub async fn add(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Registration>) -> ApiResult<Json<Value>> {
     if r.id.is_some() || r.key.is_some() {
         return Err(ApiError::bad_request("'id' and 'key' are only accepted by POST /agents/insert"));
     }
@@ -109,14 +99,7 @@ pub async fn add(
 }
 
 /// `POST /agents/insert`: with the id and key given.
-pub async fn insert(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let r: Registration = json_body(&headers, &body)?;
+pub async fn insert(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Registration>) -> ApiResult<Json<Value>> {
     let (name, ip) = fields(&r)?;
     let (Some(id), Some(key)) = (&r.id, &r.key) else { return Ok(registered(&register(&api, name, ip)?)) };
     let id: AgentId = id.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
@@ -146,8 +129,7 @@ pub async fn insert(
 
 /// `POST /agents/insert/quick?agent_name=`.
 pub async fn insert_quick(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["agent_name"])?;
+    let params = Params::accept(q.as_deref(), &["agent_name"])?;
     let name = params.get("agent_name").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agent_name'"))?;
     let name: AgentName = name.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
     Ok(registered(&register(&api, name, AgentIp::any())?))
@@ -160,57 +142,21 @@ pub async fn delete(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[
-        "agents_list",
-        "purge",
-        "status",
-        "older_than",
-        "q",
-        "os.platform",
-        "os.version",
-        "os.name",
-        "manager",
-        "version",
-        "group",
-        "node_name",
-        "name",
-        "ip",
-        "registerIP",
-    ])?;
+    let params = Params::accept(q.as_deref(), &[FIELD_FILTERS, &["agents_list", "purge", "older_than", "q"]].concat())?;
     let named =
         params.list("agents_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agents_list'"))?;
     let statuses = params.list("status").ok_or_else(|| ApiError::bad_request("Missing query parameter 'status'"))?;
     let purge = params.flag("purge", false)?;
     let older_than = params.get("older_than").unwrap_or("7d").to_owned();
-    timeframe(&older_than).ok_or_else(|| ApiError::bad_request(format!("'{older_than}' is not a 'timeframe'")))?;
     // `status=all` means no status filter; the other filters are GET /agents's.
-    let mut filter_query: Vec<(String, String)> = form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
-        .into_owned()
-        .filter(|(k, _)| !["agents_list", "purge", "status", "older_than", "q"].contains(&k.as_str()))
-        .collect();
-    if !statuses.iter().any(|s| s == "all") {
-        filter_query.push(("status".into(), statuses.join(",")));
-    }
-    filter_query.push(("older_than".into(), older_than.clone()));
-    let raw = form_urlencoded::Serializer::new(String::new()).extend_pairs(&filter_query).finish();
-    let filter = filters(&Params::parse(Some(&raw)), crate::server::now())?;
-    let q = params
-        .get("q")
-        .map(str::parse::<crate::api::query::q::Expr>)
-        .transpose()
-        .map_err(|e| ApiError::wazuh(1407, e.to_string()))?;
+    let statuses = (!statuses.iter().any(|s| s == "all")).then_some(statuses);
+    let filter = filters(&params, statuses.as_deref(), Some(&older_than), crate::server::now())?;
+    let q = crate::api::query::list::q_expr(&params)?;
 
     let mut out =
         Affected::new("All selected agents were deleted", "Some agents were not deleted", "No agents were deleted")
             .with("older_than", older_than.into());
-    if named.iter().any(|n| n == "000") {
-        out.fail(ItemError::MANAGER, "000");
-    }
-    let named: Vec<String> = named.into_iter().filter(|n| n != "000").collect();
-    let agents = api.store.agents()?;
-    let all = agents.into_iter().map(|a| (a.id.to_string(), a));
-    let chosen = pick(Some(&named), all, |a| may(&me, Action::AgentDelete, a), ItemError::NO_AGENT, &mut out);
+    let chosen = super::chosen(&api, &me, Action::AgentDelete, Some(&named), |_| true, &mut out)?;
     let mut removed = Vec::new();
     for agent in chosen {
         let view = agent_json(&api, &agent);
@@ -238,7 +184,7 @@ pub async fn key(
     Path(agent_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new(
         "Obtained keys for all selected agents",
         "Some agent keys were not obtained",

@@ -10,11 +10,16 @@ use axum::http::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::pick::pick;
 use crate::api::Api;
 use crate::api::access::{Access, Principal, Routes};
+use crate::api::envelope::{Affected, ItemError};
+use crate::api::error::{ApiError, ApiResult};
 use crate::api::rbac::Action::*;
 use crate::api::rbac::{Action, Target};
+use crate::remote::commands::Kind;
 use crate::store::Agent;
+use crate::store::Status;
 
 /// Adds the routes.
 pub fn add(routes: Routes) -> Routes {
@@ -41,6 +46,46 @@ pub fn add(routes: Routes) -> Routes {
         .add(Method::DELETE, "/agents/{agent_id}/group", MODIFY_GROUP, assign::remove_from_groups)
         .add(Method::PUT, "/agents/group", MODIFY_GROUP, assign::add_many)
         .add(Method::DELETE, "/agents/group", MODIFY_GROUP, assign::remove_many)
+}
+
+/// The registered agents named (`None`: every one) that `keep` accepts and the caller may
+/// `action`; the manager's id (000), missing and forbidden ids are recorded in `out`.
+pub fn chosen(
+    api: &Api,
+    me: &Principal,
+    action: Action,
+    named: Option<&[String]>,
+    keep: impl Fn(&Agent) -> bool,
+    out: &mut Affected,
+) -> ApiResult<Vec<Agent>> {
+    if named.is_some_and(|n| n.iter().any(|id| id == "000")) {
+        out.fail(ItemError::MANAGER, "000");
+    }
+    let named: Option<Vec<String>> = named.map(|n| n.iter().filter(|id| *id != "000").cloned().collect());
+    let agents = api.store.agents()?.into_iter().filter(|a| keep(a)).map(|a| (a.id.to_string(), a));
+    Ok(pick(named.as_deref(), agents, |a| may(me, action, a), ItemError::NO_AGENT, out))
+}
+
+/// Sends `payload` to each of `agents`; those not connected fail with 1707.
+pub fn send_to(api: &Api, agents: Vec<Agent>, payload: &[u8], kind: Kind, out: &mut Affected) -> ApiResult<()> {
+    let Some(commands) = &api.services.commands else {
+        return Err(ApiError::internal("the agent connection service is not running"));
+    };
+    for agent in agents {
+        let id = agent.id.to_string();
+        if agent.status != Status::Active {
+            out.fail(ItemError::NOT_ACTIVE, id);
+            continue;
+        }
+        match commands.send(agent.id, payload, kind) {
+            Ok(()) => out.push(Value::from(id)),
+            Err(e) => {
+                tracing::warn!(stage = "api", agent = %agent.id, "message not sent: {e}");
+                out.fail(ItemError::NOT_ACTIVE, id);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A time as the API prints agent dates.

@@ -14,7 +14,6 @@ use crate::api::envelope::Affected;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
-use crate::api::rbac::{Action, Target};
 use crate::xml::Document;
 
 /// Elements shown as `{"pattern": …}`.
@@ -50,19 +49,7 @@ fn from_file(path: &str, enabled: bool, text: &str) -> Vec<Value> {
 }
 
 fn all(api: &Api, me: &Principal) -> Vec<Value> {
-    FileKind::Decoders
-        .files(api)
-        .into_iter()
-        .filter(|(path, _)| {
-            me.permissions.allows(Action::DecodersRead, &Target::Named(FileKind::Decoders.resource(), split(path).1))
-        })
-        .flat_map(|(path, enabled)| {
-            let text = std::fs::read(api.home.join(&path))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            from_file(&path, enabled, &text)
-        })
-        .collect()
+    FileKind::Decoders.items(api, me, from_file)
 }
 
 fn answer(items: Vec<Value>, listing: Listing) -> ApiResult<Affected> {
@@ -81,8 +68,10 @@ pub async fn list(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["decoder_names", "filename", "relative_dirname", "status"]].concat())?;
+    let params = Params::accept(
+        q.as_deref(),
+        &[LIST_PARAMS, &["decoder_names", "filename", "relative_dirname", "status"]].concat(),
+    )?;
     let listing = Listing::from_params(&params)?;
     let status = params.get("status").unwrap_or("all");
     if !["enabled", "disabled", "all"].contains(&status) {
@@ -107,8 +96,7 @@ pub async fn parents(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["offset", "limit", "select", "sort", "search"])?;
+    let params = Params::accept(q.as_deref(), &["offset", "limit", "select", "sort", "search"])?;
     let listing = Listing::from_params(&params)?;
     let items = all(&api, &me).into_iter().filter(|d| d["details"].get("parent").is_none()).collect();
     answer(items, listing)

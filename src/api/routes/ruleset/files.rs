@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -18,6 +17,7 @@ use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::{Action, Target};
 use crate::api::reload::{change_file, safe_name};
+use crate::api::routes::extract::OctetText;
 
 fn allowed(me: &Principal, action: Action, kind: FileKind, filename: &str) -> bool {
     me.permissions.allows(action, &Target::Named(kind.resource(), filename))
@@ -42,8 +42,7 @@ fn rows(api: &Api, me: &Principal, kind: FileKind) -> Vec<Value> {
 }
 
 fn list(api: &Api, me: &Principal, kind: FileKind, query: Option<&str>) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(&[LIST_PARAMS, &["status", "filename", "relative_dirname"]].concat())?;
+    let params = Params::accept(query, &[LIST_PARAMS, &["status", "filename", "relative_dirname"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let status = params.get("status").unwrap_or("all");
     if !["enabled", "disabled", "all"].contains(&status) {
@@ -76,8 +75,7 @@ fn find(api: &Api, kind: FileKind, filename: &str, dir: Option<&str>) -> Option<
 }
 
 fn get(api: &Api, me: &Principal, kind: FileKind, filename: &str, query: Option<&str>) -> ApiResult<Response> {
-    let params = Params::parse(query);
-    params.only(&["raw", "relative_dirname"])?;
+    let params = Params::accept(query, &["raw", "relative_dirname"])?;
     let raw = params.flag("raw", false)?;
     if !allowed(me, kind.read(), kind, filename) {
         return Err(ApiError::permission_denied(format!(
@@ -111,7 +109,7 @@ fn get(api: &Api, me: &Principal, kind: FileKind, filename: &str, query: Option<
     Ok(Affected::new("Selected file was returned", "", "No file was returned").page(content, total).into_response())
 }
 
-fn put_checks(kind: FileKind, filename: &str, params: &Params, headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
+fn put_checks(kind: FileKind, filename: &str, params: &Params, text: &str) -> ApiResult<String> {
     params.only(&["overwrite", "relative_dirname"])?;
     safe_name(filename, if kind == FileKind::Lists { "" } else { ".xml" })?;
     if let Some(dir) = params.get("relative_dirname")
@@ -119,14 +117,6 @@ fn put_checks(kind: FileKind, filename: &str, params: &Params, headers: &HeaderM
     {
         return Err(ApiError::wazuh(1801, format!("Files can only be written to {}", kind.user_dir())));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/octet-stream") {
-        return Err(ApiError::wrong_content_type("The body type is not the one specified in the content-type"));
-    }
-    if body.is_empty() {
-        return Err(ApiError::wazuh(1912, "Body is empty"));
-    }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::wazuh(1911, "Error parsing body request to UTF-8"))?;
     if kind == FileKind::Lists {
         if let Some((n, line)) = text
             .lines()
@@ -144,20 +134,13 @@ fn put_checks(kind: FileKind, filename: &str, params: &Params, headers: &HeaderM
     Ok(format!("{}/{filename}", kind.user_dir()))
 }
 
-async fn put(
-    api: &Api,
-    kind: FileKind,
-    filename: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> ApiResult<Affected> {
+async fn put(api: &Api, kind: FileKind, filename: &str, query: Option<&str>, text: String) -> ApiResult<Affected> {
     let params = Params::parse(query);
-    let relative = put_checks(kind, filename, &params, headers, &body)?;
+    let relative = put_checks(kind, filename, &params, &text)?;
     if api.home.join(&relative).exists() && !params.flag("overwrite", false)? {
         return Err(ApiError::wazuh(1905, "File could not be updated, it already exists"));
     }
-    change_file(api, &relative, Some(body.to_vec())).await?;
+    change_file(api, &relative, Some(text.into_bytes())).await?;
     let mut out = Affected::new("File was successfully updated", "", "Could not update file");
     out.push(Value::from(relative));
     Ok(out)
@@ -171,8 +154,7 @@ async fn delete(
     filename: &str,
     query: Option<&str>,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(&["relative_dirname"])?;
+    let params = Params::accept(query, &["relative_dirname"])?;
     safe_name(filename, if kind == FileKind::Lists { "" } else { ".xml" })?;
     let mut out = Affected::new("File was successfully deleted", "", "Could not delete file");
     if !allowed(me, delete, kind, filename) {
@@ -211,10 +193,9 @@ macro_rules! file_routes {
             State(api): State<Arc<Api>>,
             Path(filename): Path<String>,
             RawQuery(q): RawQuery,
-            headers: HeaderMap,
-            body: Bytes,
+            OctetText(text): OctetText,
         ) -> ApiResult<Affected> {
-            put(&api, $kind, &filename, q.as_deref(), &headers, body).await
+            put(&api, $kind, &filename, q.as_deref(), text).await
         }
 
         #[doc = concat!("`DELETE` one file of ", stringify!($kind), ".")]

@@ -20,8 +20,7 @@ pub async fn list(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, &["filename", "relative_dirname"]].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["filename", "relative_dirname"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let files = params.list("filename");
     let dir = params.get("relative_dirname");

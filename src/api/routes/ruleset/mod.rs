@@ -10,9 +10,9 @@ mod rules;
 use axum::http::Method;
 
 use crate::api::Api;
-use crate::api::access::{Access, Routes};
+use crate::api::access::{Access, Principal, Routes};
 use crate::api::rbac::Action::{self, *};
-use crate::api::rbac::Kind;
+use crate::api::rbac::{Kind, Target};
 
 /// Adds the routes.
 pub fn add(routes: Routes) -> Routes {
@@ -105,6 +105,28 @@ impl FileKind {
             }
         }
         all
+    }
+}
+
+impl FileKind {
+    /// Every item (rule, decoder) of this kind's files the caller may read, as `parse` reads
+    /// each file (its path, whether it loads, its text).
+    pub fn items(
+        self,
+        api: &Api,
+        me: &Principal,
+        parse: fn(&str, bool, &str) -> Vec<serde_json::Value>,
+    ) -> Vec<serde_json::Value> {
+        self.files(api)
+            .into_iter()
+            .filter(|(path, _)| me.permissions.allows(self.read(), &Target::Named(self.resource(), split(path).1)))
+            .flat_map(|(path, enabled)| {
+                let text = std::fs::read(api.home.join(&path))
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                parse(&path, enabled, &text)
+            })
+            .collect()
     }
 }
 

@@ -15,7 +15,6 @@ use crate::api::envelope::{Affected, ItemError};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing, SortKey};
-use crate::api::rbac::{Action, Target};
 use crate::api::routes::pick::pick;
 use crate::xml::{Document, Element};
 
@@ -125,19 +124,7 @@ fn rule(el: &Element, id: u32, level: u32, general: &[&str], (dir, file): (&str,
 
 /// Every rule of every rule file the caller may read.
 fn all(api: &Api, me: &Principal) -> Vec<Value> {
-    FileKind::Rules
-        .files(api)
-        .into_iter()
-        .filter(|(path, _)| {
-            me.permissions.allows(Action::RulesRead, &Target::Named(FileKind::Rules.resource(), split(path).1))
-        })
-        .flat_map(|(path, enabled)| {
-            let text = std::fs::read(api.home.join(&path))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            from_file(&path, enabled, &text)
-        })
-        .collect()
+    FileKind::Rules.items(api, me, from_file)
 }
 
 fn by_id() -> Vec<SortKey> {
@@ -165,8 +152,7 @@ pub async fn list(
         "tsc",
         "mitre",
     ];
-    let params = Params::parse(q.as_deref());
-    params.only(&[LIST_PARAMS, FILTERS].concat())?;
+    let params = Params::accept(q.as_deref(), &[LIST_PARAMS, FILTERS].concat())?;
     let listing = Listing::from_params(&params)?;
     let status = params.get("status").unwrap_or("all");
     if !["enabled", "disabled", "all"].contains(&status) {
@@ -305,7 +291,7 @@ mod tests {
         assert_eq!(r["details"]["if_sid"], "5700");
         assert_eq!(r["details"]["match"], json!({"pattern": "illegal user|invalid user"}));
         assert_eq!(r["details"]["srcuser"], json!({"pattern": "^root$", "type": "pcre2"}));
-        assert_eq!(level_range("2-4").unwrap(), (2, 4));
+        assert_eq!(level_range("2-4").expect("test value"), (2, 4));
         assert!(level_range("4-2").is_err());
     }
 }

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,8 +16,8 @@ use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::model::{Policy, RESERVED_IDS, Role, Security, SecurityRule, User, next_id};
 use crate::api::rbac::{Action, Kind, Rights, Target, password};
+use crate::api::routes::extract::JsonBody;
 use crate::api::routes::info::now_iso;
-use crate::api::routes::json_body;
 use crate::api::routes::pick::pick;
 
 /// One of the four entity kinds, with its names and messages.
@@ -128,8 +126,7 @@ fn named_ids(params: &Params, param: &str) -> ApiResult<Option<Vec<String>>> {
 }
 
 async fn list(api: &Api, me: &Principal, query: Option<&str>, which: Entity) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(&[LIST_PARAMS, &[which.ids]].concat())?;
+    let params = Params::accept(query, &[LIST_PARAMS, &[which.ids]].concat())?;
     let listing = Listing::from_params(&params)?;
     let named = named_ids(&params, which.ids)?;
     let mut out = Affected::new(which.listed[0], which.listed[1], which.listed[2]);
@@ -179,7 +176,7 @@ pub async fn me(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let security = api.security.snapshot();
     let user = security.users.get(&me.user_id).ok_or_else(|| ApiError::unauthorized("Invalid token"))?;
     let mut view = user_json(user);
@@ -196,7 +193,7 @@ pub async fn my_policies(
     Extension(me): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<axum::Json<Value>> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     Ok(result(me.permissions.to_json(), Some("Current user processed policies information was returned")))
 }
 
@@ -222,20 +219,13 @@ fn now_ms() -> i64 {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub struct NewUser {
     username: String,
     password: String,
 }
 
 /// `POST /security/users`.
-pub async fn create_user(
-    State(api): State<Arc<Api>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
-    let new: NewUser = json_body(&headers, &body)?;
+pub async fn create_user(State(api): State<Arc<Api>>, JsonBody(new): JsonBody<NewUser>) -> ApiResult<Affected> {
     check_name(&new.username, 4)?;
     password::check_policy(&new.password).map_err(|w| ApiError::wazuh(w.code(), w.to_string()))?;
     let pw = new.password;
@@ -266,7 +256,7 @@ pub async fn create_user(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserChange {
+pub struct UserChange {
     password: String,
 }
 
@@ -279,13 +269,9 @@ pub async fn update_user(
     State(api): State<Arc<Api>>,
     Extension(me): Extension<Arc<Principal>>,
     Path(user_id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(change): JsonBody<UserChange>,
 ) -> ApiResult<Affected> {
-    Params::parse(q.as_deref()).only(&[])?;
     let id = path_id(&user_id)?;
-    let change: UserChange = json_body(&headers, &body)?;
     let mut out = Affected::new("User was successfully updated", "", "User could not be updated");
     if !may(&me, Action::SecurityUpdate, Kind::UserId, id) {
         out.fail(ItemError::DENIED, user_id);
@@ -320,8 +306,7 @@ pub async fn set_run_as(
     Path(user_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(q.as_deref());
-    params.only(&["allow_run_as"])?;
+    let params = Params::accept(q.as_deref(), &["allow_run_as"])?;
     let allow = params.flag("allow_run_as", false)?;
     let id = path_id(&user_id)?;
     let mut out = Affected::new(
@@ -348,8 +333,7 @@ pub async fn set_run_as(
 
 /// Deletes the named entities of a kind; reserved ones and the caller refuse.
 fn delete(api: &Api, me: &Principal, query: Option<&str>, which: Entity) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(&[which.ids])?;
+    let params = Params::accept(query, &[which.ids])?;
     let named = named_ids(&params, which.ids)?
         .ok_or_else(|| ApiError::bad_request(format!("Missing query parameter '{}'", which.ids)))?;
     let mut out = Affected::new(which.deleted[0], which.deleted[1], which.deleted[2]);
@@ -444,14 +428,13 @@ pub async fn delete_rules(
 /// The body of role, policy and rule requests (`name`, and `policy` or `rule`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Named {
+pub struct Named {
     name: Option<String>,
     policy: Option<Rights>,
     rule: Option<Value>,
 }
 
-fn named_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Named> {
-    let named: Named = json_body(headers, body)?;
+fn checked(named: Named) -> ApiResult<Named> {
     if let Some(name) = &named.name {
         check_name(name, 1)?;
     }
@@ -573,9 +556,8 @@ fn update(api: &Api, me: &Principal, which: Entity, raw_id: &str, named: Named) 
 macro_rules! create_and_update {
     ($($create:ident, $update:ident, $which:expr;)*) => {$(
         #[doc = concat!("`POST` for ", stringify!($which), ".")]
-        pub async fn $create(State(api): State<Arc<Api>>, RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes) -> ApiResult<Affected> {
-            Params::parse(q.as_deref()).only(&[])?;
-            create(&api, $which, named_body(&headers, &body)?)
+        pub async fn $create(State(api): State<Arc<Api>>, JsonBody(named): JsonBody<Named>) -> ApiResult<Affected> {
+            create(&api, $which, checked(named)?)
         }
 
         #[doc = concat!("`PUT …/{id}` for ", stringify!($which), ".")]
@@ -583,12 +565,9 @@ macro_rules! create_and_update {
             State(api): State<Arc<Api>>,
             Extension(me): Extension<Arc<Principal>>,
             Path(id): Path<String>,
-            RawQuery(q): RawQuery,
-            headers: HeaderMap,
-            body: Bytes,
+            JsonBody(named): JsonBody<Named>,
         ) -> ApiResult<Affected> {
-            Params::parse(q.as_deref()).only(&[])?;
-            update(&api, &me, $which, &id, named_body(&headers, &body)?)
+            update(&api, &me, $which, &id, checked(named)?)
         }
     )*};
 }

@@ -81,8 +81,7 @@ fn change(
     query: Option<&str>,
     add: bool,
 ) -> ApiResult<Affected> {
-    let params = Params::parse(query);
-    params.only(&[link.child_param(), "position"])?;
+    let params = Params::accept(query, &[link.child_param(), "position"])?;
     let parent: u32 =
         raw_parent.parse().map_err(|_| ApiError::bad_request(format!("'{raw_parent}' is not a valid id")))?;
     let children = params

@@ -92,8 +92,7 @@ fn claims(api: &Api, sub: &str, roles: Vec<u32>, run_as: bool) -> Claims {
 
 /// `POST` (and the deprecated `GET`) `/security/user/authenticate`.
 pub async fn authenticate(State(api): State<Arc<Api>>, request: Request) -> ApiResult<Response> {
-    let params = Params::parse(request.uri().query());
-    params.only(&["raw"])?;
+    let params = Params::accept(request.uri().query(), &["raw"])?;
     let raw = params.flag("raw", false)?;
     let user = check_credentials(&api, client_ip(&request), request.headers()).await?;
     answer(&api, &claims(&api, &user.username, user.roles.clone(), false), raw)
@@ -102,8 +101,7 @@ pub async fn authenticate(State(api): State<Arc<Api>>, request: Request) -> ApiR
 /// `POST /security/user/authenticate/run_as`: the roles come from the security rules matching
 /// the body.
 pub async fn run_as(State(api): State<Arc<Api>>, request: Request) -> ApiResult<Response> {
-    let params = Params::parse(request.uri().query());
-    params.only(&["raw"])?;
+    let params = Params::accept(request.uri().query(), &["raw"])?;
     let raw = params.flag("raw", false)?;
     let ip = client_ip(&request);
     let (parts, body) = request.into_parts();
@@ -136,7 +134,7 @@ pub async fn logout(State(api): State<Arc<Api>>, Extension(me): Extension<Arc<Pr
 
 /// `PUT /security/user/revoke`: every token stops working.
 pub async fn revoke_all(State(api): State<Arc<Api>>, RawQuery(q): RawQuery, _body: Bytes) -> ApiResult<Response> {
-    Params::parse(q.as_deref()).only(&[])?;
+    Params::accept(q.as_deref(), &[])?;
     let now = jiff::Timestamp::now().as_millisecond() + 1;
     api.security.update(|s| {
         s.revoked.all = now;
