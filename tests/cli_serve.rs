@@ -42,7 +42,7 @@ fn serve_creates_a_home_and_stops_cleanly_on_sigterm() {
     assert!(!s.home.join("var/run/vigil.pid").exists(), "pid file removed");
     let text = log(&s.home);
     assert!(text.contains("INFO: Stopping signal=SIGTERM") && text.contains("INFO: Stopped"), "{text}");
-    assert!(text.contains("vigil-server: INFO: Ruleset loaded decoders="), "{text}");
+    assert!(text.contains("vigil-engine: INFO: Ruleset loaded decoders="), "{text}");
     assert!(!text.contains("decoders=0 ") && !text.contains("rules=0 "), "the default ruleset is laid out: {text}");
     assert!(text.contains("(7200): Logtest started"), "{text}");
     // Every line has Wazuh's shape: `YYYY/MM/DD HH:MM:SS vigil-<service>: LEVEL: message`.

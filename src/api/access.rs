@@ -17,6 +17,9 @@ use super::Api;
 use super::error::ApiError;
 use super::rbac::{Action, Permissions};
 
+/// Time a client has to send a request's body.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -130,9 +133,15 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
         n => usize::try_from(n).unwrap_or(usize::MAX),
     };
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => return ApiError::too_large(api.settings.max_upload_size).into_response(),
+    // A body that trickles in is cut off like a slow request.
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return ApiError::too_large(api.settings.max_upload_size).into_response(),
+        Err(_) => {
+            return ApiError::bad_request("the request body did not arrive in time")
+                .with_status(axum::http::StatusCode::REQUEST_TIMEOUT)
+                .into_response();
+        }
     };
     let mut request = Request::from_parts(parts, axum::body::Body::from(body));
     match access {

@@ -2,4 +2,5 @@
 //! `logs/archives`, written append-only in Wazuh's layout (the durable log shippers read).
 
 pub mod daily;
+pub mod totals;
 pub mod writer;

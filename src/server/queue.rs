@@ -16,6 +16,9 @@ use crate::engine::live::Live;
 use crate::engine::rules::Mode;
 use crate::output::writer::Writer;
 
+/// Where the hourly totals go, relative to the home (Wazuh's `stats/totals`).
+pub const TOTALS_DIR: &str = "stats/totals";
+
 /// Largest datagram read (`OS_MAXSTR`); longer ones are cut by the kernel and then refused.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -40,6 +43,8 @@ pub struct Sink {
     pub handled: AtomicU64,
     /// Alerts written.
     pub alerts: AtomicU64,
+    /// analysisd's hourly totals.
+    pub totals: crate::output::totals::Totals,
 }
 
 impl Sink {
@@ -69,6 +74,7 @@ impl Sink {
             malformed: AtomicU64::new(0),
             handled: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
+            totals: crate::output::totals::Totals::new(home.path(TOTALS_DIR)),
         })
     }
 
@@ -84,6 +90,7 @@ impl Sink {
         let cluster = self.cluster.as_ref().map(|(name, node)| (name.as_str(), node.as_str()));
         let origin = Origin { manager: &self.manager, cluster };
         let mut emitted = Vec::with_capacity(messages.len());
+        let mut counted = Vec::with_capacity(messages.len());
         // One engine for the whole batch: a reload meanwhile applies from the next one.
         let engine = self.engine.engine();
         for raw in messages {
@@ -96,7 +103,10 @@ impl Sink {
                 }
             };
             let mut warnings = Vec::new();
-            emitted.push(engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings));
+            let lines = engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings);
+            let fired = outcome.verdict.rule.map(|r| engine.ruleset().rules.rule(r)).map(|r| (r.sid, r.level));
+            counted.push(crate::output::totals::Counted { fired, alerted: lines.id.is_some() });
+            emitted.push(lines);
             for w in warnings {
                 warn!("{w}");
             }
@@ -107,6 +117,7 @@ impl Sink {
         // Counted once written, so a reader of the count finds the lines on disk.
         self.handled.fetch_add(emitted.len() as u64, Ordering::Relaxed);
         self.alerts.fetch_add(emitted.iter().filter(|e| e.id.is_some()).count() as u64, Ordering::Relaxed);
+        self.totals.count(received.0, counted);
         if let Err(e) = written {
             error!("cannot write alerts: {e}");
         }

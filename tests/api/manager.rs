@@ -42,7 +42,15 @@ async fn the_manager_describes_itself_under_wazuhs_names() {
         "{summary:?}"
     );
     h.get("/manager/logs?limit=501").await.expect(StatusCode::BAD_REQUEST);
-    h.get("/manager/stats").await.expect(StatusCode::BAD_REQUEST);
+    h.get("/manager/stats?date=2026-01-02").await.expect(StatusCode::BAD_REQUEST);
+    let totals = h.home.join("stats/totals/2026/Jan");
+    std::fs::create_dir_all(&totals).expect("totals dir");
+    std::fs::write(totals.join("ossec-totals-02.log"), "7-5710-5-3\n7--3--40--0--0\n\n").expect("totals file");
+    let hours = h.get("/manager/stats?date=2026-01-02").await.expect(StatusCode::OK).items();
+    assert_eq!(hours[0]["hour"], 7);
+    assert_eq!(hours[0]["totalAlerts"], 3);
+    assert_eq!(hours[0]["alerts"][0], json!({"sigid": 5710, "level": 5, "times": 3}));
+    h.get("/manager/stats?date=yesterday").await.expect(StatusCode::BAD_REQUEST);
     let daemons = h.get("/manager/daemons/stats?daemons_list=wazuh-analysisd").await.items();
     assert_eq!(daemons[0]["name"], "wazuh-analysisd");
 }

@@ -8,7 +8,29 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+use vigil::secmsg::Cipher;
+
+use crate::common::agent::{Agent, Connection, KEEPALIVE, add_agent};
 use crate::common::server::{free_port, replace_block, serve_prepared};
+
+/// An agent on `port`: starts, sends a keepalive, takes the merged.mg push, then answers
+/// requests (`ok` with an active-response configuration) and hands every other message to
+/// `seen` until the test stops listening or the connection goes quiet.
+fn simulate(port: u16, agent: &Agent, seen: &std::sync::mpsc::Sender<String>) {
+    let mut connection = Connection::open(port, agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    connection.receive();
+    connection.send(KEEPALIVE.as_bytes());
+    while let Some(message) = connection.receive() {
+        let text = String::from_utf8_lossy(&message).into_owned();
+        if let Some(request) = text.strip_prefix("#!-req ") {
+            let counter = request.split(' ').next().unwrap_or_default();
+            connection.send(format!("#!-req {counter} ok {{\"active-response\":{{\"disabled\":\"no\"}}}}").as_bytes());
+        } else if (text.starts_with("#!-execd") || text.starts_with("#!-force_reconnect")) && seen.send(text).is_err() {
+            return;
+        }
+    }
+}
 
 /// One HTTPS request to `127.0.0.1:port`, trusting the home's certificate.
 async fn https(
@@ -45,8 +67,10 @@ async fn https(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_api_speaks_https_and_reaches_the_agent_service() {
     let api_port = free_port();
+    let mut live = None;
     let server = serve_prepared("API listening", |home, port, config| {
         crate::common::ok(home, &["agents", "add", "e2e-agent"]);
+        live = Some(add_agent(home, "live-agent", Cipher::Aes));
         let remote =
             format!("<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>");
         let config = replace_block(&config, "remote", &remote)
@@ -85,6 +109,45 @@ async fn the_served_api_speaks_https_and_reaches_the_agent_service() {
     );
     let (_, metrics) = https(&home, api_port, "GET", "/metrics", &bearer, None).await;
     assert!(metrics.contains("vigil_remote_tcp_sessions"), "{metrics}");
+
+    // A connected agent answers the API's configuration request and gets its commands.
+    let agent = live.expect("the live agent");
+    let (tx, messages) = std::sync::mpsc::channel();
+    let remote_port = server.port;
+    let agent_side = std::thread::spawn(move || simulate(remote_port, &agent, &tx));
+    let mut active = false;
+    for _ in 0..100 {
+        let (_, body) = https(&home, api_port, "GET", "/agents?agents_list=002&select=status", &bearer, None).await;
+        if body.contains("\"active\"") {
+            active = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(active, "the agent became active");
+    let (status, config) = https(&home, api_port, "GET", "/agents/002/config/com/active-response", &bearer, None).await;
+    assert_eq!(status, 200, "{config}");
+    assert_eq!(serde_json::from_str::<Value>(&config).unwrap_or_default()["data"]["active-response"]["disabled"], "no");
+    let (_, sync) = https(&home, api_port, "GET", "/agents/002/group/is_sync", &bearer, None).await;
+    assert!(
+        serde_json::from_str::<Value>(&sync).unwrap_or_default()["data"]["affected_items"][0]["synced"].is_boolean()
+    );
+    let (status, _) = https(&home, api_port, "PUT", "/agents/002/restart", &bearer, None).await;
+    assert_eq!(status, 200);
+    let restart = messages.recv_timeout(Duration::from_secs(10)).expect("the restart");
+    assert!(restart.starts_with("#!-execd {") && restart.contains("\"command\":\"restart-wazuh0\""), "{restart}");
+    assert!(restart.ends_with(" - null (from_the_server) (no_rule_id)"), "{restart}");
+    let script = json!({"command": "!custom.sh", "arguments": ["-x"]});
+    https(&home, api_port, "PUT", "/active-response?agents_list=002", &bearer, Some(script)).await;
+    let ar: Value = serde_json::from_str(
+        messages.recv_timeout(Duration::from_secs(10)).expect("the AR").trim_start_matches("#!-execd "),
+    )
+    .expect("AR JSON");
+    assert_eq!((ar["command"].as_str(), ar["parameters"]["extra_args"][0].as_str()), (Some("!custom.sh"), Some("-x")));
+    https(&home, api_port, "PUT", "/agents/reconnect?agents_list=002", &bearer, None).await;
+    assert_eq!(messages.recv_timeout(Duration::from_secs(10)).expect("the reconnect"), "#!-force_reconnect");
+    drop(messages);
+    let _ = agent_side.join();
     // Plain HTTP gets no answer from the HTTPS port.
     let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", api_port)).await.expect("test value");
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

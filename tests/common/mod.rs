@@ -46,6 +46,7 @@ pub fn agents_json(home: &Path) -> Vec<serde_json::Value> {
     serde_json::from_str(&ok(home, &["agents", "list", "--json"])).expect("agents list --json is JSON")
 }
 #[allow(dead_code, reason = "not every test binary uses it")]
+pub mod agent;
 pub mod ini;
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod ruleset_home;

@@ -241,13 +241,27 @@ async fn logs_summary(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Api
     Ok(out)
 }
 
-/// `GET /manager/stats`: analysisd's hourly totals files, which vigil does not write.
-async fn stats(RawQuery(q): RawQuery) -> ApiResult<Affected> {
-    Params::accept(q.as_deref(), &["date"])?;
-    Err(ApiError::wazuh(
-        1308,
-        "Stats file does not exist: vigil keeps no hourly totals; use GET /metrics or /manager/stats/analysisd",
-    ))
+/// `GET /manager/stats[?date=YYYY-MM-DD]`: the day's hourly totals (today's by default).
+async fn stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
+    let params = Params::accept(q.as_deref(), &["date"])?;
+    let day = match params.get("date") {
+        Some(raw) => {
+            raw.parse::<jiff::civil::Date>().map_err(|_| ApiError::bad_request(format!("'{raw}' is not a 'date'")))?
+        }
+        None => crate::engine::time::local(crate::server::now()).date(),
+    };
+    let path = crate::output::totals::file(&api.home.join(crate::server::queue::TOTALS_DIR), day);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|_| ApiError::wazuh(1308, format!("Stats file does not exist: {}", path.display())))?;
+    let hours = crate::output::totals::parse(&text)
+        .ok_or_else(|| ApiError::internal(format!("{} is not a totals file", path.display())).with_code(1309))?;
+    let mut out = Affected::new(
+        "Statistical information for each node was successfully read",
+        "",
+        "Could not read statistical information for any node",
+    );
+    out.extend(hours.iter().map(|h| serde_json::to_value(h).unwrap_or_default()));
+    Ok(out)
 }
 
 /// analysisd's counters as `wazuh-analysisd.state` names them.

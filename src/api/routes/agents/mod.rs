@@ -4,6 +4,7 @@
 mod assign;
 mod commands;
 mod list;
+mod live;
 mod manage;
 
 use axum::http::Method;
@@ -31,6 +32,13 @@ pub fn add(routes: Routes) -> Routes {
         .add(Method::POST, "/agents/insert", Access::Actions(&[AgentCreate]), manage::insert)
         .add(Method::POST, "/agents/insert/quick", Access::Actions(&[AgentCreate]), manage::insert_quick)
         .add(Method::GET, "/agents/{agent_id}/key", Access::Actions(&[AgentRead]), manage::key)
+        .add(
+            Method::GET,
+            "/agents/{agent_id}/config/{component}/{configuration}",
+            Access::Actions(&[AgentRead]),
+            live::config,
+        )
+        .add(Method::GET, "/agents/{agent_id}/group/is_sync", Access::Actions(&[AgentRead]), live::is_sync)
         .add(Method::GET, "/agents/summary/status", Access::Actions(&[AgentRead]), list::summary_status)
         .add(Method::GET, "/agents/summary/os", Access::Actions(&[AgentRead]), list::summary_os)
         .add(Method::GET, "/agents/no_group", Access::Actions(&[AgentRead]), list::no_group)
