@@ -41,6 +41,8 @@ pub struct Sink {
     pub malformed: AtomicU64,
     /// Events analysed.
     pub handled: AtomicU64,
+    /// Events a decoder matched.
+    pub decoded: AtomicU64,
     /// Alerts written.
     pub alerts: AtomicU64,
     /// analysisd's hourly totals.
@@ -73,6 +75,7 @@ impl Sink {
                 .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
             malformed: AtomicU64::new(0),
             handled: AtomicU64::new(0),
+            decoded: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             totals: crate::output::totals::Totals::new(home.path(TOTALS_DIR)),
         })
@@ -91,6 +94,7 @@ impl Sink {
         let origin = Origin { manager: &self.manager, cluster };
         let mut emitted = Vec::with_capacity(messages.len());
         let mut counted = Vec::with_capacity(messages.len());
+        let mut decoded = 0;
         // One engine for the whole batch: a reload meanwhile applies from the next one.
         let engine = self.engine.engine();
         for raw in messages {
@@ -104,6 +108,7 @@ impl Sink {
             };
             let mut warnings = Vec::new();
             let lines = engine.emit(&outcome, received, &self.ids, origin, self.outputs, &mut warnings);
+            decoded += u64::from(outcome.event.decoder.is_some());
             let fired = outcome.verdict.rule.map(|r| engine.ruleset().rules.rule(r)).map(|r| (r.sid, r.level));
             counted.push(crate::output::totals::Counted { fired, alerted: lines.id.is_some() });
             emitted.push(lines);
@@ -118,6 +123,7 @@ impl Sink {
         self.handled.fetch_add(emitted.len() as u64, Ordering::Relaxed);
         self.alerts.fetch_add(emitted.iter().filter(|e| e.id.is_some()).count() as u64, Ordering::Relaxed);
         self.totals.count(received.0, counted);
+        self.decoded.fetch_add(decoded, Ordering::Relaxed);
         if let Err(e) = written {
             error!("cannot write alerts: {e}");
         }

@@ -31,6 +31,8 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
     page.counter("vigil_engine_events_total", "Events analysed.", &[], handled);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     page.counter("vigil_engine_malformed_total", "Events that could not be read.", &[], malformed);
+    let decoded = sink.decoded.load(Ordering::Relaxed);
+    page.counter("vigil_engine_decoded_total", "Events a decoder matched.", &[], decoded);
     let alerts = sink.alerts.load(Ordering::Relaxed);
     page.counter("vigil_engine_alerts_total", "Alerts written.", &[], alerts);
 }

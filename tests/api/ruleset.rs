@@ -126,6 +126,10 @@ async fn events_posted_to_the_api_are_analysed() {
     assert_eq!(reply["data"]["total_affected_items"], 2);
     let alerts = std::fs::read_to_string(h.home.join("logs/alerts/alerts.json")).expect("test value");
     assert!(alerts.contains("\"location\":\"API-Webhook\""), "{alerts}");
+    let metrics = h.get("/metrics").await.expect(StatusCode::OK).text;
+    assert!(metrics.contains("vigil_engine_events_total 2\n"), "{metrics}");
+    assert!(metrics.contains("vigil_engine_decoded_total 2\n"), "the sshd line and the JSON event decode: {metrics}");
+    assert!(metrics.contains("vigil_engine_alerts_total "), "{metrics}");
     let too_many = json!({"events": vec!["x"; 101]});
     h.admin(Method::POST, "/events", Payload::Json(too_many)).await.expect(StatusCode::BAD_REQUEST);
 }

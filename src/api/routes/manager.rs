@@ -270,7 +270,7 @@ fn analysisd(api: &Api) -> Value {
     let handled = sink.handled.load(Ordering::Relaxed);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     json!({
-        "total_events_decoded": handled,
+        "total_events_decoded": sink.decoded.load(Ordering::Relaxed),
         "events_processed": handled,
         "events_received": handled + malformed,
         "events_dropped": malformed,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::may;
 use crate::api::Api;
 use crate::api::access::Principal;
-use crate::api::envelope::{Affected, ItemError, result};
+use crate::api::envelope::{Affected, result};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action;
@@ -104,17 +104,12 @@ pub async fn is_sync(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let mut out = Affected::new(
+    let messages = [
         "Sync info was returned for all selected agents",
         "Sync info was not returned for some selected agents",
         "No sync info was returned",
-    );
-    match agent(&api, &me, &agent_id) {
-        Ok(a) => out.push(json!({"id": a.id.to_string(), "synced": a.config_synced})),
-        Err(e) if e.code == Some(1701) => out.fail(ItemError::NO_AGENT, agent_id),
-        Err(_) => out.fail(ItemError::DENIED, agent_id),
-    }
-    Ok(out)
+    ];
+    super::one_agent(&api, &me, &agent_id, messages, |a| json!({"id": a.id.to_string(), "synced": a.config_synced}))
 }
 
 #[cfg(test)]

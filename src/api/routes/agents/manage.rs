@@ -9,8 +9,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::agent_json;
 use super::list::{FIELD_FILTERS, filters};
-use super::{agent_json, may};
 use crate::api::Api;
 use crate::api::access::Principal;
 use crate::api::envelope::{Affected, ItemError, result};
@@ -185,16 +185,7 @@ pub async fn key(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let mut out = Affected::new(
-        "Obtained keys for all selected agents",
-        "Some agent keys were not obtained",
-        "No agent keys were obtained",
-    );
-    let agent = agent_id.parse::<AgentId>().ok().map(|id| api.store.agent(id)).transpose()?.flatten();
-    match agent {
-        Some(a) if may(&me, Action::AgentRead, &a) => out.push(json!({"id": a.id.to_string(), "key": key_line(&a)})),
-        Some(_) => out.fail(ItemError::DENIED, agent_id),
-        None => out.fail(ItemError::NO_AGENT, agent_id),
-    }
-    Ok(out)
+    let messages =
+        ["Obtained keys for all selected agents", "Some agent keys were not obtained", "No agent keys were obtained"];
+    super::one_agent(&api, &me, &agent_id, messages, |a| json!({"id": a.id.to_string(), "key": key_line(a)}))
 }

@@ -74,6 +74,25 @@ pub fn chosen(
     Ok(pick(named.as_deref(), agents, |a| may(me, action, a), ItemError::NO_AGENT, out))
 }
 
+/// An answer about the one agent `raw` names: `view` of it, or its failure (1701, 4000).
+pub fn one_agent(
+    api: &Api,
+    me: &Principal,
+    raw: &str,
+    messages: [&str; 3],
+    view: impl FnOnce(&Agent) -> Value,
+) -> ApiResult<Affected> {
+    let [all, some, none] = messages;
+    let mut out = Affected::new(all, some, none);
+    let agent = raw.parse::<crate::store::AgentId>().ok().map(|id| api.store.agent(id)).transpose()?.flatten();
+    match agent {
+        Some(a) if may(me, AgentRead, &a) => out.push(view(&a)),
+        Some(_) => out.fail(ItemError::DENIED, raw),
+        None => out.fail(ItemError::NO_AGENT, raw),
+    }
+    Ok(out)
+}
+
 /// Sends `payload` to each of `agents`; those not connected fail with 1707.
 pub fn send_to(api: &Api, agents: Vec<Agent>, payload: &[u8], kind: Kind, out: &mut Affected) -> ApiResult<()> {
     let Some(commands) = &api.services.commands else {
