@@ -127,6 +127,24 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
     {
         return ApiError::too_large(api.settings.max_upload_size).into_response();
     }
+    // Who asks, and whether they may, before anything of the body is read.
+    let principal = match access {
+        Access::Public | Access::Login => None,
+        Access::Token | Access::Actions(_) => {
+            let principal = match authenticate(&api, &request, now) {
+                Ok(p) => p,
+                Err(e) => return e.into_response(),
+            };
+            if let Access::Actions(actions) = access
+                && let Some(denied) = actions.iter().find(|a| !may(&principal.permissions, **a))
+            {
+                let scope = super::routes::resource_type(*denied);
+                return ApiError::permission_denied(format!("Permission denied: Resource type: {scope}"))
+                    .into_response();
+            }
+            Some(Arc::new(principal))
+        }
+    };
     // The body is read here, within the limit, whatever the client announced.
     let limit = match api.settings.max_upload_size {
         0 => usize::MAX,
@@ -144,22 +162,8 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
         }
     };
     let mut request = Request::from_parts(parts, axum::body::Body::from(body));
-    match access {
-        Access::Public | Access::Login => {}
-        Access::Token | Access::Actions(_) => {
-            let principal = match authenticate(&api, &request, now) {
-                Ok(p) => p,
-                Err(e) => return e.into_response(),
-            };
-            if let Access::Actions(actions) = access
-                && let Some(denied) = actions.iter().find(|a| !principal.permissions.may(**a))
-            {
-                let scope = super::routes::resource_type(*denied);
-                return ApiError::permission_denied(format!("Permission denied: Resource type: {scope}"))
-                    .into_response();
-            }
-            request.extensions_mut().insert(Arc::new(principal));
-        }
+    if let Some(principal) = principal {
+        request.extensions_mut().insert(principal);
     }
     // The parameters every route takes are checked here, once.
     let params = super::query::Params::parse(request.uri().query());
@@ -176,6 +180,16 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
     }
 }
 
+/// Whether `action` may be allowed at all: a resourceless action must be allowed on `*:*:*`
+/// itself; others on something of their type.
+fn may(permissions: &Permissions, action: Action) -> bool {
+    if action.scope() == super::rbac::action::Scope::None {
+        permissions.allows(action, &super::rbac::Target::Nothing)
+    } else {
+        permissions.may(action)
+    }
+}
+
 /// The caller behind the request's bearer token.
 fn authenticate(api: &Api, request: &Request, now: i64) -> Result<Principal, ApiError> {
     let token = request
@@ -187,7 +201,7 @@ fn authenticate(api: &Api, request: &Request, now: i64) -> Result<Principal, Api
     let claims = api.tokens.verify(token.trim(), now).map_err(|_| ApiError::unauthorized("Invalid token"))?;
     let security = api.security.snapshot();
     let invalid = || ApiError::unauthorized("Invalid token");
-    let user = security.user_named(&claims.sub).ok_or_else(invalid)?;
+    let user = security.user_named(&claims.sub).filter(|u| u.id == claims.uid).ok_or_else(invalid)?;
     // A token stops working when the user's roles, the mode or a revocation say so.
     if (!claims.run_as && user.roles != claims.rbac_roles)
         || claims.rbac_mode != security.config.rbac_mode

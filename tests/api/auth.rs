@@ -37,6 +37,7 @@ fn claims(sub: &str, nbf: i64, exp: i64) -> Claims {
         nbf,
         exp,
         sub: sub.into(),
+        uid: 1,
         run_as: false,
         rbac_roles: vec![1],
         rbac_mode: Mode::White,

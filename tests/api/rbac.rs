@@ -92,3 +92,87 @@ async fn black_mode_allows_what_no_policy_denies() {
     h.call(Method::GET, "/agents", Some(&token), Payload::None).await.expect(StatusCode::OK);
     h.call(Method::GET, "/manager/info", Some(&token), Payload::None).await.expect(StatusCode::OK);
 }
+
+/// A user with the given single policy body (and nothing else); returns its token and id.
+async fn user_with_policy(h: &Harness, name: &str, policy: serde_json::Value) -> (String, u64) {
+    let created = h
+        .admin(
+            Method::POST,
+            "/security/policies",
+            Payload::Json(json!({"name": format!("{name}_policy"), "policy": policy})),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let policy_id = created.items()[0]["id"].as_u64().expect("policy id");
+    let role = h.admin(Method::POST, "/security/roles", Payload::Json(json!({"name": format!("{name}_role")}))).await;
+    let role_id = role.items()[0]["id"].as_u64().expect("role id");
+    h.admin(Method::POST, &format!("/security/roles/{role_id}/policies?policy_ids={policy_id}"), Payload::None)
+        .await
+        .expect(StatusCode::OK);
+    let token = h.user_with_roles(name, &[u32::try_from(role_id).expect("small id")]).await;
+    let id = h.get(&format!("/security/users?search={name}")).await.items()[0]["id"].as_u64().expect("user id");
+    (token, id)
+}
+
+#[tokio::test]
+async fn rights_on_a_user_do_not_extend_to_the_roles_linked_to_it() {
+    let h = Harness::new().await;
+    let (token, id) = user_with_policy(
+        &h,
+        "selfeditor",
+        json!({"actions": ["security:update"], "resources": ["user:id:100", "user:id:101", "user:id:102"], "effect": "allow"}),
+    )
+    .await;
+    let escalate =
+        h.call(Method::POST, &format!("/security/users/{id}/roles?role_ids=1"), Some(&token), Payload::None).await;
+    let body = escalate.expect(StatusCode::OK).json();
+    assert_eq!(body["data"]["failed_items"][0]["error"]["code"], 4000, "{body}");
+    assert_eq!(body["data"]["total_affected_items"], 0);
+    // Wazuh's own users keep their roles.
+    let reserved = h.admin(Method::POST, "/security/users/1/roles?role_ids=2", Payload::None).await.json();
+    assert_eq!(reserved["data"]["failed_items"][0]["error"]["code"], 4008);
+    // Resourceless actions need `*:*:*`: a right on users does not create them.
+    let (creator, _) = user_with_policy(
+        &h,
+        "notcreator",
+        json!({"actions": ["security:create_user"], "resources": ["user:id:*"], "effect": "allow"}),
+    )
+    .await;
+    let create = json!({"username": "newbie", "password": "Vigil-Test-1234!"});
+    h.call(Method::POST, "/security/users", Some(&creator), Payload::Json(create)).await.expect(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn overwriting_a_file_needs_the_right_to_delete_it_and_deleted_users_lose_their_tokens() {
+    let h = Harness::new().await;
+    let policy = json!({"actions": ["rules:update", "rules:delete"], "resources": ["*:*:*", "rule:file:mine.xml"], "effect": "allow"});
+    let (token, id) = user_with_policy(&h, "ruleeditor", policy).await;
+    std::fs::write(h.home.join("etc/rules/other.xml"), "<group name=\"x,\"></group>").expect("a user file");
+    let overwrite = h
+        .call(
+            Method::PUT,
+            "/rules/files/other.xml?overwrite=true",
+            Some(&token),
+            Payload::Raw("application/octet-stream", b"<group name=\"y,\"></group>".to_vec()),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(overwrite["data"]["failed_items"][0]["error"]["code"], 4000);
+    assert_eq!(
+        std::fs::read_to_string(h.home.join("etc/rules/other.xml")).expect("file"),
+        "<group name=\"x,\"></group>"
+    );
+    h.admin(Method::DELETE, &format!("/security/users?user_ids={id}"), Payload::None).await.expect(StatusCode::OK);
+    h.admin(
+        Method::POST,
+        "/security/users",
+        Payload::Json(json!({"username": "ruleeditor", "password": "Vigil-Test-1234!"})),
+    )
+    .await
+    .expect(StatusCode::OK);
+    h.call(Method::GET, "/rules/files", Some(&token), Payload::None).await.expect(StatusCode::UNAUTHORIZED);
+    // Hostile field paths do not break the distinct counts.
+    h.agents(&[("d1", &[])]);
+    h.get("/agents/stats/distinct?fields=name,name.x").await.expect(StatusCode::OK);
+}

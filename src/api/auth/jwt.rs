@@ -36,6 +36,8 @@ pub struct Claims {
     pub exp: i64,
     /// Username.
     pub sub: String,
+    /// User id (a user deleted and made again under the same name is another user).
+    pub uid: u32,
     /// Issued through `run_as`.
     pub run_as: bool,
     /// Role ids.
@@ -166,6 +168,7 @@ mod tests {
             nbf,
             exp,
             sub: "wazuh".into(),
+            uid: 1,
             run_as: false,
             rbac_roles: vec![1],
             rbac_mode: Mode::White,

@@ -158,7 +158,9 @@ fn project(item: &Value, select: &[String], always: &[&str]) -> Value {
     out
 }
 
-fn insert_path(out: &mut Value, path: &str, v: Value) {
+/// Sets the dotted `path` of `out` to `v`, making objects on the way; a path through a value
+/// that is not an object (`name` then `name.x`) is left alone.
+pub fn insert_path(out: &mut Value, path: &str, v: Value) {
     let mut node = out;
     let mut keys = path.split('.').peekable();
     while let Some(key) = keys.next() {

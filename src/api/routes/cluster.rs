@@ -4,18 +4,19 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::pick::pick;
 use crate::api::Api;
-use crate::api::access::{Access, Routes};
+use crate::api::access::{Access, Principal, Routes};
 use crate::api::envelope::{Affected, ItemError, result};
 use crate::api::error::ApiResult;
 use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::Action::*;
+use crate::api::rbac::{Kind, Target};
 use crate::api::routes::info::WAZUH_API_VERSION;
 
 /// Adds the routes.
@@ -36,6 +37,11 @@ fn address() -> String {
         .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
         .and_then(|s| s.local_addr())
         .map_or_else(|_| "127.0.0.1".to_owned(), |a| a.ip().to_string())
+}
+
+/// Whether the caller may read this node (`node:id`).
+fn may_node(api: &Api, me: &Principal) -> bool {
+    me.permissions.allows(ClusterRead, &Target::Named(Kind::NodeId, api.node_name()))
 }
 
 fn node(api: &Api) -> Value {
@@ -63,7 +69,11 @@ async fn local_config(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Api
     Ok(out)
 }
 
-async fn nodes(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
+async fn nodes(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
     let params = Params::accept(q.as_deref(), &[LIST_PARAMS, &["type", "nodes_list"]].concat())?;
     let listing = Listing::from_params(&params)?;
     let mut out = Affected::new(
@@ -72,7 +82,7 @@ async fn nodes(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<
         "No node information was returned",
     );
     let all = [(api.node_name().to_owned(), node(&api))];
-    let mut items = pick(params.list("nodes_list").as_deref(), all, |_| true, NO_NODE, &mut out);
+    let mut items = pick(params.list("nodes_list").as_deref(), all, |_| may_node(&api, &me), NO_NODE, &mut out);
     if let Some(kind) = params.get("type") {
         items.retain(|n| n["type"] == kind);
     }
@@ -80,7 +90,11 @@ async fn nodes(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<
     Ok(out.page(page, total))
 }
 
-async fn healthcheck(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
+async fn healthcheck(
+    State(api): State<Arc<Api>>,
+    Extension(me): Extension<Arc<Principal>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Affected> {
     let params = Params::accept(q.as_deref(), &["nodes_list"])?;
     let mut out =
         Affected::new("Cluster health check successfully read", "", "No health check information was returned");
@@ -88,7 +102,7 @@ async fn healthcheck(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiR
     let mut info = node(&api);
     info["n_active_agents"] = (counts[2] + 1).into();
     let all = [(api.node_name().to_owned(), json!({"info": info, "status": {}}))];
-    let items = pick(params.list("nodes_list").as_deref(), all, |_| true, NO_NODE, &mut out);
+    let items = pick(params.list("nodes_list").as_deref(), all, |_| may_node(&api, &me), NO_NODE, &mut out);
     out.extend(items);
     Ok(out)
 }

@@ -188,7 +188,7 @@ fn log_entry(line: &str) -> Option<Value> {
     if !["critical", "debug", "debug2", "error", "info", "warning"].contains(&level.as_str()) {
         return None;
     }
-    let timestamp = format!("{}T{}Z", date[..10].replace('/', "-"), &date[11..]);
+    let timestamp = format!("{}T{}Z", date.get(..10)?.replace('/', "-"), date.get(11..)?);
     Some(json!({"timestamp": timestamp, "tag": tag, "level": level, "description": description}))
 }
 
@@ -453,6 +453,7 @@ mod tests {
         assert_eq!(e["level"], "info");
         assert_eq!(e["description"], "API listening address=0.0.0.0:55000");
         assert!(log_entry("garbage").is_none());
+        assert!(log_entry("2026/01/0é 00:00:00 vigil: INFO: forged").is_none(), "no panic inside a character");
         assert!(log_entry("2026/11/28 08:00:48 tag: NOTALEVEL: x").is_none());
     }
 }

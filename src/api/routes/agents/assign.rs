@@ -151,14 +151,21 @@ pub async fn remove_from_groups(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::accept(q.as_deref(), &["groups_list"])?;
-    let groups = match params.list("groups_list") {
-        Some(list) => Some(list.iter().map(|g| group(&api, &me, g)).collect::<ApiResult<Vec<_>>>()?),
-        None => None,
+    let (groups, label) = match params.list("groups_list") {
+        Some(list) => {
+            let groups = list.iter().map(|g| group(&api, &me, g)).collect::<ApiResult<Vec<_>>>()?;
+            let label = groups.iter().map(GroupName::as_str).collect::<Vec<_>>().join(",");
+            (groups, label)
+        }
+        // Every group the caller may take agents out of.
+        None => {
+            let groups = api.store.groups()?.into_iter().map(|g| g.name).filter(|g| {
+                me.permissions.allows(Action::GroupModifyAssignments, &Target::Named(Kind::GroupId, g.as_str()))
+            });
+            (groups.collect(), "all groups".to_owned())
+        }
     };
-    let label = groups
-        .as_ref()
-        .map_or_else(|| "all groups".to_owned(), |g| g.iter().map(GroupName::as_str).collect::<Vec<_>>().join(","));
-    unassign(&api, &me, Some(&[agent_id]), groups.as_deref(), &label)
+    unassign(&api, &me, Some(&[agent_id]), Some(&groups), &label)
 }
 
 /// `PUT /agents/group?group_id=[&agents_list=][&force_single_group=]`.

@@ -283,15 +283,7 @@ pub async fn distinct(
         let mut combo = json!({});
         for field in &fields {
             let value = lookup(item, field).cloned().unwrap_or(Value::Null);
-            let mut node = &mut combo;
-            let mut keys = field.split('.').peekable();
-            while let Some(key) = keys.next() {
-                if keys.peek().is_none() {
-                    node[key] = value.clone();
-                } else {
-                    node = &mut node[key];
-                }
-            }
+            crate::api::query::list::insert_path(&mut combo, field, value);
         }
         counts.entry(combo.to_string()).or_insert((combo, 0)).1 += 1;
     }

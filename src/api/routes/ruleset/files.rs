@@ -134,14 +134,28 @@ fn put_checks(kind: FileKind, filename: &str, params: &Params, text: &str) -> Ap
     Ok(format!("{}/{filename}", kind.user_dir()))
 }
 
-async fn put(api: &Api, kind: FileKind, filename: &str, query: Option<&str>, text: String) -> ApiResult<Affected> {
+async fn put(
+    api: &Api,
+    me: &Principal,
+    (kind, delete): (FileKind, Action),
+    filename: &str,
+    query: Option<&str>,
+    text: String,
+) -> ApiResult<Affected> {
     let params = Params::parse(query);
     let relative = put_checks(kind, filename, &params, &text)?;
-    if api.home.join(&relative).exists() && !params.flag("overwrite", false)? {
-        return Err(ApiError::wazuh(1905, "File could not be updated, it already exists"));
+    let mut out = Affected::new("File was successfully updated", "", "Could not update file");
+    if api.home.join(&relative).exists() {
+        if !params.flag("overwrite", false)? {
+            return Err(ApiError::wazuh(1905, "File could not be updated, it already exists"));
+        }
+        // Overwriting is deleting the old file: it needs the delete right on that file.
+        if !allowed(me, delete, kind, filename) {
+            out.fail(ItemError::DENIED, filename);
+            return Ok(out);
+        }
     }
     change_file(api, &relative, Some(text.into_bytes())).await?;
-    let mut out = Affected::new("File was successfully updated", "", "Could not update file");
     out.push(Value::from(relative));
     Ok(out)
 }
@@ -191,11 +205,12 @@ macro_rules! file_routes {
         #[doc = concat!("`PUT` one file of ", stringify!($kind), ".")]
         pub async fn $put(
             State(api): State<Arc<Api>>,
+            Extension(me): Extension<Arc<Principal>>,
             Path(filename): Path<String>,
             RawQuery(q): RawQuery,
             OctetText(text): OctetText,
         ) -> ApiResult<Affected> {
-            put(&api, $kind, &filename, q.as_deref(), text).await
+            put(&api, &me, ($kind, $delete_action), &filename, q.as_deref(), text).await
         }
 
         #[doc = concat!("`DELETE` one file of ", stringify!($kind), ".")]

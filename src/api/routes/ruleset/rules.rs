@@ -98,10 +98,17 @@ fn rule(el: &Element, id: u32, level: u32, general: &[&str], (dir, file): (&str,
     let mut plain = Vec::new();
     for group in groups.iter().map(String::as_str).chain(general.iter().copied()) {
         let group: String = group.trim().chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        match REQUIREMENTS.iter().find(|r| group.starts_with(*r) && group.len() > r.len()) {
-            Some(req) => {
-                let value = Value::from(&group[req.len() + 1..]);
-                if let Some(Value::Array(items)) = out.get_mut(*req)
+        // `<requirement><one separator><value>`; the separator may be any character.
+        let routed = REQUIREMENTS.iter().find_map(|r| {
+            let rest = group.strip_prefix(r)?;
+            let mut chars = rest.chars();
+            chars.next()?;
+            Some((*r, chars.as_str()))
+        });
+        match routed {
+            Some((req, value)) => {
+                let value = Value::from(value);
+                if let Some(Value::Array(items)) = out.get_mut(req)
                     && !items.contains(&value)
                 {
                     items.push(value);
@@ -292,6 +299,13 @@ mod tests {
         assert_eq!(r["details"]["match"], json!({"pattern": "illegal user|invalid user"}));
         assert_eq!(r["details"]["srcuser"], json!({"pattern": "^root$", "type": "pcre2"}));
         assert_eq!(level_range("2-4").expect("test value"), (2, 4));
+        let odd = from_file(
+            "x/y.xml",
+            true,
+            r#"<group name="gdprÄ,pci_dssé1,"><rule id="1" level="0"><description>d</description></rule></group>"#,
+        );
+        assert_eq!(odd[0]["gdpr"], json!([""]), "a requirement with a one-character separator, whatever the character");
+        assert_eq!(odd[0]["pci_dss"], json!(["1"]));
         assert!(level_range("4-2").is_err());
     }
 }

@@ -369,6 +369,7 @@ fn remove(s: &mut Security, kind: Kind, id: u32, now: i64) {
     match kind {
         Kind::UserId => {
             s.users.remove(&id);
+            s.revoked.users.insert(id, now);
         }
         Kind::RoleId => {
             s.roles.remove(&id);
@@ -441,13 +442,16 @@ fn checked(named: Named) -> ApiResult<Named> {
     if named.rule.as_ref().is_some_and(|r| !r.is_object()) {
         return Err(ApiError::bad_request("'rule' must be an object"));
     }
+    if named.policy.as_ref().is_some_and(|p| p.actions.is_empty() || p.resources.is_empty()) {
+        return Err(ApiError::wazuh(4006, "The specified policy is invalid"));
+    }
     Ok(named)
 }
 
 /// Creates an entity of `which` from `named`.
 fn create(api: &Api, which: Entity, named: Named) -> ApiResult<Affected> {
     let name = named.name.ok_or_else(|| ApiError::bad_request("'name' is a required property"))?;
-    let created = api.security.update(|s| {
+    let created = api.security.update(|s| -> ApiResult<u32> {
         let now = now_iso();
         match which.kind {
             Kind::RoleId => {
@@ -458,9 +462,6 @@ fn create(api: &Api, which: Entity, named: Named) -> ApiResult<Affected> {
             }
             Kind::PolicyId => {
                 let policy = named.policy.ok_or_else(|| ApiError::bad_request("'policy' is a required property"))?;
-                if policy.actions.is_empty() || policy.resources.is_empty() {
-                    return Err(ApiError::wazuh(4006, "The specified policy is invalid"));
-                }
                 unique(s.policies.values().any(|p| p.name == name || p.policy == policy), Kind::PolicyId)?;
                 let id = next_id(&s.policies);
                 s.policies.insert(id, Policy { id, name, policy, created_at: now });

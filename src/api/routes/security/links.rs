@@ -32,6 +32,14 @@ impl Link {
         }
     }
 
+    fn child_kind(self) -> Kind {
+        match self {
+            Self::UserRoles => Kind::RoleId,
+            Self::RolePolicies => Kind::PolicyId,
+            Self::RoleRules => Kind::SecurityRuleId,
+        }
+    }
+
     fn parent_kind(self) -> Kind {
         if self == Self::UserRoles { Kind::UserId } else { Kind::RoleId }
     }
@@ -98,19 +106,27 @@ fn change(
     } else {
         Affected::new("All links were removed", "Some links were not removed", "No link was removed")
     };
-    if !me.permissions.allows(action, &Target::Named(link.parent_kind(), raw_parent)) {
+    // Permissions are checked on the ids as numbers, so `001` is `1`.
+    if !me.permissions.allows(action, &Target::Named(link.parent_kind(), &parent.to_string())) {
         out.fail(ItemError::DENIED, raw_parent);
         return Ok(out);
     }
-    // Wazuh's own roles keep their policies and rules.
-    if link != Link::UserRoles && parent <= RESERVED_IDS {
+    // Wazuh's own users keep their roles, and its roles their policies and rules.
+    if parent <= RESERVED_IDS {
         out.fail(RESERVED, raw_parent);
         return Ok(out);
+    }
+    // Linking needs the right over each role, policy or rule linked too.
+    let (children, denied): (Vec<u32>, Vec<u32>) = children
+        .into_iter()
+        .partition(|c| me.permissions.allows(action, &Target::Named(link.child_kind(), &c.to_string())));
+    for c in denied {
+        out.fail(ItemError::DENIED, c.to_string());
     }
     let now = jiff::Timestamp::now().as_millisecond() + 1;
     let changed = api.security.update(|s| {
         let exists: Vec<bool> = children.iter().map(|c| link.child_exists(s, *c)).collect();
-        let Some(list) = link.children(s, parent) else { return Ok(false) };
+        let Some(list) = link.children(s, parent) else { return Ok(None) };
         let mut at = position.unwrap_or(list.len()).min(list.len());
         let mut any = false;
         for (child, exists) in children.iter().zip(exists) {
@@ -132,15 +148,19 @@ fn change(
         if any {
             link.revoke(s, parent, now);
         }
-        Ok::<_, ApiError>(true)
+        Ok::<_, ApiError>(Some(any))
     })?;
-    if !changed {
-        out.fail(link.missing_parent(), raw_parent);
-        return Ok(out);
+    match changed {
+        None => out.fail(link.missing_parent(), raw_parent),
+        // The parent is shown when a link changed.
+        Some(true) => out.extend(
+            rows(&api.security.snapshot(), link.parent_kind())
+                .into_iter()
+                .filter(|(id, _)| *id == parent)
+                .map(|(_, v)| v),
+        ),
+        Some(false) => {}
     }
-    out.extend(
-        rows(&api.security.snapshot(), link.parent_kind()).into_iter().filter(|(id, _)| *id == parent).map(|(_, v)| v),
-    );
     Ok(out)
 }
 

@@ -53,7 +53,7 @@ async fn check_credentials(
         Some(user) if ok => Ok(user),
         _ => {
             api.guard.failed_login(request_ip, now);
-            tracing::info!(stage = "api", ip = %request_ip, user = %username, "failed API login");
+            tracing::info!(stage = "api", ip = %request_ip, user = ?username, "failed API login");
             Err(ApiError::unauthorized("Invalid credentials"))
         }
     }
@@ -73,7 +73,7 @@ fn answer(api: &Api, claims: &Claims, raw: bool) -> ApiResult<Response> {
     }
 }
 
-fn claims(api: &Api, sub: &str, roles: Vec<u32>, run_as: bool) -> Claims {
+fn claims(api: &Api, user: &crate::api::rbac::model::User, roles: Vec<u32>, run_as: bool) -> Claims {
     let security = api.security.snapshot();
     let now = jiff::Timestamp::now();
     let nbf = now.as_second();
@@ -82,7 +82,8 @@ fn claims(api: &Api, sub: &str, roles: Vec<u32>, run_as: bool) -> Claims {
         aud: AUDIENCE.into(),
         nbf,
         exp: nbf + i64::try_from(security.config.auth_token_exp_timeout).unwrap_or(i64::MAX / 2),
-        sub: sub.into(),
+        sub: user.username.clone(),
+        uid: user.id,
         run_as,
         rbac_roles: roles,
         rbac_mode: security.config.rbac_mode,
@@ -95,7 +96,7 @@ pub async fn authenticate(State(api): State<Arc<Api>>, request: Request) -> ApiR
     let params = Params::accept(request.uri().query(), &["raw"])?;
     let raw = params.flag("raw", false)?;
     let user = check_credentials(&api, client_ip(&request), request.headers()).await?;
-    answer(&api, &claims(&api, &user.username, user.roles.clone(), false), raw)
+    answer(&api, &claims(&api, &user, user.roles.clone(), false), raw)
 }
 
 /// `POST /security/user/authenticate/run_as`: the roles come from the security rules matching
@@ -119,7 +120,7 @@ pub async fn run_as(State(api): State<Arc<Api>>, request: Request) -> ApiResult<
     let context: serde_json::Value =
         if body.is_empty() { json!({}) } else { super::super::json_body(&parts.headers, &body)? };
     let roles = api.security.snapshot().roles_for_context(user.id, &context);
-    answer(&api, &claims(&api, &user.username, roles, true), raw)
+    answer(&api, &claims(&api, &user, roles, true), raw)
 }
 
 /// `DELETE /security/user/authenticate`: the caller's tokens stop working.
