@@ -89,11 +89,6 @@ impl Routes {
         self
     }
 
-    /// The declarations, for tests and the served spec.
-    pub fn declared(&self) -> &[Declared] {
-        &self.declared
-    }
-
     /// The finished router.
     pub fn finish(self) -> (Router, Vec<Declared>) {
         let router = self
@@ -122,10 +117,10 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
     }
     if let Some(length) =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && api.settings.max_upload_size > 0
-        && length > api.settings.max_upload_size
+        && api.config.api.max_upload_size > 0
+        && length > api.config.api.max_upload_size
     {
-        return ApiError::too_large(api.settings.max_upload_size).into_response();
+        return ApiError::too_large(api.config.api.max_upload_size).into_response();
     }
     // Who asks, and whether they may, before anything of the body is read.
     let principal = match access {
@@ -146,7 +141,7 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
         }
     };
     // The body is read here, within the limit, whatever the client announced.
-    let limit = match api.settings.max_upload_size {
+    let limit = match api.config.api.max_upload_size {
         0 => usize::MAX,
         n => usize::try_from(n).unwrap_or(usize::MAX),
     };
@@ -154,7 +149,7 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
     // A body that trickles in is cut off like a slow request.
     let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return ApiError::too_large(api.settings.max_upload_size).into_response(),
+        Ok(Err(_)) => return ApiError::too_large(api.config.api.max_upload_size).into_response(),
         Err(_) => {
             return ApiError::bad_request("the request body did not arrive in time")
                 .with_status(axum::http::StatusCode::REQUEST_TIMEOUT)
@@ -174,7 +169,7 @@ async fn check(State((api, access)): State<(Arc<Api>, Access)>, request: Request
     if wait {
         return next.run(request).await;
     }
-    match tokio::time::timeout(api.settings.request_timeout, next.run(request)).await {
+    match tokio::time::timeout(api.config.api.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout().into_response(),
     }

@@ -16,7 +16,6 @@ pub mod xml_json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tracing::{error, info};
 
@@ -34,15 +33,6 @@ use rbac::SecurityDb;
 
 /// Where the default users' first passwords are written (owner-only), relative to the home.
 pub const PASSWORDS_FILE: &str = "api/configuration/admin.passwords";
-
-/// Limits the guard applies.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest body (0: none).
-    pub max_upload_size: u64,
-    /// Longest request without `wait_for_complete`.
-    pub request_timeout: Duration,
-}
 
 /// The services the API reaches; each is absent when not running.
 #[derive(Debug, Default, Clone)]
@@ -82,8 +72,6 @@ pub struct Api {
     pub tokens: Tokens,
     /// Lockout and rate limits.
     pub guard: Guard,
-    /// Body and time limits.
-    pub settings: Limits,
     /// Running services.
     pub services: Services,
     /// This manager's name.
@@ -141,7 +129,6 @@ impl Api {
         Ok(Self {
             home: home.to_owned(),
             guard: Guard::new(api.max_login_attempts, api.block_time, api.max_request_per_minute),
-            settings: Limits { max_upload_size: api.max_upload_size, request_timeout: api.request_timeout },
             config,
             store,
             security,

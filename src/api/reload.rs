@@ -1,7 +1,7 @@
 //! Ruleset changes through the API: the new files are checked by compiling a new engine before
 //! it is put in force; a change that breaks its file is undone and refused. One change at a time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Api;
 use super::error::{ApiError, ApiResult};
@@ -77,9 +77,4 @@ pub fn safe_name(name: &str, extension: &str) -> ApiResult<()> {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
         && (extension.is_empty() || name.ends_with(extension));
     if ok { Ok(()) } else { Err(ApiError::bad_request(format!("'{name}' is not a valid file name"))) }
-}
-
-/// The path under the home of `dir/name`.
-pub fn relative(dir: &str, name: &str) -> PathBuf {
-    Path::new(dir).join(name)
 }

@@ -16,10 +16,25 @@ struct Attempts {
     since: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
+/// Requests counted in one minute.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
     minute: i64,
     count: u32,
+}
+
+impl Window {
+    /// A window before any request (for statics).
+    pub const NEW: Self = Self { minute: 0, count: 0 };
+
+    /// Counts a request at `now` (Unix seconds); `false` when it is past `limit` this minute.
+    pub fn admit(&mut self, now: i64, limit: u32) -> bool {
+        if self.minute != now / 60 {
+            *self = Self { minute: now / 60, count: 0 };
+        }
+        self.count += 1;
+        self.count <= limit
+    }
 }
 
 /// Lockout and rate state.
@@ -79,17 +94,11 @@ impl Guard {
         if self.per_minute == 0 {
             return true;
         }
-        let minute = now / 60;
         let mut requests = crate::sync::lock(&self.requests);
         if requests.len() >= SWEEP_AT {
-            requests.retain(|_, w| w.minute == minute);
+            requests.retain(|_, w| w.minute == now / 60);
         }
-        let w = requests.entry(ip).or_insert(Window { minute, count: 0 });
-        if w.minute != minute {
-            *w = Window { minute, count: 0 };
-        }
-        w.count += 1;
-        w.count <= self.per_minute
+        requests.entry(ip).or_default().admit(now, self.per_minute)
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::Api;
 use crate::api::access::{Access, Routes};
+use crate::api::auth::guard::Window;
 use crate::api::envelope::Affected;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::rbac::Action::EventIngest;
@@ -36,20 +37,11 @@ pub struct Events {
     events: Vec<Value>,
 }
 
-/// Requests this minute: `(minute, count)`.
-static WINDOW: Mutex<(i64, u32)> = Mutex::new((0, 0));
-
-fn admit(now: i64) -> bool {
-    let mut window = crate::sync::lock(&WINDOW);
-    if window.0 != now / 60 {
-        *window = (now / 60, 0);
-    }
-    window.1 += 1;
-    window.1 <= MAX_REQUESTS_PER_MINUTE
-}
+/// `POST /events` requests this minute, for the whole server.
+static WINDOW: Mutex<Window> = Mutex::new(Window::NEW);
 
 async fn ingest(State(api): State<Arc<Api>>, JsonBody(events): JsonBody<Events>) -> ApiResult<Affected> {
-    if !admit(crate::server::now()) {
+    if !crate::sync::lock(&WINDOW).admit(crate::server::now(), MAX_REQUESTS_PER_MINUTE) {
         return Err(ApiError::too_many_requests().with_code(6005));
     }
     if events.events.is_empty() || events.events.len() > MAX_EVENTS {

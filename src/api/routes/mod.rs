@@ -26,9 +26,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::Api;
-use super::access::{Declared, Principal, Routes};
-use super::error::{ApiError, ApiResult};
-use super::rbac::{Action, Target};
+use super::access::{Declared, Routes};
+use super::error::ApiError;
+use super::rbac::Action;
 
 /// The whole API.
 pub fn router(api: Arc<Api>) -> (Router, Vec<Declared>) {
@@ -55,15 +55,6 @@ pub fn router(api: Arc<Api>) -> (Router, Vec<Declared>) {
 /// The resource type named in a 403 for `action`.
 pub fn resource_type(action: Action) -> &'static str {
     action.scope().resource_types().first().copied().unwrap_or("*:*")
-}
-
-/// Refuses a resourceless action the caller's policies do not allow.
-pub fn require(me: &Principal, action: Action) -> ApiResult<()> {
-    if me.permissions.allows(action, &Target::Nothing) {
-        Ok(())
-    } else {
-        Err(ApiError::permission_denied(format!("Permission denied: Resource type: {}", resource_type(action))))
-    }
 }
 
 /// Largest body re-rendered for `pretty` (bigger answers are sent as they are).
