@@ -97,7 +97,7 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
     let loaded = config::load(&home.config_file());
     let (engine, _) = crate::engine::live::compile(home.root(), &loaded.config)?;
     let live = Arc::new(crate::engine::live::Live::new(engine, Vec::new()));
-    let sink = Arc::new(Sink::open(&home, &loaded.config, live)?);
+    let sink = Arc::new(Sink::open(&home, &loaded.config, live, None)?);
     let store = home.store()?;
     let added = super::provision(&store, "load", agents)?;
     let settings = service::Settings {

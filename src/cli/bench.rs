@@ -3,7 +3,8 @@
 //! resident memory of the compiled ruleset; `vigil bench enroll`: enrollments per second;
 //! `vigil bench agents`: events per second from agents to alerts; `vigil bench keepalives`:
 //! ack latency and server memory with many idle agents; `vigil bench api`: REST API latency and
-//! requests per second with many agents.
+//! requests per second with many agents; `vigil bench modules`: FIM and inventory messages into
+//! the state store.
 
 use std::process::ExitCode;
 
@@ -118,6 +119,23 @@ pub fn keepalives(agents: usize, rounds: usize, spread: u64) -> anyhow::Result<E
         run.server_rss as f64 / 1e6,
     );
     Ok(if run.acked == run.agents * rounds { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs the agent-modules benchmark on a temporary home.
+pub fn modules(messages: usize) -> anyhow::Result<ExitCode> {
+    let run = on_temporary_home("modules", |root| bench::modules::run(root, messages))?;
+    println!(
+        "modules: {} FIM events into the state store at {:.0}/s; {} inventory deltas at {:.0}/s (one thread, {} per transaction); \
+         a {}-package inventory snapshot stored in {:.1} ms",
+        run.fim.0,
+        run.fim_per_second(),
+        run.inventory.0,
+        run.inventory_per_second(),
+        256,
+        run.snapshot.0,
+        run.snapshot.1.as_secs_f64() * 1000.0,
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the API benchmark on a temporary home.

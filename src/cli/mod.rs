@@ -155,6 +155,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         connections: usize,
     },
+    /// FIM events and inventory deltas per second into the state store (one thread), and the
+    /// time to store a 5,000-package inventory snapshot, on a fresh temporary home.
+    Modules {
+        /// Messages of each kind.
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+    },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
     Enroll {
@@ -221,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench { command: BenchCommand::Agents { agents, events, poll } } => {
             bench::agents(agents, events, poll)
         }
+        Command::Bench { command: BenchCommand::Modules { messages } } => bench::modules(messages),
         Command::Bench { command: BenchCommand::Api { agents, seconds, connections } } => {
             bench::api(agents, seconds, connections)
         }

@@ -26,6 +26,17 @@ pub struct Event {
     dynamic: Vec<(Arc<str>, String)>,
     /// Rule id an OSSECAlert event carries.
     pub preset_rule: Option<String>,
+    /// What a FIM event shows in its alert instead of `data`.
+    pub fim: Option<Box<FimView>>,
+}
+
+/// A FIM event's own parts of its alert (engine.md §7.1 and §7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FimView {
+    /// The `syscheck` object, as JSON text.
+    pub json: String,
+    /// The `Attributes:` block of alerts.log.
+    pub text: String,
 }
 
 impl Event {
@@ -40,6 +51,7 @@ impl Event {
             statics: Default::default(),
             dynamic: Vec::new(),
             preset_rule: None,
+            fim: None,
         }
     }
 

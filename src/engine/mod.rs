@@ -11,6 +11,7 @@ pub mod enrich;
 pub mod event;
 mod fts;
 pub mod live;
+pub mod modules;
 pub mod plugins;
 pub mod predecode;
 pub mod rules;
@@ -174,6 +175,33 @@ impl Engine {
         let input = Input { event: &event, decoder: self.decoder_of(&event), kind, now };
         let verdict = rules::evaluate(&self.ruleset.rules, &self.ruleset.lists, &session.rules, input, mode, trace);
         Ok(Outcome { event, kind, verdict, dropped: false })
+    }
+
+    /// Evaluates the rules on an event a module decoder made, with `session`'s state at Unix
+    /// time `now` (analysisd's path: module events are never firewall events).
+    pub fn evaluate(&self, session: &Session, event: Event, now: i64, mode: Mode) -> Outcome {
+        let kind = self.kind(&event);
+        let input = Input { event: &event, decoder: self.decoder_of(&event), kind, now };
+        let verdict = rules::evaluate(&self.ruleset.rules, &self.ruleset.lists, &session.rules, input, mode, false);
+        Outcome { event, kind, verdict, dropped: false }
+    }
+
+    /// Decodes a module message (`modules::handles` its queue) into `state` and, when it makes
+    /// an event, evaluates the rules on it.
+    pub fn process_module(
+        &self,
+        state: &mut crate::store::state::StateWriter<'_>,
+        effects: &mut modules::Effects,
+        raw: &[u8],
+        now: i64,
+    ) -> Result<Option<Outcome>, modules::ModuleError> {
+        let pre = predecode::predecode(raw, &self.manager_host)
+            .map_err(|e| modules::ModuleError::Invalid { module: "predecode", reason: e.to_string() })?;
+        let mut ctx = modules::Context { decoders: &self.ruleset.decoders, state, effects, now };
+        Ok(match modules::handle(&mut ctx, pre)? {
+            modules::Handled::Event(event) => Some(self.evaluate(&self.shared, *event, now, Mode::Analysisd)),
+            modules::Handled::Absorbed => None,
+        })
     }
 
     /// The alert JSON of `outcome` as `how` says (receive time, id, whose semantics, archive

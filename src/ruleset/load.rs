@@ -49,26 +49,6 @@ pub struct Ruleset {
     pub mitre: Mitre,
 }
 
-/// Decoders built into analysisd that `decoded_as` may name.
-const BUILTIN_DECODERS: [&str; 16] = [
-    "rootcheck",
-    "syscheck_integrity_changed",
-    "syscheck_new_entry",
-    "syscheck_deleted",
-    "syscheck_registry_key_modified",
-    "syscheck_registry_key_added",
-    "syscheck_registry_key_deleted",
-    "syscheck_registry_value_modified",
-    "syscheck_registry_value_added",
-    "syscheck_registry_value_deleted",
-    "hostinfo_new",
-    "hostinfo_modified",
-    "syscollector",
-    "ciscat",
-    "windows_eventchannel",
-    "sca",
-];
-
 /// Wazuh's `analysisd.default_timeframe`.
 const DEFAULT_TIMEFRAME: u32 = 360;
 
@@ -115,8 +95,8 @@ pub fn load(home: &Path, config: &config::Ruleset, alerts: &config::Alerts) -> (
         message: e.to_string(),
         warning: true,
     }));
-    let mut names: HashSet<String> = ruleset.decoders.all().iter().map(|d| d.own_name.to_string()).collect();
-    names.extend(BUILTIN_DECODERS.iter().map(|n| (*n).to_owned()));
+    ruleset.decoders.add_builtins();
+    let names: HashSet<String> = ruleset.decoders.all().iter().map(|d| d.own_name.to_string()).collect();
     let context = RuleContext {
         decoders: &names,
         lists: &ruleset.lists,

@@ -6,6 +6,7 @@
 //! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
 
 pub mod keys_file;
+pub mod modules;
 mod pidfile;
 pub mod queue;
 pub mod state_files;
@@ -94,12 +95,14 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let logtest_socket = home.path(LOGTEST_SOCKET);
     let queue_socket = home.path(QUEUE_SOCKET);
     let store = home.store()?;
+    spawn_state_sync(store.state().clone());
+    let store_for_stop = store.clone();
     let restart = Arc::new(tokio::sync::Notify::new());
     let mut services = crate::api::Services { restart: Some(Arc::clone(&restart)), ..Default::default() };
     if let Some(engine) = &engine {
         services.engine = Some(Arc::clone(engine));
         services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
-        let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket)?;
+        let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket, &store)?;
         if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {
             services.commands = Some(remote.commands);
             services.remote_stats = Some(remote.stats);
@@ -127,6 +130,9 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let _ = std::fs::remove_file(&queue_socket);
     let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
     let _ = std::fs::remove_file(home.path(AR_QUEUE));
+    if let Err(e) = store_for_stop.state().sync() {
+        error!("cannot flush the module state: {e}");
+    }
     info!("Stopped");
     Ok(stopped)
 }
@@ -228,6 +234,7 @@ fn start_remote(
     if let Err(e) = state_files::spawn(home.path("var/run"), Arc::clone(&service.stats), Arc::clone(sink)) {
         error!("cannot start the state file writer: {e}");
     }
+    sink.modules.connect(Arc::clone(&service.commands));
     let commands = Arc::clone(&service.commands);
     serve_socket(
         &home.path(AR_QUEUE),
@@ -248,6 +255,24 @@ fn start_remote(
         move |listener| local::serve(listener, local),
     );
     Some(handles)
+}
+
+/// How often the module state (written without a sync per commit) is flushed to disk.
+const STATE_SYNC: Duration = Duration::from_secs(1);
+
+/// Flushes the module state every [`STATE_SYNC`], so a power cut loses at most that much.
+fn spawn_state_sync(state: crate::store::StateDb) {
+    let spawned = std::thread::Builder::new().name("vigil-state-sync".into()).spawn(move || {
+        loop {
+            std::thread::sleep(STATE_SYNC);
+            if let Err(e) = state.sync() {
+                error!("cannot flush the module state: {e}");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        error!("cannot start the module state flush: {e}");
+    }
 }
 
 /// Binds a local socket at `path` with `bind` and serves it with `serve` on a thread named
@@ -272,8 +297,9 @@ fn start_queue(
     config: &config::Config,
     engine: Arc<Live>,
     path: &std::path::Path,
+    store: &crate::store::Store,
 ) -> anyhow::Result<Arc<queue::Sink>> {
-    let sink = Arc::new(queue::Sink::open(home, config, engine)?);
+    let sink = Arc::new(queue::Sink::open(home, config, engine, Some(store.clone()))?);
     let socket = queue::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
     let queue_sink = Arc::clone(&sink);
     std::thread::Builder::new().name("vigil-queue".into()).spawn(move || queue::serve(socket, queue_sink))?;

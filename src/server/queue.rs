@@ -13,6 +13,7 @@ use crate::engine::alert::AlertIds;
 use crate::engine::alert::json::Origin;
 use crate::engine::emit::Outputs;
 use crate::engine::live::Live;
+use crate::engine::modules;
 use crate::engine::rules::Mode;
 use crate::output::writer::Writer;
 
@@ -47,12 +48,20 @@ pub struct Sink {
     pub alerts: AtomicU64,
     /// analysisd's hourly totals.
     pub totals: crate::output::totals::Totals,
+    /// Module messages' state and answers.
+    pub modules: super::modules::ModuleSink,
 }
 
 impl Sink {
     /// The engine with the home's alert and archive files, as `<global>` and `<cluster>` set
     /// them.
-    pub fn open(home: &crate::home::Home, config: &crate::config::Config, engine: Arc<Live>) -> anyhow::Result<Self> {
+    /// Module messages keep their state in `store` (without one they are refused).
+    pub fn open(
+        home: &crate::home::Home,
+        config: &crate::config::Config,
+        engine: Arc<Live>,
+        store: Option<crate::store::Store>,
+    ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
 
         use crate::output::daily::Rotation;
@@ -78,6 +87,7 @@ impl Sink {
             decoded: AtomicU64::new(0),
             alerts: AtomicU64::new(0),
             totals: crate::output::totals::Totals::new(home.path(TOTALS_DIR)),
+            modules: super::modules::ModuleSink::new(store),
         })
     }
 
@@ -97,13 +107,22 @@ impl Sink {
         let mut decoded = 0;
         // One engine for the whole batch: a reload meanwhile applies from the next one.
         let engine = self.engine.engine();
+        let mut batch = super::modules::Batch::default();
         for raw in messages {
-            let outcome = match engine.process(engine.shared(), raw.as_ref(), received.0, Mode::Analysisd, false) {
-                Ok(o) => o,
-                Err(e) => {
-                    let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
-                    warn!(dropped = n, "(1106): String not correctly formatted: {e}");
-                    continue;
+            let raw = raw.as_ref();
+            let outcome = if raw.get(1) == Some(&b':') && raw.first().is_some_and(|q| modules::handles(*q)) {
+                match self.modules.process(&engine, &mut batch, raw, received.0) {
+                    Some(o) => o,
+                    None => continue,
+                }
+            } else {
+                match engine.process(engine.shared(), raw, received.0, Mode::Analysisd, false) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                        warn!(dropped = n, "(1106): String not correctly formatted: {e}");
+                        continue;
+                    }
                 }
             };
             let mut warnings = Vec::new();
@@ -116,6 +135,8 @@ impl Sink {
                 warn!("{w}");
             }
         }
+        // State first: an alert on disk always has its state stored.
+        self.modules.finish(batch);
         let mut writer = crate::sync::lock(&self.writer);
         let written = emitted.iter().try_for_each(|e| writer.write(e, received.0)).and_then(|()| writer.flush());
         drop(writer);

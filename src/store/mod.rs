@@ -9,6 +9,7 @@
 pub mod agent;
 mod index;
 pub mod keys;
+pub mod state;
 pub mod wazuh;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use agent::{Agent, AgentId, AgentIp, AgentKey, AgentName, FieldError, GroupName, Os, Status};
 pub use keys::{KeyEntry, KeysError};
+pub use state::StateDb;
 
 use index::IndexKey;
 
@@ -102,6 +104,7 @@ pub struct Store {
     index: Database<Bytes, Bytes>,
     groups: Database<Str, SerdeJson<Group>>,
     meta: Database<Str, Bytes>,
+    state: StateDb,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,7 +125,8 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self> {
         let open_err = |source| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|e| open_err(heed::Error::Io(e)))?;
-        let env = open_env(dir).map_err(open_err)?;
+        let env = open_env(dir, MAP_SIZE, 8, Durability::Commit).map_err(open_err)?;
+        let state = StateDb::open(&dir.join("state")).map_err(open_err)?;
         let mut wtxn = env.write_txn().map_err(open_err)?;
         let store = Self {
             agents: env.create_database(&mut wtxn, Some("agents")).map_err(open_err)?,
@@ -132,21 +136,38 @@ impl Store {
             groups: env.create_database(&mut wtxn, Some("groups")).map_err(open_err)?,
             meta: env.create_database(&mut wtxn, Some("meta")).map_err(open_err)?,
             env: env.clone(),
+            state,
         };
         if store.meta.get(&wtxn, COUNTS).map_err(open_err)?.is_none() {
             let counts = Counts::scan(&store, &wtxn).map_err(open_err)?;
             store.meta.put(&mut wtxn, COUNTS, &counts.to_bytes()).map_err(open_err)?;
         }
         wtxn.commit().map_err(open_err)?;
+        let known = |id: AgentId| store.agent(id).map(|a| a.is_some());
+        store.state.sweep(known).map_err(|e| match e {
+            StoreError::Db(e) => open_err(e),
+            other => open_err(heed::Error::Io(std::io::Error::other(other.to_string()))),
+        })?;
         Ok(store)
     }
 
-    /// Runs `f` in one write transaction; it commits only if `f` succeeds.
+    /// Runs `f` in one write transaction; it commits only if `f` succeeds. The module state of
+    /// agents it removed is deleted after the commit (an agent id is never handed out again, so
+    /// a crash in between leaves only rows nobody reads, dropped at the next removal or start).
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer { store: self, txn: self.env.write_txn()? };
+        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new() };
         let value = f(&mut writer)?;
-        writer.txn.commit()?;
+        let Writer { txn, removed, .. } = writer;
+        txn.commit()?;
+        for id in removed {
+            self.state.forget(id.into())?;
+        }
         Ok(value)
+    }
+
+    /// The agents' module state.
+    pub fn state(&self) -> &StateDb {
+        &self.state
     }
 
     /// Runs `f` on one consistent snapshot.
@@ -258,15 +279,30 @@ impl Store {
     }
 }
 
+/// When a commit reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// At commit (LMDB's default).
+    Commit,
+    /// At the next [`Env::force_sync`] or when the kernel writes the pages back.
+    Deferred,
+}
+
 #[allow(unsafe_code)]
-fn open_env(dir: &Path) -> heed::Result<Env> {
+fn open_env(dir: &Path, map_size: usize, max_dbs: u32, durability: Durability) -> heed::Result<Env> {
     let mut options = EnvOpenOptions::new();
-    options.map_size(MAP_SIZE).max_dbs(8);
+    options.map_size(map_size).max_dbs(max_dbs);
     // SAFETY: heed requires that the memory-mapped files are not modified behind LMDB's back.
     // Only LMDB writes `data.mdb`/`lock.mdb` in this private directory (created 0700 by the
-    // home), every process goes through LMDB's own lock file, no unsafe flags (NO_LOCK,
-    // NO_SYNC) are set, and the home is refused if it sits on a remote filesystem.
-    unsafe { options.open(dir) }
+    // home), every process goes through LMDB's own lock file, NO_LOCK is never set, and the
+    // home is refused if it sits on a remote filesystem. NO_SYNC (deferred durability) keeps
+    // LMDB's atomicity and consistency without WRITE_MAP; it only gives up the sync at commit.
+    unsafe {
+        if durability == Durability::Deferred {
+            options.flags(heed::EnvFlags::NO_SYNC);
+        }
+        options.open(dir)
+    }
 }
 
 /// A consistent read snapshot.
@@ -342,6 +378,8 @@ impl Reader<'_> {
 pub struct Writer<'a> {
     store: &'a Store,
     txn: RwTxn<'a>,
+    /// Agents removed in this transaction, whose state goes once it commits.
+    removed: Vec<AgentId>,
 }
 
 impl Writer<'_> {
@@ -426,6 +464,7 @@ impl Writer<'_> {
         }
         self.store.agents.delete(&mut self.txn, &raw)?;
         self.count(&agent, -1)?;
+        self.removed.push(id);
         if purge {
             self.store.order.delete(&mut self.txn, &raw)?;
         } else {

@@ -88,16 +88,17 @@ impl Harness {
         let mut config = vigil::config::load(&h.config_file()).config;
         tweak(&mut config);
         let mut services = Services::default();
+        let store = h.store().expect("store");
         if engine {
             let (compiled, problems) = vigil::engine::live::compile(&home, &config).expect("engine");
             let live = Arc::new(vigil::engine::live::Live::new(compiled, vigil::engine::live::messages(&problems)));
             let settings = vigil::logtest::Settings::from_config(&config, "test-manager");
             services.logtest = Some(Arc::new(vigil::logtest::Logtest::new(Arc::clone(&live), settings)));
-            services.sink =
-                Some(Arc::new(vigil::server::queue::Sink::open(&h, &config, Arc::clone(&live)).expect("sink")));
+            services.sink = Some(Arc::new(
+                vigil::server::queue::Sink::open(&h, &config, Arc::clone(&live), Some(store.clone())).expect("sink"),
+            ));
             services.engine = Some(live);
         }
-        let store = h.store().expect("store");
         let api = Arc::new(Api::open(&home, Arc::new(config), store, services).expect("api"));
         let (router, _) = vigil::api::routes::router(Arc::clone(&api));
         let mut harness = Self { _dir: dir, home, api, router, admin: String::new() };

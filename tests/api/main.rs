@@ -10,6 +10,7 @@ mod declarations;
 mod groups;
 mod harness;
 mod manager;
+mod modules;
 mod queries;
 mod rbac;
 mod ruleset;

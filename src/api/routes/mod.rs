@@ -11,6 +11,7 @@ mod info;
 mod logtest;
 mod manager;
 mod mitre;
+mod modules;
 pub mod pick;
 mod ruleset;
 mod security;
@@ -38,6 +39,7 @@ pub fn router(api: Arc<Api>) -> (Router, Vec<Declared>) {
     let routes = security::add(routes);
     let routes = agents::add(routes);
     let routes = groups::add(routes);
+    let routes = modules::add(routes);
     let routes = manager::add(routes);
     let routes = cluster::add(routes);
     let routes = ruleset::add(routes);

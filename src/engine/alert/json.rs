@@ -223,6 +223,9 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, warnings: &mut Vec<Stri
     if alert.force_full_log || !no_full_log {
         root.string("full_log", &pre.full_log);
     }
+    if let Some(fim) = &event.fim {
+        root.raw("syscheck", &fim.json);
+    }
     let early_predecoder = pre.program_name.is_some() || pre.timestamp.is_some();
     let hostname = shown_hostname(&pre.full_log);
     if early_predecoder {
@@ -255,7 +258,7 @@ pub fn alert_json(origin: Origin<'_>, alert: &Alert<'_>, warnings: &mut Vec<Stri
     if let Some(previous) = alert.previous_log {
         root.string("previous_log", previous);
     }
-    if let Some(data) = data(event) {
+    if let Some(data) = data(event).filter(|_| event.fim.is_none()) {
         data.print(root.key("data"));
     }
     if !early_predecoder && let Some(h) = hostname {

@@ -58,8 +58,8 @@ pub fn archive_line(when: DateTime, event: &Event) -> Option<String> {
 
 /// The `alerts.log` block of an alert: header, where and when, agent labels (`key: value`
 /// lines, already filtered), the rule, the address and user lines that are set, the full log,
-/// the non-empty dynamic fields, the correlated events' logs, and a blank line. FIM events get
-/// their `Attributes:` section from the syscheck decoder, which comes with the agent modules.
+/// the non-empty dynamic fields, the correlated events' logs, and a blank line. FIM events show
+/// their `Attributes:` section instead of the dynamic fields.
 pub fn alert_block(
     id: AlertId,
     when: DateTime,
@@ -91,7 +91,9 @@ pub fn alert_block(
     out.push('\n');
     out.push_str(&event.pre.full_log);
     out.push('\n');
-    if event.decoder.is_some() {
+    if let Some(fim) = &event.fim {
+        out.push_str(&fim.text);
+    } else if event.decoder.is_some() {
         for (key, value) in event.dynamic().iter().filter(|(_, v)| !v.is_empty()) {
             let _ = writeln!(out, "{key}: {value}");
         }

@@ -5,6 +5,7 @@
 //! every top-level decoder with its parent's name. Same-name siblings form a chain (`get_next`)
 //! whose regexes all run.
 
+mod builtin;
 mod parse;
 mod set;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::ruleset::regex::Expression;
 
+pub use builtin::Builtin;
 pub use parse::{DecoderError, parse_file};
 pub use set::{DecoderId, DecoderSet, Node};
 

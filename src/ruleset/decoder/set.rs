@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::parse::DecoderError;
-use super::{Decoder, Offset};
+use super::{Builtin, Decoder, Offset};
 
 /// Index of a decoder in a [`DecoderSet`].
 pub type DecoderId = usize;
@@ -25,12 +25,29 @@ pub struct DecoderSet {
     pub with_program: Vec<Node>,
     /// Top-level decoders without one.
     pub without_program: Vec<Node>,
+    /// The built-in module decoders, in [`Builtin::ALL`]'s order (outside both lists).
+    builtins: Vec<DecoderId>,
 }
 
 impl DecoderSet {
     /// The decoder with this id.
     pub fn get(&self, id: DecoderId) -> &Decoder {
         &self.decoders[id]
+    }
+
+    /// The id of built-in decoder `b`, registered by [`DecoderSet::add_builtins`].
+    pub fn builtin(&self, b: Builtin) -> Option<DecoderId> {
+        self.builtins.get(b.index()).copied()
+    }
+
+    /// Registers the built-in module decoders (once, after the XML ones).
+    pub fn add_builtins(&mut self) {
+        if self.builtins.is_empty() {
+            for b in Builtin::ALL {
+                self.builtins.push(self.decoders.len());
+                self.decoders.push(b.decoder());
+            }
+        }
     }
 
     /// Every decoder in load order.
