@@ -70,7 +70,8 @@ impl ModuleSink {
         txn.as_mut().ok_or_else(|| ModuleError::Invalid { module: "modules", reason: "no transaction".into() })
     }
 
-    /// Commits the batch's state, then sends its answers and records the agents' OS.
+    /// Commits the batch's state, then sends its answers and fills the OS fields agents' records
+    /// lack from their inventory.
     pub fn finish(&self, batch: Batch<'_>) {
         let Batch { txn, effects } = batch;
         if let Some(txn) = txn
@@ -94,7 +95,17 @@ impl ModuleSink {
         if let Some(store) = &self.store {
             for (owner, os) in effects.os {
                 let Some(agent) = agent(owner) else { continue };
-                if let Err(e) = store.write(|w| w.update(agent, |a| a.os = os.clone()).map(|_| ())) {
+                let lacking = store.agent(agent).ok().flatten().is_some_and(|a| a.os.clone().fill_from(&os));
+                if !lacking {
+                    continue;
+                }
+                let filled = store.write(|w| {
+                    w.update(agent, |a| {
+                        a.os.fill_from(&os);
+                    })
+                    .map(|_| ())
+                });
+                if let Err(e) = filled {
                     debug!(agent = %agent, "OS inventory not recorded on the agent: {e}");
                 }
             }

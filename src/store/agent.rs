@@ -401,6 +401,28 @@ impl Os {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Fills the fields this record lacks from `other` (what the agent's keepalive said wins
+    /// over inventory). `true` when anything changed.
+    pub fn fill_from(&mut self, other: &Self) -> bool {
+        let before = self.clone();
+        for (mine, theirs) in [
+            (&mut self.name, &other.name),
+            (&mut self.version, &other.version),
+            (&mut self.major, &other.major),
+            (&mut self.minor, &other.minor),
+            (&mut self.codename, &other.codename),
+            (&mut self.build, &other.build),
+            (&mut self.platform, &other.platform),
+            (&mut self.uname, &other.uname),
+            (&mut self.arch, &other.arch),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        *self != before
+    }
 }
 
 /// One registered agent: identity, key, groups and what its connection has told us.

@@ -230,3 +230,27 @@ async fn inventory_and_assessments_are_queryable_through_the_api() {
         .expect(StatusCode::OK);
     assert_eq!(count(&h, Table::Packages), 0);
 }
+
+#[tokio::test]
+async fn inventory_fills_the_agent_os_and_cis_cat_scans_are_kept() {
+    let h = harness().await;
+    let os = r#"d:syscollector:{"type":"dbsync_osinfo","operation":"MODIFIED","data":{"hostname":"web","architecture":"x86_64","os_name":"Debian GNU/Linux","os_version":"12 (bookworm)","os_codename":"bookworm","os_major":"12","os_platform":"debian","sysname":"Linux","release":"6.1.0","version":"1 SMP","checksum":"c1","scan_time":"2026/11/27 10:00:00"}}"#;
+    from_agent(&h, &[os]);
+    let body = h.admin(Method::GET, "/agents?agents_list=001", Payload::None).await.expect(StatusCode::OK).json();
+    let agent = &body["data"]["affected_items"][0];
+    assert_eq!(agent["os"]["name"], "Debian GNU/Linux");
+    assert_eq!(agent["os"]["major"], "12");
+    assert_eq!(agent["os"]["platform"], "debian");
+    let body = h.admin(Method::GET, "/syscollector/001/os", Payload::None).await.expect(StatusCode::OK).json();
+    let item = &body["data"]["affected_items"][0];
+    assert_eq!(item["os"]["codename"], "bookworm");
+    assert_eq!(item["architecture"], "x86_64");
+    assert_eq!(item["sysname"], "Linux");
+
+    let scan = r#"e:wodle_cis-cat:{"type":"scan_info","scan_id":7,"cis":{"benchmark":"CIS Debian","profile":"L1","timestamp":"2026-11-27T10:00:00Z","pass":80,"fail":20,"error":0,"unknown":0,"notchecked":5,"score":"80%"}}"#;
+    from_agent(&h, &[scan, r#"e:elsewhere:{"type":"scan_info"}"#]);
+    let row = h.api.store.state().read(|r| r.get(owner(), Table::Ciscat, "last")).expect("read").expect("scan kept");
+    assert_eq!(row.get("score"), Some(&json!(80)));
+    assert_eq!(row.get("pass"), Some(&json!(80)));
+    assert_eq!(sink(&h).modules.refused.load(Ordering::Relaxed), 1, "a CIS-CAT message from elsewhere is refused");
+}

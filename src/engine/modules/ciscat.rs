@@ -5,19 +5,16 @@ use serde_json::Value;
 
 use super::json::{self, get, str_of};
 use super::{Context, Handled, ModuleError};
-use crate::engine::plugins::{self, cjson::Json};
+use crate::engine::plugins::cjson::Json;
 use crate::engine::predecode::Predecoded;
-use crate::ruleset::decoder::{Builtin, Plugin};
+use crate::ruleset::decoder::Builtin;
 use crate::store::state::{Owner, Row, Table};
 
 const MODULE: &str = "ciscat";
 
 /// Decodes one queue `e` message.
 pub fn decode(ctx: &mut Context<'_, '_>, owner: Owner, pre: Predecoded) -> Result<Handled, ModuleError> {
-    let location = match pre.location.strip_prefix('(') {
-        Some(_) => pre.location.split_once('>').map_or("", |(_, l)| l),
-        None => pre.location.as_str(),
-    };
+    let location = super::module_location(&pre);
     if location != "wodle_cis-cat" {
         return Err(ModuleError::invalid(MODULE, format!("invalid location '{location}'")));
     }
@@ -48,11 +45,30 @@ pub fn decode(ctx: &mut Context<'_, '_>, owner: Owner, pre: Predecoded) -> Resul
         ctx.state.clear(owner, Table::Ciscat)?;
         ctx.state.put(owner, Table::Ciscat, "last", &row)?;
     }
+    let mut fields = Vec::new();
+    flatten(&root, "", &mut fields);
     drop(root);
-    let log = pre.log.clone();
     let mut event = ctx.event(pre, Builtin::Ciscat);
-    if let Some(decoder) = event.decoder.map(|id| ctx.decoders.get(id)) {
-        plugins::run(Plugin::Json, Some(&log), &log, decoder, &mut event, &|_| false);
+    for (key, value) in fields {
+        event.push_dynamic(key.into(), value);
     }
     Ok(Handled::Event(Box::new(event)))
+}
+
+/// The JSON's leaves as dotted fields, as the JSON decoder flattens it for CIS-CAT: arrays and
+/// nulls are left out.
+fn flatten(json: &Json<'_>, prefix: &str, out: &mut Vec<(String, String)>) {
+    match json {
+        Json::Object(members) => {
+            for (key, value) in members {
+                let name = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+                flatten(value, &name, out);
+            }
+        }
+        Json::String(s) => out.push((prefix.to_owned(), s.to_string())),
+        Json::Number(n) => out.push((prefix.to_owned(), crate::engine::plugins::cjson::number_field(*n))),
+        Json::True => out.push((prefix.to_owned(), "true".into())),
+        Json::False => out.push((prefix.to_owned(), "false".into())),
+        Json::Null | Json::Array(_) => {}
+    }
 }

@@ -492,7 +492,19 @@ impl FimEvent {
             }
         };
         pair(&mut w, "size", &o.size, &n.size);
-        pair(&mut w, "perm", &o.perm, &n.perm);
+        // Windows permissions (`user (allowed): A|B, …`) are shown as objects.
+        if let Some(b) = before(&o.perm, &n.perm) {
+            match windows_perm_json(&b) {
+                Some(json) => w.raw("win_perm_before", &json),
+                None => w.string("perm_before", &b),
+            }
+        }
+        if let Some(a) = set(&n.perm) {
+            match windows_perm_json(a) {
+                Some(json) => w.raw("win_perm_after", &json),
+                None => w.string("perm_after", a),
+            }
+        }
         pair(&mut w, "uid", &o.uid, &n.uid);
         pair(&mut w, "gid", &o.gid, &n.gid);
         pair(&mut w, "md5", &o.md5, &n.md5);
@@ -638,6 +650,42 @@ impl FimEvent {
         }
         out
     }
+}
+
+/// One kind of access entry (`allowed`, `denied`) and its rights.
+type Rights = (String, Vec<String>);
+
+/// Windows permission text as the alert's `win_perm_*` array: one object per account with its
+/// `allowed` and `denied` rights; `None` for POSIX permissions (no `|`) or text that does not
+/// read as `account (kind): R|R, …`.
+fn windows_perm_json(text: &str) -> Option<String> {
+    if !text.contains('|') {
+        return None;
+    }
+    let mut accounts: Vec<(String, Vec<Rights>)> = Vec::new();
+    for part in text.split(", ") {
+        let (head, rights) = part.trim_start().split_once("): ")?;
+        let (name, kind) = head.rsplit_once(" (")?;
+        let rights = rights.split('|').map(str::to_uppercase).collect();
+        match accounts.iter_mut().find(|(n, _)| n == name) {
+            Some((_, kinds)) => kinds.push((kind.to_owned(), rights)),
+            None => accounts.push((name.to_owned(), vec![(kind.to_owned(), rights)])),
+        }
+    }
+    let mut out = String::from("[");
+    for (i, (name, kinds)) in accounts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut o = ObjectWriter::open(&mut out);
+        o.string("name", name);
+        for (kind, rights) in kinds {
+            o.strings(kind, rights.iter().map(String::as_str));
+        }
+        o.close();
+    }
+    out.push(']');
+    Some(out)
 }
 
 /// One "what changed" line: the old and new values and how the line reads.

@@ -105,6 +105,14 @@ impl Context<'_, '_> {
     }
 }
 
+/// The location a module message names, after an agent's `(name) ip->` prefix.
+fn module_location(pre: &Predecoded) -> &str {
+    match pre.location.strip_prefix('(') {
+        Some(_) => pre.location.split_once('>').map_or("", |(_, l)| l),
+        None => pre.location.as_str(),
+    }
+}
+
 /// Decodes one pre-decoded module message.
 pub fn handle(ctx: &mut Context<'_, '_>, pre: Predecoded) -> Result<Handled, ModuleError> {
     let Some(owner) = Owner::parse(&pre.agent_id) else {

@@ -321,10 +321,7 @@ fn os_of(data: &Json<'_>) -> crate::store::Os {
 
 /// Decodes one queue `d` message.
 pub fn decode(ctx: &mut Context<'_, '_>, owner: Owner, pre: Predecoded) -> Result<Handled, ModuleError> {
-    let location = match pre.location.strip_prefix('(') {
-        Some(_) => pre.location.split_once('>').map_or("", |(_, l)| l),
-        None => pre.location.as_str(),
-    };
+    let location = super::module_location(&pre);
     if location != "syscollector" {
         return Err(ModuleError::invalid(MODULE, format!("invalid location '{location}'")));
     }

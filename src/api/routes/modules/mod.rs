@@ -45,6 +45,19 @@ fn owner(api: &Api, me: &Principal, action: Action, raw: &str) -> ApiResult<(Own
     Ok((id.into(), Some(agent)))
 }
 
+/// Forgets `tables` of the agent `raw` names (the caller needs `action` on it).
+fn clear(api: &Api, me: &Principal, action: Action, raw: &str, tables: &[Table], what: &str) -> ApiResult<Affected> {
+    let (owner, _) = owner(api, me, action, raw)?;
+    api.store.state().write(|w| tables.iter().try_for_each(|t| w.clear(owner, *t).map(|_| ())))?;
+    let mut out = Affected::new(
+        format!("{what} database was cleared on returned agents"),
+        "",
+        format!("{what} database was not cleared"),
+    );
+    out.push(Value::from(raw));
+    Ok(out)
+}
+
 /// Every row of `owner`'s `table`.
 fn rows(api: &Api, owner: Owner, table: Table) -> ApiResult<Vec<Row>> {
     Ok(api.store.state().rows(owner, table)?)

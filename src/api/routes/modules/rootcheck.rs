@@ -143,10 +143,5 @@ async fn clear(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let (owner, _) = owner(&api, &me, RootcheckClear, &agent_id)?;
-    api.store.state().write(|w| w.clear(owner, Table::Rootcheck))?;
-    let mut out =
-        Affected::new("Rootcheck database was cleared on returned agents", "", "Rootcheck database was not cleared");
-    out.push(Value::from(agent_id));
-    Ok(out)
+    super::clear(&api, &me, RootcheckClear, &agent_id, &[Table::Rootcheck], "Rootcheck")
 }

@@ -166,13 +166,5 @@ async fn clear(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let (owner, _) = owner(&api, &me, SyscheckClear, &agent_id)?;
-    api.store.state().write(|w| {
-        w.clear(owner, Table::FimFile)?;
-        w.clear(owner, Table::FimRegistry)
-    })?;
-    let mut out =
-        Affected::new("Syscheck database was cleared on returned agents", "", "Syscheck database was not cleared");
-    out.push(Value::from(agent_id));
-    Ok(out)
+    super::clear(&api, &me, SyscheckClear, &agent_id, &[Table::FimFile, Table::FimRegistry], "Syscheck")
 }

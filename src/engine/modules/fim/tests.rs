@@ -51,3 +51,14 @@ fn long_paths_are_shortened_as_wazuh_shows_them() {
     assert_eq!(shown.len(), 719 + " [...] ".len() + 30);
     assert!(shown.contains(" [...] "));
 }
+
+#[test]
+fn windows_permissions_are_shown_per_account() {
+    let json = windows_perm_json("Administrators (allowed): delete|read_control, Users (denied): write_data")
+        .expect("Windows permissions");
+    assert_eq!(
+        json,
+        r#"[{"name":"Administrators","allowed":["DELETE","READ_CONTROL"]},{"name":"Users","denied":["WRITE_DATA"]}]"#
+    );
+    assert_eq!(windows_perm_json("rw-r--r--"), None);
+}
