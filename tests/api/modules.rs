@@ -253,4 +253,18 @@ async fn inventory_fills_the_agent_os_and_cis_cat_scans_are_kept() {
     assert_eq!(row.get("score"), Some(&json!(80)));
     assert_eq!(row.get("pass"), Some(&json!(80)));
     assert_eq!(sink(&h).modules.refused.load(Ordering::Relaxed), 1, "a CIS-CAT message from elsewhere is refused");
+    let service = r#"d:syscollector:{"type":"dbsync_services","operation":"INSERTED","data":{"service_id":"ssh","service_name":"OpenSSH","service_state":"running","process_pid":42,"file_path":"/lib/systemd/system/ssh.service","item_id":"s1","checksum":"c","scan_time":"2026/11/27 10:00:00"}}"#;
+    from_agent(&h, &[service]);
+    let body = h.admin(Method::GET, "/syscollector/001/services", Payload::None).await.expect(StatusCode::OK).json();
+    let item = &body["data"]["affected_items"][0];
+    assert_eq!(item["service"]["name"], "OpenSSH");
+    assert_eq!(item["process"]["pid"], 42);
+    assert_eq!(item["file.path"], "/lib/systemd/system/ssh.service", "kept flat as Wazuh shows it");
+    let body = h
+        .admin(Method::GET, "/ciscat/001/results?select=score,scan.id", Payload::None)
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(body["data"]["affected_items"][0]["score"], 80);
+    assert_eq!(body["data"]["affected_items"][0]["scan"]["id"], 7);
 }

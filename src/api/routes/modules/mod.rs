@@ -1,6 +1,7 @@
-//! What agents' modules reported, from the per-agent state: `/syscheck`, `/rootcheck`, `/sca`
-//! and `/syscollector`, with Wazuh's item shapes.
+//! What agents' modules reported, from the per-agent state: `/syscheck`, `/rootcheck`, `/sca`,
+//! `/syscollector` and `/ciscat`, with Wazuh's item shapes.
 
+mod ciscat;
 mod rootcheck;
 mod sca;
 mod syscheck;
@@ -26,6 +27,7 @@ pub fn add(routes: Routes) -> Routes {
     let routes = syscheck::add(routes);
     let routes = rootcheck::add(routes);
     let routes = sca::add(routes);
+    let routes = ciscat::add(routes);
     syscollector::add(routes)
 }
 

@@ -25,7 +25,7 @@ pub fn add(routes: Routes) -> Routes {
 }
 
 /// One path per inventory table (the table is the last segment).
-const PATHS: [&str; 12] = [
+const PATHS: [&str; 13] = [
     "/syscollector/{agent_id}/os",
     "/syscollector/{agent_id}/hardware",
     "/syscollector/{agent_id}/packages",
@@ -38,6 +38,7 @@ const PATHS: [&str; 12] = [
     "/syscollector/{agent_id}/users",
     "/syscollector/{agent_id}/groups",
     "/syscollector/{agent_id}/services",
+    "/syscollector/{agent_id}/browser_extensions",
 ];
 
 /// One inventory route: its table, its fields (API name, column) and its filters.
@@ -47,10 +48,13 @@ struct Route {
     fields: &'static [(&'static str, &'static str)],
     /// Columns renamed by prefix (`user_x` → `user.x`), for tables with many columns.
     prefixes: &'static [(&'static str, &'static str)],
+    /// Columns shown under a dotted name without nesting (Wazuh nests a prefix only when a row
+    /// has several fields under it).
+    flat: &'static [(&'static str, &'static str)],
     filters: &'static [&'static str],
 }
 
-const ROUTES: [Route; 12] = [
+const ROUTES: [Route; 13] = [
     Route {
         name: "os",
         table: Table::Os,
@@ -71,6 +75,7 @@ const ROUTES: [Route; 12] = [
             ("os_release", "os_release"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &[],
     },
     Route {
@@ -86,6 +91,7 @@ const ROUTES: [Route; 12] = [
             ("ram.usage", "ram_usage"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &[],
     },
     Route {
@@ -107,6 +113,7 @@ const ROUTES: [Route; 12] = [
             ("location", "location"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &["vendor", "name", "architecture", "format", "version"],
     },
     Route {
@@ -114,6 +121,7 @@ const ROUTES: [Route; 12] = [
         table: Table::Processes,
         fields: &[],
         prefixes: &[("", "")],
+        flat: &[],
         filters: &[
             "state", "pid", "ppid", "egroup", "euser", "fgroup", "name", "nlwp", "pgrp", "priority", "rgroup", "ruser",
             "sgroup", "suser",
@@ -136,6 +144,7 @@ const ROUTES: [Route; 12] = [
             ("process", "process"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &["pid", "protocol", "tx_queue", "state", "process", "local.ip", "local.port", "remote.ip"],
     },
     Route {
@@ -149,6 +158,7 @@ const ROUTES: [Route; 12] = [
             ("broadcast", "broadcast"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &["iface", "proto", "address", "broadcast", "netmask"],
     },
     Route {
@@ -171,6 +181,7 @@ const ROUTES: [Route; 12] = [
             ("rx.dropped", "rx_dropped"),
         ],
         prefixes: &[],
+        flat: &[],
         filters: &[
             "name",
             "adapter",
@@ -192,6 +203,7 @@ const ROUTES: [Route; 12] = [
         table: Table::NetProto,
         fields: &[("iface", "iface"), ("type", "type"), ("gateway", "gateway"), ("dhcp", "dhcp")],
         prefixes: &[],
+        flat: &[],
         filters: &["iface", "type", "gateway", "dhcp"],
     },
     Route {
@@ -199,6 +211,7 @@ const ROUTES: [Route; 12] = [
         table: Table::Hotfixes,
         fields: &[("hotfix", "hotfix")],
         prefixes: &[],
+        flat: &[],
         filters: &["hotfix"],
     },
     Route {
@@ -206,6 +219,7 @@ const ROUTES: [Route; 12] = [
         table: Table::Users,
         fields: &[],
         prefixes: &[("user_", "user."), ("login_", "login."), ("", "")],
+        flat: &[],
         filters: &[],
     },
     Route {
@@ -213,6 +227,7 @@ const ROUTES: [Route; 12] = [
         table: Table::Groups,
         fields: &[],
         prefixes: &[("group_", "group."), ("", "")],
+        flat: &[],
         filters: &[],
     },
     Route {
@@ -220,6 +235,19 @@ const ROUTES: [Route; 12] = [
         table: Table::Services,
         fields: &[],
         prefixes: &[("service_", "service."), ("process_", "process."), ("", "")],
+        flat: &[
+            ("file_path", "file.path"),
+            ("log_file_path", "log_file.path"),
+            ("error_log_file_path", "error_log_file.path"),
+        ],
+        filters: &[],
+    },
+    Route {
+        name: "browser_extensions",
+        table: Table::BrowserExtensions,
+        fields: &[],
+        prefixes: &[("browser_", "browser."), ("package_", "package."), ("", "")],
+        flat: &[("user_id", "user.id"), ("file_hash_sha256", "file_hash.sha256")],
         filters: &[],
     },
 ];
@@ -229,6 +257,10 @@ fn shape(route: &Route, row: &Row) -> Value {
     let mut v = if route.fields.is_empty() {
         let mut out = Value::Object(serde_json::Map::new());
         for (column, value) in row.iter().filter(|(c, _)| !matches!(c.as_str(), "scan_time" | "item_id")) {
+            if let (Some((_, key)), Some(obj)) = (route.flat.iter().find(|(c, _)| c == column), out.as_object_mut()) {
+                obj.insert((*key).to_owned(), value.clone());
+                continue;
+            }
             let renamed = route
                 .prefixes
                 .iter()
