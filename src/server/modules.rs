@@ -13,6 +13,18 @@ use crate::remote::commands::{Commands, Kind};
 use crate::store::state::{Owner, StateWriter};
 use crate::store::{AgentId, Store};
 
+/// The module queues and the names analysisd's statistics give their counts.
+pub const QUEUES: [(u8, &str); 8] = [
+    (b'8', "syscheck"),
+    (b'5', "dbsync"),
+    (b'9', "rootcheck"),
+    (b'p', "sca"),
+    (b'd', "syscollector"),
+    (b'f', "winevt"),
+    (b'3', "hostinfo"),
+    (b'e', "ciscat"),
+];
+
 /// The state store and the agents' connections module messages need.
 #[derive(Debug, Default)]
 pub struct ModuleSink {
@@ -22,6 +34,8 @@ pub struct ModuleSink {
     pub refused: AtomicU64,
     /// Module messages stored.
     pub stored: AtomicU64,
+    /// Messages decoded per module queue, in [`QUEUES`]' order.
+    decoded: [AtomicU64; QUEUES.len()],
 }
 
 /// One batch's open transaction and what it left.
@@ -49,6 +63,9 @@ impl ModuleSink {
         match result {
             Ok(outcome) => {
                 self.stored.fetch_add(1, Ordering::Relaxed);
+                if let Some(i) = QUEUES.iter().position(|(q, _)| raw.first() == Some(q)) {
+                    self.decoded[i].fetch_add(1, Ordering::Relaxed);
+                }
                 outcome
             }
             Err(e) => {
@@ -68,6 +85,16 @@ impl ModuleSink {
             *txn = Some(store.state().begin()?);
         }
         txn.as_mut().ok_or_else(|| ModuleError::Invalid { module: "modules", reason: "no transaction".into() })
+    }
+
+    /// Rows refused because an agent's table was full.
+    pub fn state_refused(&self) -> u64 {
+        self.store.as_ref().map_or(0, |s| s.state().refused())
+    }
+
+    /// Messages decoded so far, per module (analysisd's names).
+    pub fn decoded(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        QUEUES.iter().zip(&self.decoded).map(|((_, name), n)| (*name, n.load(Ordering::Relaxed)))
     }
 
     /// Commits the batch's state, then sends its answers and fills the OS fields agents' records

@@ -35,6 +35,18 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
     page.counter("vigil_engine_decoded_total", "Events a decoder matched.", &[], decoded);
     let alerts = sink.alerts.load(Ordering::Relaxed);
     page.counter("vigil_engine_alerts_total", "Alerts written.", &[], alerts);
+    for (module, n) in sink.modules.decoded() {
+        page.counter("vigil_modules_decoded_total", "Agent module messages decoded.", &[("module", module)], n);
+    }
+    let refused = sink.modules.refused.load(Ordering::Relaxed);
+    page.counter("vigil_modules_refused_total", "Agent module messages refused (malformed or invalid).", &[], refused);
+    let full = sink.modules.state_refused();
+    page.counter(
+        "vigil_modules_rows_refused_total",
+        "State rows refused because an agent's table was full.",
+        &[],
+        full,
+    );
 }
 
 /// Writes both files now and every [`INTERVAL`] on a thread of their own.

@@ -79,6 +79,14 @@ async fn every_sample_module_message_decodes_into_the_state_store() {
     assert_eq!(summaries, sca);
     let fired: Vec<String> = alerts(&h).iter().filter_map(|a| a["rule"]["id"].as_str().map(str::to_owned)).collect();
     assert_eq!(fired.iter().filter(|r| *r == "581").count(), 20, "each new host raises 581: {fired:?}");
+    let stats = h.admin(Method::GET, "/manager/stats/analysisd", Payload::None).await.expect(StatusCode::OK).json();
+    let stats = &stats["data"]["affected_items"][0];
+    assert_eq!(stats["syscheck_events_decoded"], 20);
+    assert_eq!(stats["dbsync_messages_dispatched"], 20);
+    assert_eq!(stats["winevt_events_decoded"], 20);
+    let text = h.admin(Method::GET, "/metrics", Payload::None).await.expect(StatusCode::OK).text;
+    assert!(text.contains("vigil_modules_decoded_total{module=\"hostinfo\"} 20"), "{text}");
+    assert!(text.contains("vigil_modules_refused_total 0"), "{text}");
     let windows = alerts(&h).into_iter().find(|a| a["decoder"]["name"] == "windows_eventchannel");
     if let Some(w) = windows {
         assert_eq!(w["data"]["win"]["system"]["channel"], "System");

@@ -269,7 +269,7 @@ fn analysisd(api: &Api) -> Value {
     let Some(sink) = &api.services.sink else { return json!({}) };
     let handled = sink.handled.load(Ordering::Relaxed);
     let malformed = sink.malformed.load(Ordering::Relaxed);
-    json!({
+    let mut stats = json!({
         "total_events_decoded": sink.decoded.load(Ordering::Relaxed),
         "events_processed": handled,
         "events_received": handled + malformed,
@@ -277,7 +277,16 @@ fn analysisd(api: &Api) -> Value {
         "alerts_written": sink.alerts.load(Ordering::Relaxed),
         "event_queue_usage": 0.0,
         "event_queue_size": 0,
-    })
+    });
+    for (module, n) in sink.modules.decoded() {
+        let key = if module == "dbsync" {
+            "dbsync_messages_dispatched".to_owned()
+        } else {
+            format!("{module}_events_decoded")
+        };
+        stats[key] = Value::from(n);
+    }
+    stats
 }
 
 /// A daemon's statistics with its `uptime` (start) and `timestamp` as the API dates them.
