@@ -276,3 +276,18 @@ async fn inventory_fills_the_agent_os_and_cis_cat_scans_are_kept() {
     assert_eq!(body["data"]["affected_items"][0]["score"], 80);
     assert_eq!(body["data"]["affected_items"][0]["scan"]["id"], 7);
 }
+
+#[tokio::test]
+async fn windows_events_reach_the_stock_windows_rules() {
+    let h = harness().await;
+    let event = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-Auditing' Guid='{54849625-5478-4994-a5ba-3e3b0328c30d}'/><EventID>4625</EventID><Version>0</Version><Level>0</Level><Task>12544</Task><Opcode>0</Opcode><Keywords>0x8010000000000000</Keywords><TimeCreated SystemTime='2026-11-27T10:00:00.000000000Z'/><EventRecordID>1</EventRecordID><Correlation/><Execution ProcessID='600' ThreadID='700'/><Channel>Security</Channel><Computer>dc01</Computer><Security/></System><EventData><Data Name='TargetUserName'>bob</Data><Data Name='TargetDomainName'>CORP</Data><Data Name='Status'>0xc000006d</Data><Data Name='SubStatus'>0xc000006a</Data><Data Name='LogonType'>3</Data><Data Name='IpAddress'>10.0.0.9</Data><Data Name='IpPort'>50000</Data></EventData></Event>";
+    let message = format!("f:EventChannel:{}", json!({"Message": "An account failed to log on.", "Event": event}));
+    from_agent(&h, &[&message]);
+    let alerts = alerts(&h);
+    let alert = alerts.first().expect("an alert");
+    assert_eq!(alert["rule"]["id"], "60122", "{alert}");
+    assert_eq!(alert["decoder"]["name"], "windows_eventchannel");
+    assert_eq!(alert["data"]["win"]["eventdata"]["targetUserName"], "bob");
+    assert_eq!(alert["data"]["win"]["system"]["severityValue"], "AUDIT_FAILURE");
+    assert!(alert.get("full_log").is_none(), "the Windows rules set no_full_log");
+}
