@@ -468,3 +468,20 @@ fn an_agent_enrolled_over_tls_connects_at_once() {
     assert!(text.contains("<!-- Source file: web/agent.conf -->\n<agent_config>web</agent_config>"), "{text}");
     receive_file(&mut connection, &merged);
 }
+
+#[test]
+fn agent_modules_are_answered_over_the_connection_and_alert() {
+    let (server, agents) = serve("auto", &[("fim01", Cipher::Aes)]);
+    let home = server.home().to_owned();
+    let mut connection = Connection::open(server.port, &agents[0]);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    // Nothing is stored for this range yet: the agent is told to send its rows.
+    connection.send(br#"5:fim_file:{"component":"fim_file","type":"integrity_check_global","data":{"id":7,"begin":"/a","end":"/z","checksum":"abc"}}"#);
+    let answer = connection.receive().expect("an answer to the integrity check");
+    assert_eq!(String::from_utf8_lossy(&answer), r#"#!-fim_file dbsync no_data {"id":7,"begin":"/a","end":"/z"}"#);
+    connection.send(br#"8:syscheck:{"type":"event","data":{"path":"/etc/hosts","mode":"realtime","type":"added","timestamp":1,"attributes":{"type":"file","size":3,"checksum":"c1"}}}"#);
+    wait_for("the FIM alert", Duration::from_secs(10), || {
+        alerts(&home).iter().any(|a| a["rule"]["id"] == "801201" && a["syscheck"]["path"] == "/etc/hosts")
+    });
+}
