@@ -155,6 +155,19 @@ enum Entry {
     RegistryValue,
 }
 
+impl Entry {
+    /// The kind an attributes `type` names (`registry` is an old name for a key's file-like
+    /// entry, decoded as a file).
+    fn parse(kind: &str) -> Option<Self> {
+        match kind {
+            "file" | "registry" => Some(Self::File),
+            "registry_key" => Some(Self::RegistryKey),
+            "registry_value" => Some(Self::RegistryValue),
+            _ => None,
+        }
+    }
+}
+
 /// What happened to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -234,12 +247,8 @@ impl FimEvent {
         }
         let event_type = string("type").ok_or_else(|| invalid("No member 'type' in Syscheck JSON payload"))?;
         let path = string("path").ok_or_else(|| invalid("No member 'path' in Syscheck JSON payload"))?;
-        let entry = match entry_type.as_str() {
-            "file" | "registry" => Entry::File,
-            "registry_key" => Entry::RegistryKey,
-            "registry_value" => Entry::RegistryValue,
-            _ => return Err(invalid("Invalid member 'type' in Syscheck attributes JSON payload")),
-        };
+        let entry = Entry::parse(&entry_type)
+            .ok_or_else(|| invalid("Invalid member 'type' in Syscheck attributes JSON payload"))?;
         let change = match event_type.as_str() {
             "added" => Change::Added,
             "modified" => Change::Modified,
@@ -724,12 +733,7 @@ pub fn save_state(ctx: &mut Context<'_, '_>, owner: Owner, data: &Json<'_>) -> R
     let path = string("path").or_else(|| index.clone()).ok_or_else(|| invalid("Cannot save Syscheck: no path"))?;
     let new = get(data, "attributes").map(Attrs::read).ok_or_else(|| invalid("Cannot save Syscheck: no attributes"))?;
     let entry_type = new.kind.clone().ok_or_else(|| invalid("Cannot save Syscheck: no attribute type"))?;
-    let entry = match entry_type.as_str() {
-        "file" | "registry" => Entry::File,
-        "registry_key" => Entry::RegistryKey,
-        "registry_value" => Entry::RegistryValue,
-        _ => return Err(invalid("Cannot save Syscheck: invalid attribute type")),
-    };
+    let entry = Entry::parse(&entry_type).ok_or_else(|| invalid("Cannot save Syscheck: invalid attribute type"))?;
     let fim = FimEvent {
         path,
         mode: None,
@@ -777,11 +781,14 @@ pub fn decode(ctx: &mut Context<'_, '_>, owner: Owner, pre: Predecoded) -> Resul
             ctx.state.delete(owner, table, &key)?;
         }
         Change::Added | Change::Modified => {
-            let stored = ctx.state.get(owner, table, &key)?;
-            let same = |row: &Map<String, Value>| {
-                fim.new.checksum.as_deref().is_some_and(|c| row.get("checksum").and_then(Value::as_str) == Some(c))
-            };
-            if fim.change == Change::Modified && stored.as_ref().is_some_and(same) {
+            // Only a modification is checked against the stored entry (a re-sent one).
+            if fim.change == Change::Modified
+                && let Some(checksum) = fim.new.checksum.as_deref()
+                && ctx
+                    .state
+                    .get(owner, table, &key)?
+                    .is_some_and(|row| row.get("checksum").and_then(Value::as_str) == Some(checksum))
+            {
                 return Ok(Handled::Absorbed);
             }
             ctx.state.put(owner, table, &key, &fim.row(ctx.now, num_of(data, "timestamp")))?;

@@ -45,10 +45,16 @@ fn request_dump(ctx: &mut Context<'_, '_>, owner: Owner, policy: &str, first_sca
     ctx.effects.replies.push(Reply { to: owner, text });
 }
 
+/// A policy's stored checks with their keys, by check id (every key `<policy> …` sorts between
+/// `<policy> ` and `<policy>!`).
+fn policy_checks(ctx: &Context<'_, '_>, owner: Owner, policy: &str) -> Result<Vec<(String, Row)>, ModuleError> {
+    Ok(ctx.state.range(owner, Table::ScaCheck, &format!("{policy} "), &format!("{policy}!"))?)
+}
+
 /// SHA-256 of the policy's stored results joined by `:` (`not applicable` counted as empty),
 /// as agents compute it; `None` without checks.
 fn results_hash(ctx: &Context<'_, '_>, owner: Owner, policy: &str) -> Result<Option<String>, ModuleError> {
-    let rows = ctx.state.range(owner, Table::ScaCheck, &format!("{policy} "), &format!("{policy}!"))?;
+    let rows = policy_checks(ctx, owner, policy)?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -64,7 +70,7 @@ fn delete_checks(
     policy: &str,
     keep_scan: Option<i64>,
 ) -> Result<(), ModuleError> {
-    for (key, row) in ctx.state.range(owner, Table::ScaCheck, &format!("{policy} "), &format!("{policy}!"))? {
+    for (key, row) in policy_checks(ctx, owner, policy)? {
         if keep_scan.is_none_or(|s| row.get("scan_id").and_then(Value::as_i64) != Some(s)) {
             ctx.state.delete(owner, Table::ScaCheck, &key)?;
         }

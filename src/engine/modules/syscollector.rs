@@ -221,6 +221,11 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
 }
 
+/// `network_address`'s numeric protocol as wazuh-db stores it.
+fn address_family(proto: f64) -> &'static str {
+    if proto == 0.0 { "ipv4" } else { "ipv6" }
+}
+
 /// Text of a scalar for keys and fields (`""` for anything else).
 fn scalar(value: Option<&Json<'_>>) -> String {
     value.and_then(json::text).unwrap_or_default()
@@ -246,7 +251,7 @@ impl Kind {
         let mut row = Row::new();
         for (key, value) in json::members(data) {
             let value = match (self.table, key.as_ref(), value) {
-                (Table::NetAddr, "proto", Json::Number(n)) => Value::from(if *n == 0.0 { "ipv4" } else { "ipv6" }),
+                (Table::NetAddr, "proto", Json::Number(n)) => Value::from(address_family(*n)),
                 (_, _, Json::Null) => continue,
                 (_, _, Json::String(s)) if s.is_empty() && !matches!(key.as_ref(), "format" | "location") => continue,
                 (_, _, v) => json::to_value(v),
@@ -269,24 +274,23 @@ impl Kind {
         self.fields
             .iter()
             .map(|(member, field)| {
-                let mut value = get(data, member);
-                if self.table == Table::NetAddr && *member == "proto" && matches!(value, Some(Json::Number(_))) {
-                    let text = if matches!(value, Some(Json::Number(n)) if *n == 0.0) { "ipv4" } else { "ipv6" };
-                    return (format!("{}{field}", self.prefix), text.to_owned());
-                }
-                if let Some(Json::Null) = value {
-                    value = None;
-                }
-                (format!("{}{field}", self.prefix), scalar(value))
+                let text = match get(data, member) {
+                    Some(Json::Number(n)) if self.table == Table::NetAddr && *member == "proto" => {
+                        address_family(*n).to_owned()
+                    }
+                    value => scalar(value),
+                };
+                (format!("{}{field}", self.prefix), text)
             })
             .collect()
     }
 }
 
-/// Applies one row to `owner`'s table (insert or replace; `false` when it has no key).
-pub fn save(ctx: &mut Context<'_, '_>, owner: Owner, kind: &Kind, data: &Json<'_>) -> Result<bool, ModuleError> {
+/// Applies one row to `owner`'s table (insert or replace); a row without a key is skipped, as
+/// wazuh-db never matches a NULL key.
+pub fn save(ctx: &mut Context<'_, '_>, owner: Owner, kind: &Kind, data: &Json<'_>) -> Result<(), ModuleError> {
     let Some(key) = kind.key(data) else {
-        return Ok(false);
+        return Ok(());
     };
     if kind.table == Table::Os {
         // One operating system per agent: a new one replaces the last.
@@ -294,7 +298,7 @@ pub fn save(ctx: &mut Context<'_, '_>, owner: Owner, kind: &Kind, data: &Json<'_
         ctx.effects.os.push((owner, os_of(data)));
     }
     ctx.state.put(owner, kind.table, &key, &kind.row(data))?;
-    Ok(true)
+    Ok(())
 }
 
 /// The agent record's OS fields from an `osinfo` row.

@@ -7,17 +7,15 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::may;
 use crate::api::Api;
 use crate::api::access::Principal;
 use crate::api::envelope::{Affected, result};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action;
-use crate::store::{Agent, AgentId, Status};
+use crate::store::Status;
 
 /// How long an agent has to answer a configuration request.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,18 +37,6 @@ const COMPONENTS: &[&str] = &[
     "wazuh-db",
     "wmodules",
 ];
-
-/// The agent `raw` names, if it exists and the caller may read it.
-fn agent(api: &Api, me: &Principal, raw: &str) -> ApiResult<Agent> {
-    let missing = || ApiError::wazuh(1701, format!("Agent does not exist: {raw}")).with_status(StatusCode::NOT_FOUND);
-    let id: AgentId = raw.parse().map_err(|_| missing())?;
-    let agent = api.store.agent(id)?.ok_or_else(missing)?;
-    if may(me, Action::AgentRead, &agent) {
-        Ok(agent)
-    } else {
-        Err(ApiError::permission_denied(format!("Permission denied: Resource type: agent:id:{raw}")))
-    }
-}
 
 /// What an agent's `ok <json>` / `err <text>` answer means.
 fn read_answer(answer: &[u8]) -> ApiResult<Value> {
@@ -80,7 +66,7 @@ pub async fn config(
     if configuration.is_empty() || !configuration.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(ApiError::bad_request(format!("'{configuration}' is not a configuration name")));
     }
-    let agent = agent(&api, &me, &agent_id)?;
+    let agent = super::checked(&api, &me, Action::AgentRead, &agent_id)?;
     if agent.status != Status::Active {
         return Err(ApiError::wazuh(1740, "Action only available for active agents"));
     }

@@ -7,7 +7,7 @@ mod list;
 mod live;
 mod manage;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -119,6 +119,19 @@ pub fn send_to(api: &Api, agents: Vec<Agent>, payload: &[u8], kind: Kind, out: &
 pub fn iso(t: i64) -> String {
     jiff::Timestamp::from_second(t)
         .map_or_else(|_| String::new(), |ts| ts.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string())
+}
+
+/// The agent `raw` names, if it exists (else 1701, 404) and the caller may `action` it.
+pub fn checked(api: &Api, me: &Principal, action: Action, raw: &str) -> ApiResult<Agent> {
+    let missing = || ApiError::wazuh(1701, format!("Agent does not exist: {raw}")).with_status(StatusCode::NOT_FOUND);
+    let id: crate::store::AgentId = raw.parse().map_err(|_| missing())?;
+    let agent = api.store.agent(id)?.ok_or_else(missing)?;
+    if may(me, action, &agent) { Ok(agent) } else { Err(denied(raw)) }
+}
+
+/// The error for an agent the caller may not act on.
+pub fn denied(raw: &str) -> ApiError {
+    ApiError::permission_denied(format!("Permission denied: Resource type: agent:id:{raw}"))
 }
 
 /// Whether the caller may `action` this agent.

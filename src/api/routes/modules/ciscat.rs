@@ -43,7 +43,7 @@ async fn results(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, CiscatRead, &agent_id)?;
+    let owner = owner(&api, &me, CiscatRead, &agent_id)?;
     let id = owner.to_string();
     let items = rows(&api, owner, Table::Ciscat)?
         .iter()

@@ -7,20 +7,18 @@ mod sca;
 mod syscheck;
 mod syscollector;
 
-use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::agents::may;
+use super::agents::{checked, denied};
 use crate::api::Api;
 use crate::api::access::{Principal, Routes};
 use crate::api::envelope::Affected;
-use crate::api::error::{ApiError, ApiResult};
+use crate::api::error::ApiResult;
 use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing, SortKey, insert_path};
 use crate::api::rbac::Action;
 use crate::api::rbac::resource::Target;
 use crate::store::state::{Owner, Row, Table};
-use crate::store::{Agent, AgentId};
 
 /// Adds the routes.
 pub fn add(routes: Routes) -> Routes {
@@ -32,24 +30,17 @@ pub fn add(routes: Routes) -> Routes {
 }
 
 /// The owner `raw` names, checked: it exists (1701, 404) and the caller may `action` it.
-fn owner(api: &Api, me: &Principal, action: Action, raw: &str) -> ApiResult<(Owner, Option<Agent>)> {
-    let missing = || ApiError::wazuh(1701, format!("Agent does not exist: {raw}")).with_status(StatusCode::NOT_FOUND);
-    let denied = || ApiError::permission_denied(format!("Permission denied: Resource type: agent:id:{raw}"));
+fn owner(api: &Api, me: &Principal, action: Action, raw: &str) -> ApiResult<Owner> {
     if raw == "000" {
         let allowed = me.permissions.allows(action, &Target::Agent { id: "000", groups: &[] });
-        return if allowed { Ok((Owner::MANAGER, None)) } else { Err(denied()) };
+        return if allowed { Ok(Owner::MANAGER) } else { Err(denied(raw)) };
     }
-    let id: AgentId = raw.parse().map_err(|_| missing())?;
-    let agent = api.store.agent(id)?.ok_or_else(missing)?;
-    if !may(me, action, &agent) {
-        return Err(denied());
-    }
-    Ok((id.into(), Some(agent)))
+    Ok(checked(api, me, action, raw)?.id.into())
 }
 
 /// Forgets `tables` of the agent `raw` names (the caller needs `action` on it).
 fn clear(api: &Api, me: &Principal, action: Action, raw: &str, tables: &[Table], what: &str) -> ApiResult<Affected> {
-    let (owner, _) = owner(api, me, action, raw)?;
+    let owner = owner(api, me, action, raw)?;
     api.store.state().write(|w| tables.iter().try_for_each(|t| w.clear(owner, *t).map(|_| ())))?;
     let mut out = Affected::new(
         format!("{what} database was cleared on returned agents"),

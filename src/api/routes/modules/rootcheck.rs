@@ -48,7 +48,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, RootcheckRead, &agent_id)?;
+    let owner = owner(&api, &me, RootcheckRead, &agent_id)?;
     let findings = rows(&api, owner, Table::Rootcheck)?;
     let ended = when(findings.iter().find(|r| r.get("log").and_then(Value::as_str) == Some(ENDED)));
     let status = params.get("status").unwrap_or("all");
@@ -104,7 +104,7 @@ async fn last_scan(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let (owner, _) = owner(&api, &me, RootcheckRead, &agent_id)?;
+    let owner = owner(&api, &me, RootcheckRead, &agent_id)?;
     let (start, end) = api.store.state().read(|r| {
         Ok((
             when(r.get(owner, Table::Rootcheck, STARTED)?.as_ref()),

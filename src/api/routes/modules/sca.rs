@@ -40,7 +40,7 @@ async fn policies(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, ScaRead, &agent_id)?;
+    let owner = owner(&api, &me, ScaRead, &agent_id)?;
     let scans = rows(&api, owner, Table::ScaScan)?;
     let items = rows(&api, owner, Table::ScaPolicy)?
         .into_iter()
@@ -107,7 +107,7 @@ async fn checks(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, ScaRead, &agent_id)?;
+    let owner = owner(&api, &me, ScaRead, &agent_id)?;
     let mut fields: Vec<(&str, &str)> = CHECK_FIELDS.iter().map(|f| (*f, *f)).collect();
     fields.extend([("id", "id"), ("compliance", "compliance"), ("rules", "rules")]);
     let items = rows(&api, owner, Table::ScaCheck)?

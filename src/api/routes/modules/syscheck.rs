@@ -69,7 +69,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, SyscheckRead, &agent_id)?;
+    let owner = owner(&api, &me, SyscheckRead, &agent_id)?;
     let mut entries = rows(&api, owner, Table::FimFile)?;
     entries.extend(rows(&api, owner, Table::FimRegistry)?);
     let mut items: Vec<Value> = entries.iter().map(entry).collect();
@@ -108,7 +108,7 @@ async fn last_scan(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
-    let (owner, _) = owner(&api, &me, SyscheckRead, &agent_id)?;
+    let owner = owner(&api, &me, SyscheckRead, &agent_id)?;
     let scan = api.store.state().read(|r| r.get(owner, Table::ScanInfo, "fim"))?.unwrap_or_default();
     let start = date(scan.get("start_scan"));
     let end = date(scan.get("end_scan")).filter(|_| {

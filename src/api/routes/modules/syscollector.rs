@@ -306,7 +306,7 @@ async fn inventory(
         .find(|r| r.name == kind)
         .ok_or_else(|| ApiError::bad_request(format!("'{kind}' is not an inventory type")))?;
     let params = Params::parse(q.as_deref());
-    let (owner, _) = owner(&api, &me, SyscollectorRead, &agent_id)?;
+    let owner = owner(&api, &me, SyscollectorRead, &agent_id)?;
     let mut items: Vec<Value> = rows(&api, owner, route.table)?.iter().map(|r| shape(route, r)).collect();
     let id = owner.to_string();
     for item in &mut items {
