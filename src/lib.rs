@@ -12,6 +12,7 @@ pub mod engine;
 pub mod enroll;
 pub mod hex;
 pub mod home;
+pub mod indexer;
 pub mod logging;
 pub mod logtest;
 pub mod metrics;

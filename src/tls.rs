@@ -117,6 +117,29 @@ pub fn client_config(server_ca: Option<&Path>, identity: Option<(&Path, &Path)>)
         Some(ca) => builder.with_root_certificates(roots(ca)?),
         None => builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyServer(provider()))),
     };
+    with_identity(builder, identity)
+}
+
+/// A client configuration like [`client_config`] whose server certificate must chain to one of
+/// the CA files `cas`.
+pub fn verifying_client_config<P: AsRef<Path>>(
+    cas: &[P],
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, TlsError> {
+    let mut all = RootCertStore::empty();
+    for ca in cas {
+        all.roots.extend(roots(ca.as_ref())?.roots);
+    }
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(all);
+    with_identity(builder, identity)
+}
+
+fn with_identity(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, TlsError> {
     let mut config = match identity {
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
         None => builder.with_no_client_auth(),

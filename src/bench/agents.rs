@@ -141,7 +141,7 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         simulated.push(agent);
     }
 
-    let before = sink.handled.load(Ordering::Relaxed);
+    let before = sink.log.counts().events.load(Ordering::Relaxed);
     let started = Instant::now();
     let mut sent = 0u64;
     let mut round = 0;
@@ -163,10 +163,10 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         round += 1;
     }
     // Wait for the server to analyse everything sent; it stops making progress only if lost.
-    let mut last = (sink.handled.load(Ordering::Relaxed), Instant::now());
-    while sink.handled.load(Ordering::Relaxed) - before < sent {
+    let mut last = (sink.log.counts().events.load(Ordering::Relaxed), Instant::now());
+    while sink.log.counts().events.load(Ordering::Relaxed) - before < sent {
         std::thread::sleep(Duration::from_millis(2));
-        let now = sink.handled.load(Ordering::Relaxed);
+        let now = sink.log.counts().events.load(Ordering::Relaxed);
         if now != last.0 {
             last = (now, Instant::now());
         } else if last.1.elapsed() > Duration::from_secs(10) {
@@ -174,8 +174,8 @@ pub fn run(root: &std::path::Path, agents: usize, events: u64, driver: IoDriver)
         }
     }
     let elapsed = started.elapsed();
-    let analysed = sink.handled.load(Ordering::Relaxed) - before;
-    crate::sync::lock(&sink.writer).flush()?;
+    let analysed = sink.log.counts().events.load(Ordering::Relaxed) - before;
+    sink.log.barrier();
     let alerts = std::fs::read_to_string(home.path("logs/alerts/alerts.json")).map_or(0, |t| t.lines().count());
     Ok(AgentsRun { agents, acks, sent, analysed, alerts, elapsed, driver })
 }

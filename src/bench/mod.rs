@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api;
 pub mod corpus;
 pub mod enroll;
+pub mod indexer;
 pub mod keepalives;
 pub mod modules;
 

@@ -138,6 +138,30 @@ pub fn modules(messages: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs the indexer shipper benchmark on temporary homes.
+pub fn indexer(alerts: u64, url: Option<String>) -> anyhow::Result<ExitCode> {
+    let runs: Vec<(String, u32)> = match url {
+        Some(url) => vec![(url, 0)],
+        None => {
+            let port = bench::indexer::accept_all()?;
+            let local = format!("http://127.0.0.1:{port}");
+            vec![(local.clone(), 0), (local, 1)]
+        }
+    };
+    for (url, level) in runs {
+        let run =
+            on_temporary_home(&format!("indexer-{level}"), |root| bench::indexer::run(root, alerts, &url, level))?;
+        println!(
+            "indexer: {} alerts ({:.0} MB of log) shipped to {url} in {} bulks, gzip level {level}: {:.0} alerts/s",
+            run.alerts,
+            run.bytes as f64 / 1e6,
+            run.bulks,
+            run.per_second(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs the API benchmark on a temporary home.
 pub fn api(agents: usize, seconds: u64, connections: usize) -> anyhow::Result<ExitCode> {
     let run = on_temporary_home("api", |root| bench::api::run(root, agents, seconds, connections))?;

@@ -162,6 +162,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         messages: usize,
     },
+    /// Alerts/s the indexer shipper sends from the alert log: to an endpoint in this process
+    /// that accepts every `_bulk` at once (without and with gzip level 1), or to `--url`.
+    Indexer {
+        /// Alerts in the log.
+        #[arg(long, default_value_t = 200_000)]
+        alerts: u64,
+        /// An OpenSearch to ship to instead (http://host:port).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
     Enroll {
@@ -229,6 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             bench::agents(agents, events, poll)
         }
         Command::Bench { command: BenchCommand::Modules { messages } } => bench::modules(messages),
+        Command::Bench { command: BenchCommand::Indexer { alerts, url } } => bench::indexer(alerts, url),
         Command::Bench { command: BenchCommand::Api { agents, seconds, connections } } => {
             bench::api(agents, seconds, connections)
         }

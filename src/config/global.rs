@@ -55,6 +55,12 @@ pub struct Global {
     pub rotate_interval: Duration,
     /// Rotate alert files at this size in bytes (0: no size limit).
     pub max_output_size: u64,
+    /// vigil: the alert log is forced to disk at most this long after a write
+    /// (`fsync_interval`, milliseconds; 0: after every write).
+    #[serde(serialize_with = "super::value::millis")]
+    pub fsync_interval: Duration,
+    /// vigil: or once this many bytes were written since (`fsync_bytes`).
+    pub fsync_bytes: u64,
     /// Custom alert line format, when set.
     pub custom_alert_output: Option<String>,
     /// Check for new releases (used by the API).
@@ -84,6 +90,8 @@ impl Default for Global {
             correlation_keys: 65536,
             rotate_interval: Duration::ZERO,
             max_output_size: 0,
+            fsync_interval: Duration::from_millis(100),
+            fsync_bytes: 1 << 20,
             custom_alert_output: None,
             update_check: true,
         }
@@ -192,6 +200,12 @@ impl Global {
                     Some(n) if n == 0 || (1_000_000..=1 << 40).contains(&n) => self.max_output_size = n,
                     _ => r.invalid_value(el),
                 },
+                "fsync_interval" => {
+                    let mut ms = 100u64;
+                    r.number(el, 0..=60_000, &mut ms);
+                    self.fsync_interval = Duration::from_millis(ms);
+                }
+                "fsync_bytes" => r.number(el, 0..=1 << 40, &mut self.fsync_bytes),
                 "custom_alert_output" => r.text(el, &mut self.custom_alert_output),
                 "update_check" => r.yes_no(el, &mut self.update_check),
                 name if UNUSED.contains(&name) => r.unused(el),

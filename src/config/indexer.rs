@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::value::{Reader, seconds};
+use super::value::Reader;
 use crate::xml::Element;
 
 /// TLS material for the indexer connection.
@@ -27,15 +27,33 @@ pub struct Shipper {
     /// Bytes per request at most.
     pub batch_bytes: u64,
     /// Send a partial batch after this long.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "super::value::millis")]
     pub flush_interval: Duration,
     /// File holding `username:password` for the indexer (Wazuh keeps these in its keystore).
     pub credentials_file: Option<String>,
+    /// gzip level of request bodies (0: none).
+    pub compression: u32,
+    /// Ship archives.json too (Filebeat's `archives` fileset; off as there).
+    pub archives: bool,
+    /// The index template installed when absent (Wazuh's `wazuh-template.json`); relative
+    /// paths are under the home.
+    pub template: String,
+    /// A GeoLite2/GeoIP2 City database for `GeoLocation` (none: no GeoLocation).
+    pub geoip: Option<String>,
 }
 
 impl Default for Shipper {
     fn default() -> Self {
-        Self { batch_docs: 1000, batch_bytes: 5 << 20, flush_interval: Duration::from_secs(1), credentials_file: None }
+        Self {
+            batch_docs: 1000,
+            batch_bytes: 5 << 20,
+            flush_interval: Duration::from_secs(1),
+            credentials_file: None,
+            compression: 0,
+            archives: false,
+            template: "etc/wazuh-template.json".to_owned(),
+            geoip: None,
+        }
     }
 }
 
@@ -105,8 +123,16 @@ impl Indexer {
             match el.name.as_str() {
                 "batch_docs" => r.number(el, 1..=100_000, &mut self.shipper.batch_docs),
                 "batch_bytes" => r.number(el, 1024..=1 << 30, &mut self.shipper.batch_bytes),
-                "flush_interval" => r.time(el, Duration::from_secs(1), &mut self.shipper.flush_interval),
+                "flush_interval" => {
+                    let mut ms = 1000u64;
+                    r.number(el, 1..=3_600_000, &mut ms);
+                    self.shipper.flush_interval = Duration::from_millis(ms);
+                }
                 "credentials_file" => r.text(el, &mut self.shipper.credentials_file),
+                "compression" => r.number(el, 0..=9, &mut self.shipper.compression),
+                "archives" => r.yes_no(el, &mut self.shipper.archives),
+                "template" => self.shipper.template = el.text.clone(),
+                "geoip" => r.text(el, &mut self.shipper.geoip),
                 _ => r.invalid_element(el),
             }
         }

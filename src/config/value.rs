@@ -72,6 +72,11 @@ pub fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_secs())
 }
 
+/// Serializes a duration as whole milliseconds (vigil's finer settings).
+pub fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Wazuh's `w_parse_time`: digits, then an optional unit `s`, `m`, `h`, `d` or `w` (lower case).
 /// Like Wazuh, anything after the unit letter is ignored and an empty value is 0.
 pub fn parse_time(text: &str) -> Option<Duration> {

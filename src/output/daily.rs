@@ -4,14 +4,21 @@
 //! link to it; the next day opens a new file. With `rotate_interval` or `max_output_size` the day
 //! continues in `ossec-<tag>-<DD>-<NNN>.<ext>`. A file left empty is removed when the stream
 //! moves on. Files are 0640 and directories 0750 (analysisd's umask 027).
+//!
+//! Lines are gathered in memory and written by [`DailyLog::flush`], which is all or nothing: a
+//! write cut short (a full disk) is truncated away and the lines kept for the next try, so a
+//! retry never leaves half a line or a line twice.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::civil::Date;
+
+use super::segments::SegmentId;
+pub use super::segments::Stream;
 
 /// When a stream starts a new file within the day (`<global>` and internal options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,29 +37,19 @@ impl Default for Rotation {
     }
 }
 
-/// Which stream: where it lives and what its files are called.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stream {
-    /// `logs/alerts`.
-    pub dir: PathBuf,
-    /// `alerts`, `archive`…
-    pub tag: &'static str,
-    /// `json` or `log`.
-    pub ext: &'static str,
-    /// The fixed name linked to the current file (`alerts.json`), inside `dir`.
-    pub link: &'static str,
-}
-
 /// An open stream.
 #[derive(Debug)]
 pub struct DailyLog {
     stream: Stream,
     rotation: Rotation,
     file: File,
-    path: PathBuf,
+    segment: SegmentId,
+    /// Bytes in the file, counting those still in `pending` (what rotation looks at).
     size: u64,
-    day: Date,
-    counter: u32,
+    /// Bytes really in the file.
+    written: u64,
+    /// Lines not written yet.
+    pending: Vec<u8>,
     /// Unix second of the last file change (for the interval rules).
     changed: i64,
 }
@@ -60,30 +57,45 @@ pub struct DailyLog {
 impl DailyLog {
     /// Opens the stream for `day` at Unix second `now`, continuing the day's last file.
     pub fn open(stream: Stream, rotation: Rotation, day: Date, now: i64) -> std::io::Result<Self> {
-        let (path, counter) = day_file(&stream, &rotation, day)?;
-        let (file, size) = open_append(&path, &stream)?;
-        Ok(Self { stream, rotation, file, path, size, day, counter, changed: now })
+        let segment = day_file(&stream, &rotation, day)?;
+        let (file, size) = open_append(&stream, segment)?;
+        Ok(Self { stream, rotation, file, segment, size, written: size, pending: Vec::new(), changed: now })
     }
 
     /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> PathBuf {
+        self.stream.path(self.segment)
     }
 
-    /// Appends `bytes` (whole lines) on `day` at Unix second `now`, first moving to a new file
-    /// when the day changed or a rotation is due.
-    pub fn append(&mut self, bytes: &[u8], day: Date, now: i64) -> std::io::Result<()> {
-        if day != self.day {
-            let (path, counter) = day_file(&self.stream, &self.rotation, day)?;
-            self.switch(path, counter, now)?;
-            self.day = day;
+    /// The stream.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// Moves to a new file when `day` is not the current file's or a rotation is due at Unix
+    /// second `now` (what is pending goes to the old file first). On error nothing changed.
+    pub fn prepare(&mut self, day: Date, now: i64) -> std::io::Result<()> {
+        if day != self.segment.day {
+            let next = day_file(&self.stream, &self.rotation, day)?;
+            self.switch(next, now)
         } else if self.rotation_due(now) {
-            let counter = self.counter + 1;
-            let path = numbered(&self.stream, day, counter);
-            self.switch(path, counter, now)?;
+            let next = SegmentId { day, number: self.segment.number + 1 };
+            self.switch(next, now)
+        } else {
+            Ok(())
         }
-        self.file.write_all(bytes)?;
+    }
+
+    /// Adds whole lines to the current file (written by the next flush).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
         self.size += bytes.len() as u64;
+    }
+
+    /// [`prepare`](Self::prepare) then [`push`](Self::push).
+    pub fn append(&mut self, bytes: &[u8], day: Date, now: i64) -> std::io::Result<()> {
+        self.prepare(day, now)?;
+        self.push(bytes);
         Ok(())
     }
 
@@ -97,59 +109,69 @@ impl DailyLog {
         }
     }
 
-    fn switch(&mut self, path: PathBuf, counter: u32, now: i64) -> std::io::Result<()> {
-        self.file.flush()?;
+    fn switch(&mut self, next: SegmentId, now: i64) -> std::io::Result<()> {
+        self.flush()?;
+        let (file, size) = open_append(&self.stream, next)?;
         if self.size == 0 {
             // Nothing was written to it: do not leave empty files behind.
-            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(self.stream.path(self.segment));
         }
-        let (file, size) = open_append(&path, &self.stream)?;
-        (self.file, self.path, self.size, self.counter, self.changed) = (file, path, size, counter, now);
+        (self.file, self.segment, self.size, self.written, self.changed) = (file, next, size, size, now);
         Ok(())
     }
 
-    /// Flushes to the file.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
-}
-
-fn month_dir(stream: &Stream, day: Date) -> PathBuf {
-    stream.dir.join(day.year().to_string()).join(day.strftime("%b").to_string())
-}
-
-fn numbered(stream: &Stream, day: Date, counter: u32) -> PathBuf {
-    month_dir(stream, day).join(format!("ossec-{}-{:02}-{counter:03}.{}", stream.tag, day.day(), stream.ext))
-}
-
-/// The day's file to continue: the base name, or the last numbered one that exists (or the one
-/// after a file over the size limit), as Wazuh picks it on start.
-fn day_file(stream: &Stream, rotation: &Rotation, day: Date) -> std::io::Result<(PathBuf, u32)> {
-    let dir = month_dir(stream, day);
-    DirBuilder::new().recursive(true).mode(0o750).create(&dir)?;
-    let mut path = dir.join(format!("ossec-{}-{:02}.{}", stream.tag, day.day(), stream.ext));
-    let mut counter = 0;
-    loop {
-        let next = numbered(stream, day, counter + 1);
-        let too_big = rotation.max_size > 0 && std::fs::metadata(&path).is_ok_and(|m| m.len() > rotation.max_size);
-        if !next.is_file() && !too_big {
-            return Ok((path, counter));
+    /// Writes what is pending, all or nothing: after an error the file is as before and the
+    /// lines are still pending. Returns the bytes written.
+    pub fn flush(&mut self) -> std::io::Result<usize> {
+        if self.pending.is_empty() {
+            return Ok(0);
         }
-        path = next;
-        counter += 1;
+        if let Err(e) = self.file.write_all(&self.pending) {
+            // Cut back to the last whole write; if even that fails the reader skips the torn line.
+            if let Err(t) = self.file.set_len(self.written) {
+                tracing::error!(stage = "output", file = %self.path().display(), "cannot cut back a torn write: {t}");
+            }
+            return Err(e);
+        }
+        let n = self.pending.len();
+        self.written += n as u64;
+        self.pending.clear();
+        Ok(n)
+    }
+
+    /// Forces what was written to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
     }
 }
 
-/// Opens `path` for appending (0640) and points the stream's fixed name at it.
-fn open_append(path: &Path, stream: &Stream) -> std::io::Result<(File, u64)> {
-    let file = OpenOptions::new().append(true).create(true).mode(0o640).open(path)?;
+/// The day's segment to continue: the base file, or the last numbered one that exists (or the
+/// one after a file over the size limit), as Wazuh picks it on start.
+fn day_file(stream: &Stream, rotation: &Rotation, day: Date) -> std::io::Result<SegmentId> {
+    DirBuilder::new().recursive(true).mode(0o750).create(stream.month_dir(day))?;
+    let mut id = SegmentId { day, number: 0 };
+    loop {
+        let next = SegmentId { day, number: id.number + 1 };
+        let too_big =
+            rotation.max_size > 0 && std::fs::metadata(stream.path(id)).is_ok_and(|m| m.len() > rotation.max_size);
+        if !stream.path(next).is_file() && !too_big {
+            return Ok(id);
+        }
+        id = next;
+    }
+}
+
+/// Opens segment `id` for appending (0640) and points the stream's fixed name at it.
+fn open_append(stream: &Stream, id: SegmentId) -> std::io::Result<(File, u64)> {
+    let path = stream.path(id);
+    let file = OpenOptions::new().append(true).create(true).mode(0o640).open(&path)?;
     let size = file.metadata()?.len();
-    let link = stream.dir.join(stream.link);
+    let link = stream.link_path();
     match std::fs::remove_file(&link) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    std::fs::hard_link(path, &link)?;
+    std::fs::hard_link(&path, &link)?;
     Ok((file, size))
 }
 
@@ -167,7 +189,7 @@ mod tests {
         (dir, stream)
     }
 
-    fn read(path: &Path) -> String {
+    fn read(path: &std::path::Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
@@ -177,6 +199,7 @@ mod tests {
         let d1 = jiff::civil::date(2026, 11, 27);
         let mut log = DailyLog::open(s.clone(), Rotation::default(), d1, 0).expect("open");
         log.append(b"{\"a\":1}\n", d1, 1).expect("append");
+        log.flush().expect("flush");
         let first = dir.path().join("logs/alerts/2026/Nov/ossec-alerts-27.json");
         assert_eq!(log.path(), first);
         let link = dir.path().join("logs/alerts/alerts.json");
@@ -189,6 +212,7 @@ mod tests {
 
         let d2 = jiff::civil::date(2026, 12, 1);
         log.append(b"{\"b\":2}\n", d2, 90_000).expect("next day");
+        log.flush().expect("flush");
         assert_eq!(read(&first), "{\"a\":1}\n", "yesterday's file is kept");
         assert_eq!(read(&link), "{\"b\":2}\n");
         assert!(dir.path().join("logs/alerts/2026/Dec/ossec-alerts-01.json").is_file());
@@ -206,6 +230,7 @@ mod tests {
         log.append(b"0123456789ab\n", d2, 20).expect("write");
         log.append(b"too soon\n", d2, 30).expect("still the same file");
         log.append(b"later\n", d2, 200).expect("rotated");
+        log.flush().expect("flush");
         assert_eq!(log.path(), dir.path().join("logs/alerts/2026/Jan/ossec-alerts-06-001.json"));
         assert_eq!(read(&dir.path().join("logs/alerts/alerts.json")), "later\n");
         drop(log);

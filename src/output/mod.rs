@@ -1,6 +1,13 @@
 //! Where alerts and archived events leave the engine: the daily files of `logs/alerts` and
-//! `logs/archives`, written append-only in Wazuh's layout (the durable log shippers read).
+//! `logs/archives`, written append-only in Wazuh's layout by one writer thread ([`log`]), and
+//! read from there by the shipper and integrations ([`tail`]), each keeping its place
+//! ([`consumers`]) so rotation and compression ([`compress`]) never lose or repeat a line.
 
+pub mod compress;
+pub mod consumers;
 pub mod daily;
+pub mod log;
+pub mod segments;
+pub mod tail;
 pub mod totals;
 pub mod writer;

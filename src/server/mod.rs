@@ -103,6 +103,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         services.engine = Some(Arc::clone(engine));
         services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket, &store)?;
+        start_shipping(home, &loaded.config, &store, &sink);
         if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {
             services.commands = Some(remote.commands);
             services.remote_stats = Some(remote.stats);
@@ -110,6 +111,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         }
         services.sink = Some(sink);
     }
+    let sink_for_stop = services.sink.clone();
     let agents = store.agents()?.len();
     let groups = store.groups()?.len();
     let keys_file = keys_file::KeysFile::spawn(store.clone(), home.client_keys(), keys_file::WINDOW)?;
@@ -130,11 +132,32 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let _ = std::fs::remove_file(&queue_socket);
     let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
     let _ = std::fs::remove_file(home.path(AR_QUEUE));
+    if let Some(sink) = sink_for_stop {
+        // Everything analysed is in the log before the process goes.
+        sink.log.stop();
+    }
     if let Err(e) = store_for_stop.state().sync() {
         error!("cannot flush the module state: {e}");
     }
     info!("Stopped");
     Ok(stopped)
+}
+
+/// Starts the indexer shipper (when `<indexer>` asks for it) and the compression of finished
+/// log files, which waits for the shipper. Like Wazuh's daemons, the other services run on
+/// when shipping cannot start (the error is logged).
+fn start_shipping(home: &Home, config: &config::Config, store: &crate::store::Store, sink: &queue::Sink) {
+    let consumers = Arc::new(crate::output::consumers::Consumers::new(Some(store.clone())));
+    match crate::indexer::start(home.root(), config, &consumers) {
+        Ok(stats) => {
+            let _ = sink.shipping.set(stats);
+        }
+        Err(e) => error!("Indexer shipping not started: {e:#}"),
+    }
+    let streams = crate::output::writer::streams(&home.path("logs")).to_vec();
+    if let Err(e) = crate::output::compress::spawn(streams, consumers) {
+        error!("cannot start the log compression: {e}");
+    }
 }
 
 /// Starts authd's service when `<auth>` asks for it; client.keys follows each enrollment.

@@ -4,8 +4,8 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use tracing::{debug, error, warn};
 
@@ -15,6 +15,7 @@ use crate::engine::emit::Outputs;
 use crate::engine::live::Live;
 use crate::engine::modules;
 use crate::engine::rules::Mode;
+use crate::output::log::{AlertLog, Batch, Counts, Durability};
 use crate::output::writer::Writer;
 
 /// Where the hourly totals go, relative to the home (Wazuh's `stats/totals`).
@@ -32,24 +33,18 @@ pub struct Sink {
     pub ids: AlertIds,
     /// Which files are written.
     pub outputs: Outputs,
-    /// The files.
-    pub writer: Mutex<Writer>,
+    /// The alert log (its writer thread, queue and counters).
+    pub log: AlertLog,
     /// Manager name in alerts.
     pub manager: String,
     /// Cluster name and node shown in alerts (a configured, visible cluster).
     pub cluster: Option<(String, String)>,
     /// Events that could not be read (counted, logged).
     pub malformed: AtomicU64,
-    /// Events analysed.
-    pub handled: AtomicU64,
-    /// Events a decoder matched.
-    pub decoded: AtomicU64,
-    /// Alerts written.
-    pub alerts: AtomicU64,
-    /// analysisd's hourly totals.
-    pub totals: crate::output::totals::Totals,
     /// Module messages' state and answers.
     pub modules: super::modules::ModuleSink,
+    /// The indexer shippers' counters, once they run.
+    pub shipping: std::sync::OnceLock<Vec<Arc<crate::indexer::stats::Stats>>>,
 }
 
 impl Sink {
@@ -73,21 +68,22 @@ impl Sink {
         };
         let writer = Writer::open(&home.path("logs"), outputs, rotation, crate::server::now())
             .context("cannot open the alert files")?;
+        let durability =
+            Durability { sync_interval: config.global.fsync_interval, sync_bytes: config.global.fsync_bytes };
+        let counts = Arc::new(Counts::new(home.path(TOTALS_DIR)));
+        let log = AlertLog::start(writer, durability, counts).context("cannot start the alert log writer")?;
         Ok(Self {
             engine,
             ids: AlertIds::default(),
             outputs,
-            writer: Mutex::new(writer),
+            log,
             manager: crate::home::hostname(),
             // analysisd shows the cluster unless it is disabled or hidden.
             cluster: (!config.cluster.disabled && !config.cluster.hidden)
                 .then(|| (config.cluster.name.clone(), config.cluster.node_name.clone())),
             malformed: AtomicU64::new(0),
-            handled: AtomicU64::new(0),
-            decoded: AtomicU64::new(0),
-            alerts: AtomicU64::new(0),
-            totals: crate::output::totals::Totals::new(home.path(TOTALS_DIR)),
             modules: super::modules::ModuleSink::new(store),
+            shipping: std::sync::OnceLock::new(),
         })
     }
 
@@ -96,8 +92,9 @@ impl Sink {
         self.handle_all(std::slice::from_ref(&raw));
     }
 
-    /// Analyses queue messages received together, then writes what they leave under one lock
-    /// and one flush (what a core read from its sockets in one go).
+    /// Analyses queue messages received together, then hands what they leave to the alert log
+    /// as one batch (what a core read from its sockets in one go); waits while the log's queue
+    /// is full.
     pub fn handle_all<M: AsRef<[u8]>>(&self, messages: &[M]) {
         let received = crate::engine::emit::received_now();
         let cluster = self.cluster.as_ref().map(|(name, node)| (name.as_str(), node.as_str()));
@@ -137,17 +134,7 @@ impl Sink {
         }
         // State first: an alert on disk always has its state stored.
         self.modules.finish(batch);
-        let mut writer = crate::sync::lock(&self.writer);
-        let written = emitted.iter().try_for_each(|e| writer.write(e, received.0)).and_then(|()| writer.flush());
-        drop(writer);
-        // Counted once written, so a reader of the count finds the lines on disk.
-        self.handled.fetch_add(emitted.len() as u64, Ordering::Relaxed);
-        self.alerts.fetch_add(emitted.iter().filter(|e| e.id.is_some()).count() as u64, Ordering::Relaxed);
-        self.totals.count(received.0, counted);
-        self.decoded.fetch_add(decoded, Ordering::Relaxed);
-        if let Err(e) = written {
-            error!("cannot write alerts: {e}");
-        }
+        self.log.append(Batch { emitted, counted, decoded, now: received.0 });
     }
 }
 

@@ -27,14 +27,29 @@ pub fn exposition(stats: &Stats, sink: &Sink) -> String {
 
 /// The engine's counters.
 pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
-    let handled = sink.handled.load(Ordering::Relaxed);
+    let handled = sink.log.counts().events.load(Ordering::Relaxed);
     page.counter("vigil_engine_events_total", "Events analysed.", &[], handled);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     page.counter("vigil_engine_malformed_total", "Events that could not be read.", &[], malformed);
-    let decoded = sink.decoded.load(Ordering::Relaxed);
+    let decoded = sink.log.counts().decoded.load(Ordering::Relaxed);
     page.counter("vigil_engine_decoded_total", "Events a decoder matched.", &[], decoded);
-    let alerts = sink.alerts.load(Ordering::Relaxed);
+    let alerts = sink.log.counts().alerts.load(Ordering::Relaxed);
     page.counter("vigil_engine_alerts_total", "Alerts written.", &[], alerts);
+    let log = sink.log.counts();
+    page.counter("vigil_output_bytes_total", "Bytes written to the alert log.", &[], log.bytes.load(Ordering::Relaxed));
+    page.counter(
+        "vigil_output_syncs_total",
+        "Group commits (fsync) of the alert log.",
+        &[],
+        log.syncs.load(Ordering::Relaxed),
+    );
+    let errors = log.write_errors.load(Ordering::Relaxed);
+    page.counter("vigil_output_write_errors_total", "Failed alert log writes (each retried).", &[], errors);
+    let stalled = u64::from(log.stalled.load(Ordering::Relaxed));
+    page.gauge("vigil_output_stalled", "1 while the alert log cannot be written and agents wait.", &[], stalled);
+    if let Some(shippers) = sink.shipping.get() {
+        crate::indexer::stats::Stats::expose(shippers, page, jiff::Timestamp::now().as_millisecond());
+    }
     for (module, n) in sink.modules.decoded() {
         page.counter("vigil_modules_decoded_total", "Agent module messages decoded.", &[("module", module)], n);
     }

@@ -267,14 +267,14 @@ async fn stats(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<
 /// analysisd's counters as `wazuh-analysisd.state` names them.
 fn analysisd(api: &Api) -> Value {
     let Some(sink) = &api.services.sink else { return json!({}) };
-    let handled = sink.handled.load(Ordering::Relaxed);
+    let handled = sink.log.counts().events.load(Ordering::Relaxed);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     let mut stats = json!({
-        "total_events_decoded": sink.decoded.load(Ordering::Relaxed),
+        "total_events_decoded": sink.log.counts().decoded.load(Ordering::Relaxed),
         "events_processed": handled,
         "events_received": handled + malformed,
         "events_dropped": malformed,
-        "alerts_written": sink.alerts.load(Ordering::Relaxed),
+        "alerts_written": sink.log.counts().alerts.load(Ordering::Relaxed),
         "event_queue_usage": 0.0,
         "event_queue_size": 0,
     });
@@ -302,14 +302,14 @@ fn dated(mut stats: Value) -> Value {
 /// analysisd's counters in the daemon-statistics layout (`metrics.events`, …).
 fn analysisd_metrics(api: &Api) -> Value {
     let Some(sink) = &api.services.sink else { return json!({}) };
-    let handled = sink.handled.load(Ordering::Relaxed);
+    let handled = sink.log.counts().events.load(Ordering::Relaxed);
     let malformed = sink.malformed.load(Ordering::Relaxed);
     json!({
         "events": {
             "processed": handled,
             "received": handled + malformed,
             "received_breakdown": {"discarded": malformed},
-            "written_breakdown": {"alerts": sink.alerts.load(Ordering::Relaxed)},
+            "written_breakdown": {"alerts": sink.log.counts().alerts.load(Ordering::Relaxed)},
         },
         "queues": {},
     })
@@ -429,7 +429,7 @@ async fn metrics(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResul
             "vigil_engine_events_per_second",
             "Events analysed per second over the last interval.",
             &[],
-            api.eps.sample(sink.handled.load(Ordering::Relaxed)),
+            api.eps.sample(sink.log.counts().events.load(Ordering::Relaxed)),
         );
     }
     let (counts, synced) = api.store.status_counts()?;

@@ -1,0 +1,124 @@
+//! `vigil bench indexer`: alerts shipped per second from the alert log, by the real shipper
+//! thread, to an endpoint that accepts every `_bulk` at once (in this process, on its own
+//! thread), or to a given OpenSearch.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::output::daily::{DailyLog, Rotation};
+
+/// What one run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct ShipRun {
+    /// Alerts shipped.
+    pub alerts: u64,
+    /// Time to ship them all.
+    pub elapsed: Duration,
+    /// Bytes of alert log.
+    pub bytes: u64,
+    /// `_bulk` requests.
+    pub bulks: u64,
+}
+
+impl ShipRun {
+    /// Alerts per second.
+    pub fn per_second(&self) -> f64 {
+        self.alerts as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A typical alert line (about 1 KiB, as an sshd alert with MITRE and compliance tags).
+fn alert(i: u64, day: jiff::civil::Date) -> String {
+    format!(
+        r#"{{"timestamp":"{day}T10:{:02}:{:02}.{:03}+0000","rule":{{"level":5,"description":"sshd: authentication failed.","id":"5760","mitre":{{"id":["T1110.001","T1021.004"],"tactic":["Credential Access","Lateral Movement"],"technique":["Password Guessing","SSH"]}},"firedtimes":{i},"mail":false,"groups":["syslog","sshd","authentication_failed"],"gdpr":["IV_35.7.d","IV_32.2"],"gpg13":["7.1"],"hipaa":["164.312.b"],"nist_800_53":["AU.14","AC.7"],"pci_dss":["10.2.4","10.2.5"],"tsc":["CC6.1","CC6.8","CC7.2","CC7.3"]}},"agent":{{"id":"{:03}","name":"web{:03}","ip":"10.0.{}.{}"}},"manager":{{"name":"vigil"}},"id":"1764324000.{i}","full_log":"Nov 28 10:00:00 web01 sshd[{i}]: Failed password for root from 198.51.100.{} port {} ssh2","predecoder":{{"program_name":"sshd","timestamp":"Nov 28 10:00:00","hostname":"web01"}},"decoder":{{"parent":"sshd","name":"sshd"}},"data":{{"srcip":"198.51.100.{}","srcport":"{}","dstuser":"root"}},"location":"/var/log/auth.log"}}"#,
+        i / 60_000 % 60,
+        i / 1000 % 60,
+        i % 1000,
+        i % 1000,
+        i % 1000,
+        i / 256 % 256,
+        i % 256,
+        i % 250,
+        40000 + i % 20000,
+        i % 250,
+        40000 + i % 20000,
+    )
+}
+
+/// Writes `alerts` alert lines into the home's alerts.json stream; returns its bytes.
+pub fn write_log(home: &Path, alerts: u64) -> std::io::Result<u64> {
+    let day = jiff::civil::date(2026, 11, 28);
+    let stream = crate::output::writer::alerts_json(&home.join("logs"));
+    let mut log = DailyLog::open(stream, Rotation::default(), day, 0)?;
+    let mut bytes = 0;
+    for i in 0..alerts {
+        let line = alert(i, day) + "\n";
+        bytes += line.len() as u64;
+        log.push(line.as_bytes());
+        if i % 10_000 == 0 {
+            log.flush()?;
+        }
+    }
+    log.flush()?;
+    Ok(bytes)
+}
+
+/// Serves `_bulk` with an immediate "no errors" on a loopback port of its own thread; gives
+/// the port.
+pub fn accept_all() -> std::io::Result<u16> {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper::body::Bytes;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("bench-bulk-sink".into()).spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                        // Read the whole body, as an indexer must, then answer at once.
+                        let _ = req.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                            br#"{"took":0,"errors":false,"items":[]}"#,
+                        ))))
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+    })?;
+    Ok(port)
+}
+
+/// Ships `alerts` alerts from a fresh log under `root` to `url` with gzip level `compression`,
+/// and measures the time until the last is confirmed.
+pub fn run(root: &Path, alerts: u64, url: &str, compression: u32) -> anyhow::Result<ShipRun> {
+    let bytes = write_log(root, alerts)?;
+    let xml = format!(
+        "<ossec_config><indexer><enabled>yes</enabled><hosts><host>{url}</host></hosts>\
+         <shipper><compression>{compression}</compression><template>none</template></shipper></indexer></ossec_config>"
+    );
+    let loaded = crate::config::parse(&xml, Path::new("bench.conf"));
+    let consumers = Arc::new(crate::output::consumers::Consumers::new(None));
+    let started = Instant::now();
+    let stats = crate::indexer::start(root, &loaded.config, &consumers)?;
+    let stats = stats.first().ok_or_else(|| anyhow::anyhow!("no shipper started"))?;
+    while stats.shipped.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) < alerts {
+        if started.elapsed() > Duration::from_secs(600) {
+            anyhow::bail!("shipping did not finish in 10 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let elapsed = started.elapsed();
+    Ok(ShipRun {
+        alerts: stats.shipped.load(Ordering::Relaxed),
+        elapsed,
+        bytes,
+        bulks: stats.bulks.load(Ordering::Relaxed),
+    })
+}
