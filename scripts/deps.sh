@@ -3,11 +3,15 @@
 # toolchain is present, rustup with the pinned toolchain (rust-toolchain.toml). Idempotent.
 set -euo pipefail
 
-packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3 python3-pip)
+# nginx: the TLS + basic-auth proxy in front of the test OpenSearch node.
+packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3 python3-pip nginx)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Java 17 and Maven build the test OpenSearch node (tests/opensearch); the machines have them.
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 if ((${#missing[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -23,3 +27,8 @@ if ! command -v rustup >/dev/null 2>&1; then
 fi
 # The pinned toolchain and its components (a no-op when present).
 rustup show active-toolchain >/dev/null
+
+# The GeoLite2 City database the GeoIP tests read (MaxMind's site is unreachable; PyPI ships one).
+python3 -c "import _maxminddb_geolite2" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check maxminddb-geolite2==2018.703 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages maxminddb-geolite2==2018.703

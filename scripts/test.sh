@@ -12,6 +12,8 @@ command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny@0.20.
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo deny --locked check bans licenses sources
+# The real OpenSearch node tests/indexer.rs starts (built from Maven Central once, cached).
+bash tests/opensearch/opensearch.sh build
 cargo test --locked
 # Wazuh's own way of running the ruleset tests, through the real command line: one
 # `vigil logtest -U` process per ini case, with and without a server (release binary).

@@ -153,8 +153,15 @@ fn prom(home: &Path) -> String {
     std::fs::read_to_string(home.join("var/run/vigil.prom")).unwrap_or_default()
 }
 
+/// A count from the environment (the heavy tier ships more), else `default`.
+fn scale(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 #[test]
 fn alerts_reach_opensearch_exactly_once_through_kills_outages_refusals_and_tls() {
+    let (killed, during_outage) = (scale("VIGIL_INDEXER_ALERTS", 20_000), scale("VIGIL_INDEXER_OUTAGE_ALERTS", 3_000));
+    let outage = Duration::from_secs(scale("VIGIL_INDEXER_OUTAGE_SECS", 0) as u64);
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Service::start(script("opensearch.sh"), &dir.path().join("node"), &[]);
     let port = node.port;
@@ -181,14 +188,14 @@ fn alerts_reach_opensearch_exactly_once_through_kills_outages_refusals_and_tls()
     assert!(doc["@timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
 
     // 2. SIGKILL in the middle of shipping 20,000 alerts, then a restart: each alert once.
-    send_failures(&s.home, 20_000, 8);
+    send_failures(&s.home, killed, 8);
     wait_for("shipping under way", Duration::from_secs(120), || count(port, pattern) > 100);
     server.kill();
     server = Serve(start(&s.home));
     wait_for("restart", Duration::from_secs(30), || log(&s.home).matches("INFO: Started").count() == 2);
     let written = alert_lines(&s.home).len() as u64;
     assert!(written > 8, "alerts were written before the kill");
-    wait_for("every alert indexed", Duration::from_secs(180), || count(port, pattern) >= written);
+    wait_for("every alert indexed", Duration::from_secs(600), || count(port, pattern) >= written);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(count(port, pattern), written, "exactly once: no duplicates after the kill");
     let repeated = call(
@@ -202,14 +209,16 @@ fn alerts_reach_opensearch_exactly_once_through_kills_outages_refusals_and_tls()
 
     // 3. The indexer goes away under load and comes back: nothing lost, lag back to zero.
     node.stop();
-    send_failures(&s.home, 3_000, 30_000);
-    wait_for("the alerts written", Duration::from_secs(60), || alert_lines(&s.home).len() as u64 >= written + 3_000);
+    send_failures(&s.home, during_outage, killed + 8);
+    let expected = written + during_outage as u64;
+    wait_for("the alerts written", Duration::from_secs(300), || alert_lines(&s.home).len() as u64 >= expected);
+    std::thread::sleep(outage);
     wait_for("lag seen", Duration::from_secs(30), || {
         !prom(&s.home).contains("vigil_indexer_lag_bytes{stream=\"alerts\"} 0\n")
     });
     node.restart();
     let written = alert_lines(&s.home).len() as u64;
-    wait_for("caught up", Duration::from_secs(180), || count(port, pattern) == written);
+    wait_for("caught up", Duration::from_secs(600), || count(port, pattern) == written);
     wait_for("lag zero", Duration::from_secs(30), || {
         prom(&s.home).contains("vigil_indexer_lag_bytes{stream=\"alerts\"} 0\n")
     });
@@ -221,6 +230,46 @@ fn alerts_reach_opensearch_exactly_once_through_kills_outages_refusals_and_tls()
 
     // 5. TLS and basic auth through nginx; wrong credentials are retried, never dropped.
     through_tls_with_basic_auth(port, dir.path());
+
+    // 6. GeoLocation from a GeoLite2 database, mapped as the template's geo_point.
+    located_alerts_get_a_geo_point(port);
+}
+
+/// The GeoLite2 City database the PyPI package `maxminddb-geolite2` ships (scripts/test.sh
+/// installs it).
+fn geolite2() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import _maxminddb_geolite2, os; print(os.path.join(os.path.dirname(_maxminddb_geolite2.__file__), 'GeoLite2-City.mmdb'))"])
+        .output()
+        .expect("python3");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(path.is_file(), "pip install maxminddb-geolite2 (its GeoLite2-City.mmdb is needed)");
+    path
+}
+
+#[test]
+fn geolocation_comes_from_the_last_address_field_the_database_knows() {
+    let geo = vigil::indexer::geo::Geo::open(&geolite2()).expect("open GeoLite2");
+    let us = geo.locate("8.8.8.8".parse().expect("ip")).expect("8.8.8.8 is in GeoLite2");
+    assert_eq!(us["country_name"], "United States");
+    assert!(us["location"]["lat"].is_f64() && us["location"]["lon"].is_f64());
+    assert!(geo.locate("10.0.0.1".parse().expect("ip")).is_none(), "private addresses are nowhere");
+    let alert = serde_json::json!({"data": {"srcip": "10.1.1.1", "win": {"eventdata": {"ipAddress": "8.8.8.8"}}}});
+    assert_eq!(geo.geolocation(&alert).map(|g| g["country_name"].clone()), Some(Value::from("United States")));
+    assert!(geo.geolocation(&serde_json::json!({"data": {"srcip": "not an address"}})).is_none());
+}
+
+fn located_alerts_get_a_geo_point(port: u16) {
+    let line = r#"{"timestamp":"2020-01-07T10:00:00.000+0000","rule":{"level":3,"id":"5716"},"agent":{"id":"000","name":"m"},"id":"1.1","data":{"srcip":"8.8.8.8"},"location":"test"}"#;
+    let extra = format!("<shipper><geoip>{}</geoip></shipper>", geolite2().display());
+    let (_home, stats) = ship_lines(&[line.to_owned()], &format!("http://127.0.0.1:{port}"), &extra);
+    wait_for("shipped", Duration::from_secs(60), || stats.shipped.load(Ordering::Relaxed) == 1);
+    count(port, "wazuh-alerts-4.x-2020.01.07");
+    let hits = call(port, "GET", "/wazuh-alerts-4.x-2020.01.07/_search", None);
+    assert_eq!(hits["hits"]["hits"][0]["_source"]["GeoLocation"]["country_name"], "United States", "{hits}");
+    let mapping = call(port, "GET", "/wazuh-alerts-4.x-2020.01.07/_mapping/field/GeoLocation.location", None);
+    let field = &mapping["wazuh-alerts-4.x-2020.01.07"]["mappings"]["GeoLocation.location"]["mapping"]["location"];
+    assert_eq!(field["type"], "geo_point", "{mapping}");
 }
 
 /// A home whose alerts.json holds `lines`, shipped in-process to `host`.
@@ -299,7 +348,24 @@ fn through_tls_with_basic_auth(port: u16, dir: &Path) {
     );
     wait_for("shipped over TLS", Duration::from_secs(60), || stats.shipped.load(Ordering::Relaxed) == 20);
     assert_eq!(count(port, "wazuh-alerts-4.x-2020.01.06"), 20, "the same lines twice are the same 20 documents");
+    // A CA that did not sign nginx's certificate: the handshake fails, and is retried.
+    let other_ca = dir.join("other-ca.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    std::fs::write(&other_ca, other.cert.pem()).expect("write");
+    let wrong_ssl =
+        format!("<ssl><certificate_authorities><ca>{}</ca></certificate_authorities></ssl>", other_ca.display());
+    let (_untrusted_home, untrusted) = ship_lines(
+        &lines,
+        &host,
+        &format!(
+            "{wrong_ssl}<shipper><template>none</template><credentials_file>{}</credentials_file></shipper>",
+            good.display()
+        ),
+    );
     wait_for("refusals retried", Duration::from_secs(30), || refused.retried.load(Ordering::Relaxed) >= 40);
+    wait_for("TLS failures retried", Duration::from_secs(30), || untrusted.retried.load(Ordering::Relaxed) >= 40);
+    assert_eq!(untrusted.shipped.load(Ordering::Relaxed), 0, "an unknown CA is never trusted");
+    assert_eq!(untrusted.json(0)["hosts"][0]["status"], "down");
     assert_eq!(
         refused.shipped.load(Ordering::Relaxed) + refused.failed.load(Ordering::Relaxed),
         0,

@@ -122,3 +122,93 @@ pub fn run(root: &Path, alerts: u64, url: &str, compression: u32) -> anyhow::Res
         bulks: stats.bulks.load(Ordering::Relaxed),
     })
 }
+
+/// Time from alert to searchable at a steady rate: alerts are appended to the log at `rate`
+/// per second for `seconds` (dated `day`, so they fill an index of their own, made first with
+/// `refresh` as its refresh interval), while `_count` is polled every 50 ms; each alert's
+/// latency is from its write to the first poll that counts it.
+pub fn latency(
+    root: &Path,
+    url: &str,
+    rate: u64,
+    seconds: u64,
+    refresh: &str,
+    day: jiff::civil::Date,
+) -> anyhow::Result<Vec<Duration>> {
+    use crate::indexer::http::{Client, Request, Url};
+    let index = format!("wazuh-alerts-4.x-{}", day.strftime("%Y.%m.%d"));
+    let mut client = Client::new(vec![Url::parse(url).map_err(anyhow::Error::msg)?], None, None)?;
+    let create = format!(r#"{{"settings":{{"index":{{"refresh_interval":"{refresh}"}}}}}}"#);
+    let made = client.send(&Request {
+        method: hyper::Method::PUT,
+        path: &format!("/{index}"),
+        body: create.into(),
+        content_type: "application/json",
+        gzip: false,
+    })?;
+    anyhow::ensure!(made.status == 200, "cannot create {index}: {}", String::from_utf8_lossy(&made.body));
+    let xml = format!(
+        "<ossec_config><indexer><enabled>yes</enabled><hosts><host>{url}</host></hosts>\
+         <shipper><template>none</template></shipper></indexer></ossec_config>"
+    );
+    let loaded = crate::config::parse(&xml, Path::new("bench.conf"));
+    let stream = crate::output::writer::alerts_json(&root.join("logs"));
+    let mut log = DailyLog::open(stream, Rotation::default(), day, 0)?;
+    log.flush()?;
+    let consumers = Arc::new(crate::output::consumers::Consumers::new(None));
+    crate::indexer::start(root, &loaded.config, &consumers)?;
+    let total = rate * seconds;
+    let started = Instant::now();
+    let poller = std::thread::spawn(move || -> Vec<(Instant, u64)> {
+        let mut seen = Vec::new();
+        let path = format!("/{index}/_count");
+        let get = Request {
+            method: hyper::Method::GET,
+            path: &path,
+            body: hyper::body::Bytes::new(),
+            content_type: "application/json",
+            gzip: false,
+        };
+        while seen.last().is_none_or(|(_, n)| *n < total) && started.elapsed() < Duration::from_secs(seconds + 60) {
+            let n = client
+                .send(&get)
+                .ok()
+                .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+                .and_then(|v| v["count"].as_u64());
+            if let Some(n) = n {
+                seen.push((Instant::now(), n));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen
+    });
+    // Writes in 10 ms steps, each step's alerts at once.
+    let mut written = Vec::with_capacity(total as usize);
+    let per_step = (rate / 100).max(1);
+    let mut i = 0;
+    while i < total {
+        let due = started + Duration::from_millis(10 * (i / per_step));
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        for _ in 0..per_step.min(total - i) {
+            log.push((alert(i, day) + "\n").as_bytes());
+            i += 1;
+        }
+        log.flush()?;
+        let now = Instant::now();
+        written.resize(i as usize, now);
+    }
+    let seen = poller.join().map_err(|_| anyhow::anyhow!("the poller failed"))?;
+    let mut latencies: Vec<Duration> = written
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| seen.iter().find(|(_, n)| *n > i as u64).map(|(t, _)| t.saturating_duration_since(*at)))
+        .collect();
+    anyhow::ensure!(
+        latencies.len() == written.len(),
+        "only {} of {} alerts became searchable",
+        latencies.len(),
+        written.len()
+    );
+    latencies.sort_unstable();
+    Ok(latencies)
+}

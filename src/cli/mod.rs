@@ -171,6 +171,12 @@ pub enum BenchCommand {
         /// An OpenSearch to ship to instead (http://host:port).
         #[arg(long)]
         url: Option<String>,
+        /// With --url: alerts/s for the time-to-searchable run (0: no such run).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Seconds of the time-to-searchable run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
     },
     /// Enrollments/s over TLS on loopback, on a fresh temporary home (removed afterwards):
     /// clients reuse nothing between enrollments.
@@ -239,7 +245,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             bench::agents(agents, events, poll)
         }
         Command::Bench { command: BenchCommand::Modules { messages } } => bench::modules(messages),
-        Command::Bench { command: BenchCommand::Indexer { alerts, url } } => bench::indexer(alerts, url),
+        Command::Bench { command: BenchCommand::Indexer { alerts, url, rate, seconds } } => {
+            bench::indexer(alerts, url, rate, seconds)
+        }
         Command::Bench { command: BenchCommand::Api { agents, seconds, connections } } => {
             bench::api(agents, seconds, connections)
         }

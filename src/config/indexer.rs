@@ -26,7 +26,7 @@ pub struct Shipper {
     pub batch_docs: u32,
     /// Bytes per request at most.
     pub batch_bytes: u64,
-    /// Send a partial batch after this long.
+    /// A partial batch waits this long at most for more lines (milliseconds in the config).
     #[serde(serialize_with = "super::value::millis")]
     pub flush_interval: Duration,
     /// File holding `username:password` for the indexer (Wazuh keeps these in its keystore).
@@ -47,7 +47,7 @@ impl Default for Shipper {
         Self {
             batch_docs: 1000,
             batch_bytes: 5 << 20,
-            flush_interval: Duration::from_secs(1),
+            flush_interval: Duration::from_millis(100),
             credentials_file: None,
             compression: 0,
             archives: false,
@@ -124,8 +124,8 @@ impl Indexer {
                 "batch_docs" => r.number(el, 1..=100_000, &mut self.shipper.batch_docs),
                 "batch_bytes" => r.number(el, 1024..=1 << 30, &mut self.shipper.batch_bytes),
                 "flush_interval" => {
-                    let mut ms = 1000u64;
-                    r.number(el, 1..=3_600_000, &mut ms);
+                    let mut ms = 100u64;
+                    r.number(el, 0..=3_600_000, &mut ms);
                     self.shipper.flush_interval = Duration::from_millis(ms);
                 }
                 "credentials_file" => r.text(el, &mut self.shipper.credentials_file),

@@ -219,6 +219,26 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_leaves_nothing_behind_and_is_retried_whole() {
+        let (dir, s) = setup();
+        let day = jiff::civil::date(2026, 11, 27);
+        let mut log = DailyLog::open(s, Rotation::default(), day, 0).expect("open");
+        log.append(b"first\n", day, 0).expect("append");
+        log.flush().expect("flush");
+        // The disk is full: the write fails, the file keeps what it had, the lines wait.
+        let real =
+            std::mem::replace(&mut log.file, OpenOptions::new().write(true).open("/dev/full").expect("/dev/full"));
+        log.append(b"second\n", day, 0).expect("append");
+        let err = log.flush().expect_err("a full disk");
+        assert_eq!(err.raw_os_error(), Some(28), "ENOSPC");
+        log.file = real;
+        let path = dir.path().join("logs/alerts/alerts.json");
+        assert_eq!(read(&path), "first\n");
+        assert_eq!(log.flush().expect("space again"), 7);
+        assert_eq!(read(&path), "first\nsecond\n", "written once, whole");
+    }
+
+    #[test]
     fn empty_files_go_and_size_rotation_numbers_files() {
         let (dir, s) = setup();
         let d1 = jiff::civil::date(2026, 1, 5);

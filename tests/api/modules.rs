@@ -30,7 +30,10 @@ fn from_agent(h: &Harness, payloads: &[&str]) {
         .iter()
         .map(|p| vigil::remote::event::forward(&agent, p.as_bytes()).expect("well-formed event"))
         .collect();
-    sink(h).handle_all(&messages);
+    let sink = sink(h);
+    sink.handle_all(&messages);
+    // Written by the log's own thread: wait for it before reading the files.
+    sink.log.barrier();
 }
 
 fn alerts(h: &Harness) -> Vec<Value> {
@@ -84,7 +87,15 @@ async fn every_sample_module_message_decodes_into_the_state_store() {
     assert_eq!(stats["syscheck_events_decoded"], 20);
     assert_eq!(stats["dbsync_messages_dispatched"], 20);
     assert_eq!(stats["winevt_events_decoded"], 20);
+    let log = h.admin(Method::GET, "/manager/stats/indexer", Payload::None).await.expect(StatusCode::OK).json();
+    let log = &log["data"]["affected_items"][0];
+    // The 20 state-sync messages are absorbed: no event, nothing in the log.
+    assert_eq!(log["alert_log"]["events_written"], 120, "{log}");
+    assert_eq!(log["alert_log"]["alerts_written"], alerts(&h).len(), "{log}");
+    assert_eq!(log["alert_log"]["write_errors"], 0);
+    assert_eq!(log["shipping"], serde_json::json!([]), "no <indexer>, no shipper");
     let text = h.admin(Method::GET, "/metrics", Payload::None).await.expect(StatusCode::OK).text;
+    assert!(text.contains("vigil_output_write_errors_total 0"), "{text}");
     assert!(text.contains("vigil_modules_decoded_total{module=\"hostinfo\"} 20"), "{text}");
     assert!(text.contains("vigil_modules_refused_total 0"), "{text}");
     let windows = alerts(&h).into_iter().find(|a| a["decoder"]["name"] == "windows_eventchannel");

@@ -12,13 +12,13 @@
 # Credentials: NGINX_USER (default vigil), NGINX_PASS (default s3cret-pass).
 set -euo pipefail
 
+SCRIPT=nginx.sh
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 USER_NAME="${NGINX_USER:-vigil}"
 USER_PASS="${NGINX_PASS:-s3cret-pass}"
 
-die() {
-    echo "nginx.sh: $*" >&2
-    exit 1
-}
 
 usage() {
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -44,41 +44,8 @@ ensure_installed() {
     nginx_bin >/dev/null || die "nginx still not found after install"
 }
 
-free_port() {
-    if command -v python3 >/dev/null; then
-        python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-        return
-    fi
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "could not find a free port"
-}
 
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-    [[ -n "$st" && "$st" != Z* ]]
-}
 
-running_pid() {
-    local dir="$1" pid
-    [[ -f "$dir/pid" ]] || return 1
-    pid="$(cat "$dir/pid" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    alive "$pid" || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "nginx" || return 1
-    echo "$pid"
-}
 
 make_certs() {
     local dir="$1"
@@ -118,7 +85,7 @@ cmd_start() {
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
 
-    if pid="$(running_pid "$dir")"; then
+    if pid="$(running_pid "$dir" nginx)"; then
         die "already running in $dir (pid $pid, port $(cat "$dir/port" 2>/dev/null))"
     fi
 
@@ -218,7 +185,7 @@ EOF
 cmd_stop() {
     [[ $# -eq 1 ]] || usage
     local dir="$1" pid
-    if pid="$(running_pid "$dir")"; then
+    if pid="$(running_pid "$dir" nginx)"; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
             alive "$pid" || break

@@ -13,6 +13,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT=opensearch.sh
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 JAVA="${JAVA:-java}"
 HEAP="${OPENSEARCH_HEAP:-512m}"
 START_TIMEOUT="${OPENSEARCH_START_TIMEOUT:-120}"
@@ -23,10 +26,6 @@ CLASSPATH_ARG="$JAR:$HERE/target/lib/*"
 JSA="$HERE/target/opensearch.jsa"
 USE_CDS="${OPENSEARCH_CDS:-1}"
 
-die() {
-    echo "opensearch.sh: $*" >&2
-    exit 1
-}
 
 usage() {
     sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -105,48 +104,9 @@ make_cds() {
     fi
 }
 
-free_port() {
-    if command -v python3 >/dev/null; then
-        python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-        return
-    fi
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "could not find a free port"
-}
 
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
-# alive and not a zombie (the launcher is our child until this script exits)
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-    [[ -n "$st" && "$st" != Z* ]]
-}
 
-# pid of the launcher running for DIR, or nothing
-running_pid() {
-    local dir="$1" pid
-    [[ -f "$dir/pid" ]] || return 1
-    pid="$(cat "$dir/pid" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # make sure the pid was not reused by something else
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$MAIN_CLASS" || return 1
-    echo "$pid"
-}
 
 show_logs() {
     local dir="$1"
@@ -164,7 +124,7 @@ cmd_start() {
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
 
-    if pid="$(running_pid "$dir")"; then
+    if pid="$(running_pid "$dir" "$MAIN_CLASS")"; then
         local old
         old="$(cat "$dir/port" 2>/dev/null || true)"
         if [[ -z "$port" || "$port" == "$old" ]]; then
@@ -225,7 +185,7 @@ cmd_start() {
 cmd_stop() {
     [[ $# -eq 1 ]] || usage
     local dir="$1" pid
-    if pid="$(running_pid "$dir")"; then
+    if pid="$(running_pid "$dir" "$MAIN_CLASS")"; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 120); do
             kill -0 "$pid" 2>/dev/null || break

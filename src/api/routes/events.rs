@@ -56,7 +56,13 @@ async fn ingest(State(api): State<Arc<Api>>, JsonBody(events): JsonBody<Events>)
     let texts: Vec<String> =
         events.events.iter().map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)).collect();
     let messages: Vec<Vec<u8>> = texts.iter().map(|t| format!("{HEADER}{t}").into_bytes()).collect();
-    tokio::task::spawn_blocking(move || sink.handle_all(&messages)).await.map_err(ApiError::internal)?;
+    // Answered once the events are in the alert log (accepted, durably).
+    tokio::task::spawn_blocking(move || {
+        sink.handle_all(&messages);
+        sink.log.barrier();
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let mut out = Affected::new(
         "All events were forwarded to analisysd",
         "Some events were forwarded to analisysd",

@@ -34,6 +34,7 @@ pub fn add(routes: Routes) -> Routes {
         .add(Method::GET, "/manager/stats", Access::Actions(&[ManagerRead]), stats)
         .add(Method::GET, "/manager/stats/analysisd", Access::Actions(&[ManagerRead]), stats_analysisd)
         .add(Method::GET, "/manager/stats/remoted", Access::Actions(&[ManagerRead]), stats_remoted)
+        .add(Method::GET, "/manager/stats/indexer", Access::Actions(&[ManagerRead]), stats_indexer)
         .add(Method::GET, "/manager/daemons/stats", Access::Actions(&[ManagerRead]), daemons_stats)
         .add(Method::PUT, "/manager/analysisd/reload", Access::Actions(&[ManagerRead, ManagerRestart]), reload)
         .add(Method::PUT, "/manager/restart", Access::Actions(&[ManagerRead, ManagerRestart]), restart)
@@ -323,6 +324,33 @@ async fn stats_analysisd(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> 
         "Could not read statistical information for any node",
     );
     out.push(analysisd(&api));
+    Ok(out)
+}
+
+/// `GET /manager/stats/indexer` (vigil's): the alert log's counters and each shipped stream's
+/// counts, lag and hosts.
+async fn stats_indexer(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
+    Params::accept(q.as_deref(), &[])?;
+    let sink = api.services.sink.as_ref().ok_or_else(|| ApiError::wazuh(1017, "wazuh-analysisd is not running"))?;
+    let log = sink.log.counts();
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let shipping: Vec<Value> = sink.shipping.get().into_iter().flatten().map(|s| s.json(now_ms)).collect();
+    let mut out = Affected::new(
+        "Statistical information for each node was successfully read",
+        "",
+        "Could not read statistical information for any node",
+    );
+    out.push(json!({
+        "alert_log": {
+            "events_written": log.events.load(Ordering::Relaxed),
+            "alerts_written": log.alerts.load(Ordering::Relaxed),
+            "bytes_written": log.bytes.load(Ordering::Relaxed),
+            "syncs": log.syncs.load(Ordering::Relaxed),
+            "write_errors": log.write_errors.load(Ordering::Relaxed),
+            "stalled": log.stalled.load(Ordering::Relaxed),
+        },
+        "shipping": shipping,
+    }));
     Ok(out)
 }
 
