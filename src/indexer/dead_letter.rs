@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -46,7 +46,7 @@ impl DeadLetter {
     fn open(&mut self) -> std::io::Result<&mut File> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::DirBuilder::new().recursive(true).mode(0o750).create(dir)?;
             }
             self.file = Some(OpenOptions::new().append(true).create(true).mode(0o640).open(&self.path)?);
         }
