@@ -189,3 +189,21 @@ fn a_failed_tls_handshake_is_retried_never_sent_in_clear() {
     assert_eq!(stats.shipped.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed), 0);
     assert_eq!(seen.bulks.lock().expect("lock").len(), 0, "nothing reached the endpoint in clear");
 }
+
+#[test]
+fn a_refused_template_does_not_hold_shipping_back() {
+    let seen = Arc::new(Seen::default());
+    // Template requests carry no documents: every one is refused with 400.
+    let port = endpoint(|_, docs, _| if docs == 0 { (400, None) } else { (200, None) }, Arc::clone(&seen));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.json");
+    std::fs::write(&template, b"{\"index_patterns\":[\"wazuh-alerts-4.x-*\"]}").expect("write");
+    let extra = format!("<shipper><template>{}</template></shipper>", template.display());
+    let (_home, stats) = ship(50, &[format!("http://127.0.0.1:{port}")], &extra);
+    wait("shipped", Duration::from_secs(30), || stats.shipped.load(Ordering::Relaxed) == 50);
+    each_once(&seen, 50);
+    assert!(
+        seen.requests.load(Ordering::SeqCst) > seen.bulks.lock().expect("lock").len(),
+        "the template was asked for"
+    );
+}

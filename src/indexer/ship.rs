@@ -363,11 +363,23 @@ impl Shipper {
                     self.template = None;
                     return;
                 }
+                Ok(r) if (400..500).contains(&r.status) && ![401, 403, 408, 429].contains(&r.status) => {
+                    // The template itself is refused: asking again cannot help, and holding
+                    // every alert back for it would be worse than default mappings.
+                    tracing::error!(
+                        stage = "indexer",
+                        status = r.status,
+                        "the indexer refused the index template, shipping without it: {}",
+                        String::from_utf8_lossy(&r.body[..r.body.len().min(2048)])
+                    );
+                    self.template = None;
+                    return;
+                }
                 Ok(r) => tracing::error!(
                     stage = "indexer",
                     status = r.status,
                     "cannot install the index template: {}",
-                    String::from_utf8_lossy(&r.body)
+                    String::from_utf8_lossy(&r.body[..r.body.len().min(2048)])
                 ),
                 Err(e) => tracing::error!(stage = "indexer", "cannot check the index template: {e}"),
             }
