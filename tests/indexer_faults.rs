@@ -18,8 +18,8 @@ struct Seen {
     requests: AtomicUsize,
 }
 
-/// How the endpoint answers request number `n` carrying `docs` documents in `bytes` bytes.
-type Script = fn(n: usize, docs: usize, bytes: usize) -> (u16, Option<&'static str>);
+/// How the endpoint answers request number `n` carrying `docs` documents in `body`.
+type Script = fn(n: usize, docs: usize, body: &[u8]) -> (u16, Option<&'static str>);
 
 fn ids(body: &[u8]) -> Vec<String> {
     body.split(|b| *b == b'\n')
@@ -47,7 +47,7 @@ fn endpoint(script: Script, seen: Arc<Seen>) -> u16 {
                             let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let docs = ids(&body);
                             let n = seen.requests.fetch_add(1, Ordering::SeqCst);
-                            let (status, special) = script(n, docs.len(), body.len());
+                            let (status, special) = script(n, docs.len(), &body);
                             let mut answer = hyper::Response::builder().status(status);
                             let text = match (status, special) {
                                 (200, Some("item429")) if docs.len() > 1 => {
@@ -206,4 +206,25 @@ fn a_refused_template_does_not_hold_shipping_back() {
         seen.requests.load(Ordering::SeqCst) > seen.bulks.lock().expect("lock").len(),
         "the template was asked for"
     );
+}
+
+#[test]
+fn a_bad_request_is_narrowed_down_to_the_document_at_fault() {
+    let seen = Arc::new(Seen::default());
+    // Any request holding alert 137 is refused whole with 400.
+    let port = endpoint(
+        |_, _, body| {
+            if memchr::memmem::find(body, b"\"id\":\"1.137\"").is_some() { (400, None) } else { (200, None) }
+        },
+        Arc::clone(&seen),
+    );
+    let (home, stats) = ship(300, &[format!("http://127.0.0.1:{port}")], "");
+    wait("sorted", Duration::from_secs(30), || {
+        stats.shipped.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) == 300
+    });
+    assert_eq!(stats.failed.load(Ordering::Relaxed), 1, "only the document at fault");
+    each_once(&seen, 299);
+    let dead = std::fs::read_to_string(home.path().join("logs/indexer/alerts-dead-letter.json")).expect("dead letter");
+    assert_eq!(dead.lines().count(), 1);
+    assert!(dead.contains("1.137"));
 }

@@ -97,7 +97,11 @@ impl Batch {
         );
         let aws = memchr::memmem::find(line, b"\"aws\":").is_some();
         if aws || geo.is_some_and(|_| Geo::worth_parsing(line)) {
-            self.push_enriched(line, geo)?;
+            if let Err(e) = self.push_enriched(line, geo) {
+                // Nothing of a refused line may stay in the body.
+                self.body.truncate(start);
+                return Err(e);
+            }
         } else {
             // The line as it is, after the fields added in front.
             let rest = &line[line.iter().position(|b| *b == b'{').map_or(0, |i| i + 1)..];
@@ -254,7 +258,11 @@ pub fn outcome(body: &[u8], docs: usize) -> Result<Outcome, String> {
     }
     let mut out = Outcome::default();
     for (i, item) in answer.items.into_iter().enumerate() {
-        let Some(item) = item.into_values().next() else { continue };
+        // An item without its action cannot be judged: sent again.
+        let Some(item) = item.into_values().next() else {
+            out.retry.push(i);
+            continue;
+        };
         match item.status {
             200..=299 => out.done.push(i),
             s if retriable(s) => out.retry.push(i),
@@ -317,6 +325,23 @@ mod tests {
         assert!(matches!(batch.push(b"{\"torn", at(2), at(3), ALERTS, None), Err(BadLine::NotJson(_))));
         assert_eq!(batch.len(), 2, "bad lines add nothing");
         assert_eq!(parse_time("2026-11-28T10:00:00Z").map(|t| t.as_second()), Some(1_795_860_000));
+    }
+
+    #[test]
+    fn a_line_refused_halfway_leaves_nothing_in_the_body() {
+        let mut batch = Batch::default();
+        let ok = br#"{"timestamp":"2026-11-28T10:00:00.000+0000","rule":{"level":3}}"#;
+        batch.push(ok, at(0), at(1), ALERTS, None).expect("push");
+        let before = batch.body.clone();
+        // Deeper than serde_json's value parser goes, on the path that parses values.
+        let deep = format!(
+            r#"{{"timestamp":"2026-11-28T10:00:00.000+0000","data":{{"aws":{{}}}},"x":{}{}}}"#,
+            "[".repeat(300),
+            "]".repeat(300)
+        );
+        assert!(batch.push(deep.as_bytes(), at(1), at(2), ALERTS, None).is_err());
+        assert_eq!(batch.body, before, "the body is still whole NDJSON");
+        assert_eq!(batch.len(), 1);
     }
 
     #[test]

@@ -223,6 +223,24 @@ async fn exchange(
     authorization: Option<&str>,
     request: &Request<'_>,
 ) -> Result<(u16, Bytes, Option<Duration>), HttpError> {
+    let reused = host.connection.as_ref().is_some_and(|c| !c.is_closed());
+    match send_once(host, tls, authorization, request).await {
+        // A kept-alive connection the server closed while idle: once more on a new one.
+        Err(_) if reused => {
+            host.connection = None;
+            send_once(host, tls, authorization, request).await
+        }
+        answer => answer,
+    }
+}
+
+/// One exchange on the host's connection (opened when there is none).
+async fn send_once(
+    host: &mut Host,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    authorization: Option<&str>,
+    request: &Request<'_>,
+) -> Result<(u16, Bytes, Option<Duration>), HttpError> {
     let name = host.url.to_string();
     let failed = |reason: String| HttpError::Request { host: name.clone(), reason };
     if host.connection.as_ref().is_none_or(|c| c.is_closed()) {
@@ -230,10 +248,12 @@ async fn exchange(
     }
     let Some(sender) = host.connection.as_mut() else { return Err(failed("no connection".into())) };
     sender.ready().await.map_err(|e| failed(e.to_string()))?;
+    // The authority part of the URL (IPv6 addresses in brackets).
+    let authority = name.split_once("://").map_or(name.as_str(), |(_, a)| a);
     let mut builder = hyper::Request::builder()
         .method(request.method.clone())
         .uri(request.path)
-        .header(hyper::header::HOST, format!("{}:{}", host.url.host, host.url.port))
+        .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, request.content_type)
         .header(hyper::header::ACCEPT_ENCODING, "identity");
     if request.gzip {

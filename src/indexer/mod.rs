@@ -43,6 +43,23 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>) -> anyhow
     if !indexer.enabled {
         return Ok(Vec::new());
     }
+    let logs = home.join("logs");
+    let mut streams: Vec<(Stream, bulk::Target)> = Vec::new();
+    if config.global.jsonout_output {
+        streams.push((crate::output::writer::alerts_json(&logs), bulk::ALERTS));
+    } else {
+        tracing::warn!(stage = "indexer", "<jsonout_output> is off: there are no alerts to ship");
+    }
+    if indexer.shipper.archives && config.global.logall_json {
+        streams.push((crate::output::writer::archives_json(&logs), bulk::ARCHIVES));
+    }
+    // Registered before anything can fail: even when shipping cannot start, the files it has
+    // not read yet are not compressed away under it.
+    let mut places = Vec::new();
+    for (stream, target) in &streams {
+        let name = format!("indexer.{}", target.tag);
+        places.push(consumers.register(&name, stream).context("cannot read the shipping place")?);
+    }
     let hosts = indexer
         .hosts
         .iter()
@@ -82,20 +99,9 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>) -> anyhow
         flush_interval: shipper.flush_interval,
         compression: shipper.compression,
     };
-    let logs = home.join("logs");
-    let mut streams: Vec<(Stream, bulk::Target)> = Vec::new();
-    if config.global.jsonout_output {
-        streams.push((crate::output::writer::alerts_json(&logs), bulk::ALERTS));
-    } else {
-        tracing::warn!(stage = "indexer", "<jsonout_output> is off: there are no alerts to ship");
-    }
-    if shipper.archives && config.global.logall_json {
-        streams.push((crate::output::writer::archives_json(&logs), bulk::ARCHIVES));
-    }
     let mut all = Vec::new();
-    for (stream, target) in streams {
+    for ((stream, target), place) in streams.into_iter().zip(places) {
         let name = format!("indexer.{}", target.tag);
-        let place = consumers.register(&name, &stream).context("cannot read the shipping place")?;
         let tail = Tail::open(stream, place).context("cannot open the log to ship")?;
         let credentials = login.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let client = http::Client::new(hosts.clone(), tls.clone(), credentials)?;

@@ -279,14 +279,29 @@ impl Shipper {
                         }
                     }
                 }
-                413 if batch.len() > 1 => {
-                    // Too large for the indexer: halves, first half first.
+                400 | 413 if batch.len() > 1 => {
+                    // Too large, or one bad document spoiling the request: halves, first half
+                    // first, down to the document at fault.
                     let half = batch.len() / 2;
-                    tracing::warn!(stage = "indexer", docs = batch.len(), "request too large (413): splitting it");
+                    tracing::warn!(
+                        stage = "indexer",
+                        status = reply.status,
+                        docs = batch.len(),
+                        "request refused: splitting it"
+                    );
                     work.push(batch.subset(half..batch.len()));
                     work.push(batch.subset(0..half));
                 }
-                status if status == 429 || status >= 500 || status == 401 || status == 403 => {
+                status @ (400 | 413) => {
+                    // One document the indexer will never take: retrying cannot help.
+                    let reason = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2048)]).into_owned();
+                    tracing::error!(stage = "indexer", status, "document refused: {reason}");
+                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                    self.dead.write(self.stats.stream, Some(status), &reason, batch.source(0));
+                }
+                status => {
+                    // Busy, failing, refusing the credentials, or answering oddly (a proxy's 404
+                    // or 408): never a reason to drop alerts; back off and send again.
                     if (status == 401 || status == 403) && !refused_auth {
                         refused_auth = true;
                         tracing::error!(
@@ -301,16 +316,6 @@ impl Shipper {
                     backoff.wait(reply.retry_after);
                     self.measure_lag(false);
                     work.push(batch);
-                }
-                status => {
-                    // The request itself is refused (a single document too large, a bad
-                    // request): retrying cannot help.
-                    let reason = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2048)]).into_owned();
-                    tracing::error!(stage = "indexer", status, docs = batch.len(), "request refused: {reason}");
-                    for i in 0..batch.len() {
-                        self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                        self.dead.write(self.stats.stream, Some(status), &reason, batch.source(i));
-                    }
                 }
             }
         }

@@ -42,6 +42,9 @@ fn gzip(segment: &Segment) -> std::io::Result<()> {
     let mut name = segment.path.clone().into_os_string();
     name.push(".gz");
     let target = std::path::PathBuf::from(name);
+    if target.exists() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{} exists", target.display())));
+    }
     let partial = target.with_extension("gz.part");
     let out = OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(&partial)?;
     let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::default());

@@ -111,6 +111,8 @@ impl DailyLog {
 
     fn switch(&mut self, next: SegmentId, now: i64) -> std::io::Result<()> {
         self.flush()?;
+        // Readers move on once the next file exists: this one is whole on disk first.
+        self.file.sync_data()?;
         let (file, size) = open_append(&self.stream, next)?;
         if self.size == 0 {
             // Nothing was written to it: do not leave empty files behind.
@@ -145,20 +147,19 @@ impl DailyLog {
     }
 }
 
-/// The day's segment to continue: the base file, or the last numbered one that exists (or the
-/// one after a file over the size limit), as Wazuh picks it on start.
+/// The day's segment to continue: the last one of the day (or the one after it when it is over
+/// the size limit or already compressed), as Wazuh picks it on start; the base file for a new day.
 fn day_file(stream: &Stream, rotation: &Rotation, day: Date) -> std::io::Result<SegmentId> {
     DirBuilder::new().recursive(true).mode(0o750).create(stream.month_dir(day))?;
-    let mut id = SegmentId { day, number: 0 };
-    loop {
-        let next = SegmentId { day, number: id.number + 1 };
-        let too_big =
-            rotation.max_size > 0 && std::fs::metadata(stream.path(id)).is_ok_and(|m| m.len() > rotation.max_size);
-        if !stream.path(next).is_file() && !too_big {
-            return Ok(id);
+    let last = stream.segments()?.into_iter().rfind(|s| s.id.day == day);
+    Ok(match last {
+        None => SegmentId { day, number: 0 },
+        Some(s) => {
+            let too_big =
+                rotation.max_size > 0 && std::fs::metadata(&s.path).is_ok_and(|m| m.len() > rotation.max_size);
+            if s.compressed || too_big { SegmentId { day, number: s.id.number + 1 } } else { s.id }
         }
-        id = next;
-    }
+    })
 }
 
 /// Opens segment `id` for appending (0640) and points the stream's fixed name at it.
@@ -236,6 +237,19 @@ mod tests {
         assert_eq!(read(&path), "first\n");
         assert_eq!(log.flush().expect("space again"), 7);
         assert_eq!(read(&path), "first\nsecond\n", "written once, whole");
+    }
+
+    #[test]
+    fn a_restart_never_reuses_a_compressed_files_number() {
+        let (dir, s) = setup();
+        let day = jiff::civil::date(2026, 11, 27);
+        let month = dir.path().join("logs/alerts/2026/Nov");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        for name in ["ossec-alerts-27.json.gz", "ossec-alerts-27-001.json.gz"] {
+            std::fs::write(month.join(name), b"gz").expect("write");
+        }
+        let log = DailyLog::open(s, Rotation::default(), day, 0).expect("open");
+        assert_eq!(log.path(), month.join("ossec-alerts-27-002.json"));
     }
 
     #[test]

@@ -285,6 +285,20 @@ mod tests {
     }
 
     #[test]
+    fn a_late_batch_from_before_midnight_stays_in_the_new_day() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outputs = Outputs { alerts_json: true, alerts_log: false, archives_json: false, archives_log: false };
+        let noon = 1_800_000_000 - 1_800_000_000 % 86_400 + 43_200;
+        let mut writer = Writer::open(dir.path(), outputs, Rotation::default(), noon).expect("writer");
+        let tomorrow = noon + 86_400;
+        writer.write(&emitted("{\"n\":1}"), tomorrow).expect("write");
+        writer.write(&emitted("{\"n\":0}"), noon).expect("write");
+        writer.flush().expect("flush");
+        let text = std::fs::read_to_string(dir.path().join("alerts/alerts.json")).expect("read");
+        assert_eq!(text, "{\"n\":1}\n{\"n\":0}\n", "once in a new day, never back");
+    }
+
+    #[test]
     fn batches_are_written_in_order_and_counted_after_the_write() {
         let dir = tempfile::tempdir().expect("tempdir");
         let outputs = Outputs { alerts_json: true, alerts_log: false, archives_json: false, archives_log: false };

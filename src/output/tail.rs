@@ -66,8 +66,13 @@ impl Tail {
         match from {
             Some(place) if tail.stream.path(place.segment).is_file() => {
                 tail.enter(place.segment)?;
-                if tail.inode == place.inode {
+                let len = std::fs::metadata(tail.stream.path(place.segment)).map_or(0, |m| m.len());
+                if tail.inode == place.inode && place.offset <= len {
                     tail.offset = place.offset;
+                } else if tail.inode == place.inode {
+                    // The file lost its unsynced end (a power cut): go on from where it ends.
+                    tracing::warn!(stage = "output", file = %tail.stream.path(place.segment).display(), offset = place.offset, len, "the file is shorter than the place last read: reading on from its end");
+                    tail.offset = len;
                 } else {
                     tracing::warn!(stage = "output", file = %tail.stream.path(place.segment).display(), "the file was replaced since it was last read: reading it from the start");
                 }
@@ -267,6 +272,22 @@ mod tests {
         let mut again = Tail::open(stream(dir.path()), Some(place)).expect("tail");
         assert_eq!(all_lines(&mut again, 64).len(), 2);
         assert_eq!(again.skipped(), 0);
+    }
+
+    #[test]
+    fn a_place_past_the_end_of_a_shortened_file_goes_on_from_its_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = jiff::civil::date(2026, 11, 27);
+        let mut log = DailyLog::open(stream(dir.path()), Rotation::default(), day, 0).expect("open");
+        log.append(b"kept\n", day, 0).expect("append");
+        log.flush().expect("flush");
+        let inode = std::fs::metadata(log.path()).map(|m| m.ino()).expect("stat");
+        // The place was taken before a power cut cut the file's unsynced end.
+        let place = Position { segment: SegmentId { day, number: 0 }, inode, offset: 40 };
+        let mut tail = Tail::open(stream(dir.path()), Some(place)).expect("tail");
+        log.append(b"after\n", day, 0).expect("append");
+        log.flush().expect("flush");
+        assert_eq!(all_lines(&mut tail, 64), [("after".to_owned(), 5)]);
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct Writer {
     alerts_log: Option<DailyLog>,
     archives_json: Option<DailyLog>,
     archives_log: Option<DailyLog>,
+    /// The latest day written: batches from several cores may arrive slightly out of order
+    /// around midnight, and a file once left is never written again (readers moved on).
+    day: Date,
 }
 
 /// The local calendar day of Unix second `now`.
@@ -56,6 +59,7 @@ impl Writer {
         let daily = Rotation { interval: Duration::ZERO, max_size: 0, ..rotation };
         let [alerts_json, alerts_log, archives_json, archives_log] = streams(logs);
         Ok(Self {
+            day,
             alerts_json: open(outputs.alerts_json, alerts_json, rotation)?,
             alerts_log: open(outputs.alerts_log, alerts_log, rotation)?,
             archives_json: open(outputs.archives_json, archives_json, daily)?,
@@ -67,7 +71,8 @@ impl Writer {
     /// next [`flush`](Self::flush)). On error (a rotation that could not open the next file)
     /// nothing of the event was added, so the call can be repeated.
     pub fn write(&mut self, emitted: &Emitted, now: i64) -> std::io::Result<()> {
-        let day = local_day(now);
+        let day = local_day(now).max(self.day);
+        self.day = day;
         let mut pairs = [
             (&mut self.alerts_json, &emitted.alert_json),
             (&mut self.alerts_log, &emitted.alert_log),
