@@ -15,6 +15,7 @@ use hyper::body::Bytes;
 #[derive(Default)]
 struct Seen {
     bulks: Mutex<Vec<Vec<String>>>,
+    indices: Mutex<Vec<String>>,
     requests: AtomicUsize,
 }
 
@@ -25,6 +26,13 @@ fn ids(body: &[u8]) -> Vec<String> {
     body.split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
         .filter_map(|v| v["index"]["_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn indices(body: &[u8]) -> Vec<String> {
+    body.split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["index"]["_index"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -57,6 +65,7 @@ fn endpoint(script: Script, seen: Arc<Seen>) -> u16 {
                                     format!(r#"{{"errors":true,"items":[{}]}}"#, items.join(","))
                                 }
                                 (200, _) => {
+                                    seen.indices.lock().expect("lock").extend(indices(&body));
                                     seen.bulks.lock().expect("lock").push(docs);
                                     r#"{"errors":false,"items":[]}"#.to_owned()
                                 }
@@ -227,4 +236,36 @@ fn a_bad_request_is_narrowed_down_to_the_document_at_fault() {
     let dead = std::fs::read_to_string(home.path().join("logs/indexer/alerts-dead-letter.json")).expect("dead letter");
     assert_eq!(dead.lines().count(), 1);
     assert!(dead.contains("1.137"));
+}
+
+#[test]
+fn archives_go_to_the_archives_indices_when_asked() {
+    let seen = Arc::new(Seen::default());
+    let port = endpoint(|_, _, _| (200, None), Arc::clone(&seen));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    let day = jiff::civil::date(2020, 2, 1);
+    for stream in [vigil::output::writer::alerts_json(&logs), vigil::output::writer::archives_json(&logs)] {
+        let rotation = vigil::output::daily::Rotation::default();
+        let mut log = vigil::output::daily::DailyLog::open(stream, rotation, day, 0).expect("log");
+        for i in 0..10 {
+            log.push(format!("{}\n", alert(i)).as_bytes());
+        }
+        log.flush().expect("flush");
+    }
+    let xml = format!(
+        "<ossec_config><global><logall_json>yes</logall_json></global><indexer><enabled>yes</enabled>\
+         <hosts><host>http://127.0.0.1:{port}</host></hosts><shipper><archives>yes</archives><template>none</template>\
+         <flush_interval>10</flush_interval></shipper></indexer></ossec_config>"
+    );
+    let loaded = vigil::config::parse(&xml, Path::new("ossec.conf"));
+    let consumers = Arc::new(vigil::output::consumers::Consumers::new(None));
+    let stats = vigil::indexer::start(dir.path(), &loaded.config, &consumers).expect("start");
+    assert_eq!(stats.iter().map(|s| s.stream).collect::<Vec<_>>(), ["alerts", "archives"]);
+    wait("both shipped", Duration::from_secs(30), || stats.iter().all(|s| s.shipped.load(Ordering::Relaxed) == 10));
+    let mut indices = seen.indices.lock().expect("lock").clone();
+    indices.sort();
+    indices.dedup();
+    assert_eq!(indices, ["wazuh-alerts-4.x-2020.02.01", "wazuh-archives-4.x-2020.02.01"]);
+    each_once(&seen, 20);
 }

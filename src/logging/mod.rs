@@ -146,7 +146,20 @@ pub fn init(logs_dir: &Path, format: Logging, debug: bool) -> std::io::Result<()
         tracing_subscriber::fmt::layer().event_format(Plain).with_writer(std::io::stderr).with_filter(filter())
     });
     let subscriber = tracing_subscriber::registry().with(plain).with(json).with(terminal);
-    tracing::subscriber::set_global_default(subscriber).map_err(std::io::Error::other)
+    tracing::subscriber::set_global_default(subscriber).map_err(std::io::Error::other)?;
+    log_panics();
+    Ok(())
+}
+
+/// A panic (a bug: outside input never causes one) also goes to the log files, naming the
+/// thread, so a service thread that stopped does not stop silently.
+fn log_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
+        tracing::error!(thread, "a thread panicked: {info}");
+        default(info);
+    }));
 }
 
 #[cfg(test)]
