@@ -1,4 +1,10 @@
-# Shell helpers shared by opensearch.sh and nginx.sh (sourced; SCRIPT names the caller).
+# Shell helpers shared by opensearch.sh and nginx.sh (sourced; SCRIPT names the caller,
+# USAGE_LINES is the last line of its header comment).
+
+usage() {
+    sed -n "2,${USAGE_LINES}p" "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
 
 die() {
     echo "$SCRIPT: $*" >&2
@@ -47,4 +53,12 @@ running_pid() {
     alive "$pid" || return 1
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$pattern" || return 1
     echo "$pid"
+}
+
+# dispatch COMMAND ARGS…: runs cmd_COMMAND with the rest, or prints the usage.
+dispatch() {
+    local command="${1:-}"
+    [[ -n "$command" ]] && declare -F "cmd_$command" >/dev/null || usage
+    shift
+    "cmd_$command" "$@"
 }

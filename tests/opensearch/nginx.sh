@@ -13,17 +13,13 @@
 set -euo pipefail
 
 SCRIPT=nginx.sh
+USAGE_LINES=12
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 USER_NAME="${NGINX_USER:-vigil}"
 USER_PASS="${NGINX_PASS:-s3cret-pass}"
 
-
-usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-}
 
 nginx_bin() {
     command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || return 1
@@ -201,14 +197,4 @@ cmd_stop() {
     rm -f "$dir/pid"
 }
 
-case "${1:-}" in
-start)
-    shift
-    cmd_start "$@"
-    ;;
-stop)
-    shift
-    cmd_stop "$@"
-    ;;
-*) usage ;;
-esac
+dispatch "$@"

@@ -14,6 +14,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT=opensearch.sh
+USAGE_LINES=11
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 JAVA="${JAVA:-java}"
@@ -26,11 +27,6 @@ CLASSPATH_ARG="$JAR:$HERE/target/lib/*"
 JSA="$HERE/target/opensearch.jsa"
 USE_CDS="${OPENSEARCH_CDS:-1}"
 
-
-usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-}
 
 jar_built() {
     [[ -f "$JAR" && -f "$HERE/target/lib/.complete" ]] || return 1
@@ -203,18 +199,4 @@ cmd_stop() {
     rm -f "$dir/pid"
 }
 
-case "${1:-}" in
-build)
-    shift
-    cmd_build
-    ;;
-start)
-    shift
-    cmd_start "$@"
-    ;;
-stop)
-    shift
-    cmd_stop "$@"
-    ;;
-*) usage ;;
-esac
+dispatch "$@"
