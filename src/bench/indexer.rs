@@ -95,19 +95,25 @@ pub fn accept_all() -> std::io::Result<u16> {
     Ok(port)
 }
 
-/// Ships `alerts` alerts from a fresh log under `root` to `url` with gzip level `compression`,
-/// and measures the time until the last is confirmed.
-pub fn run(root: &Path, alerts: u64, url: &str, compression: u32) -> anyhow::Result<ShipRun> {
-    let bytes = write_log(root, alerts)?;
+/// Starts the alerts shipper of the home `root` to `url` (gzip level `compression`, no
+/// template), as `<indexer>` would.
+fn start_shipper(root: &Path, url: &str, compression: u32) -> anyhow::Result<Arc<crate::indexer::stats::Stats>> {
     let xml = format!(
         "<ossec_config><indexer><enabled>yes</enabled><hosts><host>{url}</host></hosts>\
          <shipper><compression>{compression}</compression><template>none</template></shipper></indexer></ossec_config>"
     );
     let loaded = crate::config::parse(&xml, Path::new("bench.conf"));
     let consumers = Arc::new(crate::output::consumers::Consumers::new(None));
-    let started = Instant::now();
     let stats = crate::indexer::start(root, &loaded.config, &consumers)?;
-    let stats = stats.first().ok_or_else(|| anyhow::anyhow!("no shipper started"))?;
+    stats.into_iter().next().ok_or_else(|| anyhow::anyhow!("no shipper started"))
+}
+
+/// Ships `alerts` alerts from a fresh log under `root` to `url` with gzip level `compression`,
+/// and measures the time until the last is confirmed.
+pub fn run(root: &Path, alerts: u64, url: &str, compression: u32) -> anyhow::Result<ShipRun> {
+    let bytes = write_log(root, alerts)?;
+    let started = Instant::now();
+    let stats = start_shipper(root, url, compression)?;
     while stats.shipped.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) < alerts {
         if started.elapsed() > Duration::from_secs(600) {
             anyhow::bail!("shipping did not finish in 10 minutes");
@@ -147,16 +153,10 @@ pub fn latency(
         gzip: false,
     })?;
     anyhow::ensure!(made.status == 200, "cannot create {index}: {}", String::from_utf8_lossy(&made.body));
-    let xml = format!(
-        "<ossec_config><indexer><enabled>yes</enabled><hosts><host>{url}</host></hosts>\
-         <shipper><template>none</template></shipper></indexer></ossec_config>"
-    );
-    let loaded = crate::config::parse(&xml, Path::new("bench.conf"));
     let stream = crate::output::writer::alerts_json(&root.join("logs"));
     let mut log = DailyLog::open(stream, Rotation::default(), day, 0)?;
     log.flush()?;
-    let consumers = Arc::new(crate::output::consumers::Consumers::new(None));
-    crate::indexer::start(root, &loaded.config, &consumers)?;
+    start_shipper(root, url, 0)?;
     let total = rate * seconds;
     let started = Instant::now();
     let poller = std::thread::spawn(move || -> Vec<(Instant, u64)> {

@@ -282,29 +282,28 @@ async fn connect(url: &Url, tls: Option<&tokio_rustls::TlsConnector>) -> Result<
         .await
         .map_err(|e| HttpError::Connect { host: name.clone(), reason: e.to_string() })?;
     let _ = tcp.set_nodelay(true);
-    let handshake_failed = |reason: String| HttpError::Request { host: name.clone(), reason };
-    if url.tls {
-        let Some(connector) = tls else {
-            return Err(HttpError::Tls { host: name, reason: "no TLS settings for an https host".into() });
-        };
-        let server = rustls_pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|e| HttpError::Tls { host: name.clone(), reason: e.to_string() })?;
-        let stream = connector
-            .connect(server, tcp)
-            .await
-            .map_err(|e| HttpError::Tls { host: name.clone(), reason: e.to_string() })?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| handshake_failed(e.to_string()))?;
-        tokio::spawn(connection);
-        Ok(sender)
-    } else {
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| handshake_failed(e.to_string()))?;
-        tokio::spawn(connection);
-        Ok(sender)
+    if !url.tls {
+        return handshake(tcp, &name).await;
     }
+    let Some(connector) = tls else {
+        return Err(HttpError::Tls { host: name, reason: "no TLS settings for an https host".into() });
+    };
+    let tls_failed = |e: &dyn std::fmt::Display| HttpError::Tls { host: name.clone(), reason: e.to_string() };
+    let server = rustls_pki_types::ServerName::try_from(url.host.clone()).map_err(|e| tls_failed(&e))?;
+    let stream = connector.connect(server, tcp).await.map_err(|e| tls_failed(&e))?;
+    handshake(stream, &name).await
+}
+
+/// HTTP/1.1 over `io`, its connection driven by a task of the client's runtime.
+async fn handshake<IO>(io: IO, host: &str) -> Result<SendRequest<Full<Bytes>>, HttpError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| HttpError::Request { host: host.to_owned(), reason: e.to_string() })?;
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 #[cfg(test)]

@@ -63,8 +63,8 @@ pub struct Shipper {
     pub stats: Arc<Stats>,
     /// The index template to install when absent, once.
     pub template: Option<Bytes>,
-    /// Lines read but not in a batch yet, and how far into them.
-    carry: Option<(Chunk, usize)>,
+    /// Lines read but not in a batch yet.
+    carry: Option<Chunk>,
     /// Lines that were not documents.
     bad_lines: u64,
     /// A confirmed place not written to the store yet.
@@ -73,6 +73,11 @@ pub struct Shipper {
     confirmed: Option<Position>,
     last_save: Option<Instant>,
     last_lag: Option<Instant>,
+}
+
+/// The start of an answer's body, for a log line.
+fn excerpt(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(&body[..body.len().min(2048)])
 }
 
 /// Doubling waits, reset by a success.
@@ -149,27 +154,27 @@ impl Shipper {
         }
     }
 
+    /// Whether `batch` takes no more lines.
+    fn full(&self, batch: &Batch) -> bool {
+        batch.len() >= self.settings.batch_docs || batch.body.len() >= self.settings.batch_bytes
+    }
+
     /// Reads lines into a batch until it is full, or the log has nothing more and the batch's
     /// first line is `flush_interval` old.
     pub fn fill(&mut self) -> Batch {
         let mut batch = Batch::default();
         let mut first: Option<Instant> = None;
-        loop {
-            let full = batch.len() >= self.settings.batch_docs || batch.body.len() >= self.settings.batch_bytes;
-            if full {
-                return batch;
-            }
-            let (chunk, mut cursor) = match self.carry.take() {
+        while !self.full(&batch) {
+            let mut chunk = match self.carry.take() {
                 Some(c) => c,
-                None => match self.tail.read(self.settings.batch_bytes.saturating_sub(batch.body.len())) {
-                    Ok(chunk) => (chunk, 0),
-                    Err(e) => {
+                None => {
+                    self.tail.read(self.settings.batch_bytes.saturating_sub(batch.body.len())).unwrap_or_else(|e| {
                         tracing::error!(stage = "indexer", stream = self.stats.stream, "cannot read the log: {e}");
-                        (Chunk::default(), 0)
-                    }
-                },
+                        Chunk::default()
+                    })
+                }
             };
-            if chunk.data.is_empty() {
+            if chunk.is_empty() {
                 match first {
                     Some(at) if at.elapsed() < self.settings.flush_interval => {
                         std::thread::sleep(IDLE.min(self.settings.flush_interval));
@@ -179,17 +184,12 @@ impl Shipper {
                 }
             }
             self.stats.skipped.store(self.tail.skipped() + self.bad_lines, Ordering::Relaxed);
-            let Some(start) = chunk.start else { continue };
-            while cursor < chunk.data.len() {
-                if batch.len() >= self.settings.batch_docs || batch.body.len() >= self.settings.batch_bytes {
-                    self.carry = Some((chunk, cursor));
+            while !chunk.is_empty() {
+                if self.full(&batch) {
+                    self.carry = Some(chunk);
                     return batch;
                 }
-                let rest = &chunk.data[cursor..];
-                let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-                let line = rest[..len].strip_suffix(b"\n").unwrap_or(&rest[..len]);
-                let at = Position { offset: start.offset + cursor as u64, ..start };
-                let end = Position { offset: at.offset + len as u64, ..start };
+                let Some((line, at, end)) = chunk.next_line() else { break };
                 match batch.push(line, at, end, self.target, self.geo.as_deref()) {
                     Ok(()) => {
                         if first.is_none() {
@@ -209,9 +209,9 @@ impl Shipper {
                         self.dead.write(self.stats.stream, None, &e.to_string(), line);
                     }
                 }
-                cursor += len;
             }
         }
+        batch
     }
 
     /// Sends `batch` until every document is indexed or dead-lettered.
@@ -294,7 +294,7 @@ impl Shipper {
                 }
                 status @ (400 | 413) => {
                     // One document the indexer will never take: retrying cannot help.
-                    let reason = String::from_utf8_lossy(&reply.body[..reply.body.len().min(2048)]).into_owned();
+                    let reason = excerpt(&reply.body).into_owned();
                     tracing::error!(stage = "indexer", status, "document refused: {reason}");
                     self.stats.failed.fetch_add(1, Ordering::Relaxed);
                     self.dead.write(self.stats.stream, Some(status), &reason, batch.source(0));
@@ -375,7 +375,7 @@ impl Shipper {
                         stage = "indexer",
                         status = r.status,
                         "the indexer refused the index template, shipping without it: {}",
-                        String::from_utf8_lossy(&r.body[..r.body.len().min(2048)])
+                        excerpt(&r.body)
                     );
                     self.template = None;
                     return;
@@ -384,7 +384,7 @@ impl Shipper {
                     stage = "indexer",
                     status = r.status,
                     "cannot install the index template: {}",
-                    String::from_utf8_lossy(&r.body[..r.body.len().min(2048)])
+                    excerpt(&r.body)
                 ),
                 Err(e) => tracing::error!(stage = "indexer", "cannot check the index template: {e}"),
             }

@@ -67,11 +67,6 @@ impl DailyLog {
         self.stream.path(self.segment)
     }
 
-    /// The stream.
-    pub fn stream(&self) -> &Stream {
-        &self.stream
-    }
-
     /// Moves to a new file when `day` is not the current file's or a rotation is due at Unix
     /// second `now` (what is pending goes to the old file first). On error nothing changed.
     pub fn prepare(&mut self, day: Date, now: i64) -> std::io::Result<()> {

@@ -5,7 +5,7 @@
 //! the disk is full the writer keeps the lines, reports, and tries again, so nothing is dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -89,12 +89,14 @@ enum Message {
     Batch(Batch),
     /// Everything before it written and synced; then answer.
     Barrier(SyncSender<()>),
+    /// Write and sync what is queued, then end.
+    Stop,
 }
 
 /// The writer thread and its queue.
 #[derive(Debug)]
 pub struct AlertLog {
-    queue: Mutex<Option<SyncSender<Message>>>,
+    queue: SyncSender<Message>,
     counts: Arc<Counts>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -104,6 +106,7 @@ impl std::fmt::Debug for Message {
         f.write_str(match self {
             Self::Batch(_) => "Batch",
             Self::Barrier(_) => "Barrier",
+            Self::Stop => "Stop",
         })
     }
 }
@@ -116,7 +119,7 @@ impl AlertLog {
         let thread = std::thread::Builder::new()
             .name("vigil-alert-log".into())
             .spawn(move || run(writer, durability, &rx, &thread_counts))?;
-        Ok(Self { queue: Mutex::new(Some(tx)), counts, thread: Mutex::new(Some(thread)) })
+        Ok(Self { queue: tx, counts, thread: Mutex::new(Some(thread)) })
     }
 
     /// The counters.
@@ -126,39 +129,23 @@ impl AlertLog {
 
     /// Queues a batch, waiting while the queue is full (backpressure on the caller).
     pub fn append(&self, batch: Batch) {
-        let Some(tx) = crate::sync::lock(&self.queue).clone() else {
-            tracing::error!(
-                stage = "output",
-                events = batch.emitted.len(),
-                "the alert log is stopped: events not written"
-            );
-            return;
-        };
-        let message = match tx.try_send(Message::Batch(batch)) {
-            Ok(()) => return,
-            Err(TrySendError::Full(m)) => m,
-            Err(TrySendError::Disconnected(_)) => {
-                tracing::error!(stage = "output", "the alert log writer is gone: events not written");
-                return;
-            }
-        };
-        if tx.send(message).is_err() {
-            tracing::error!(stage = "output", "the alert log writer is gone: events not written");
+        let events = batch.emitted.len();
+        if self.queue.send(Message::Batch(batch)).is_err() {
+            tracing::error!(stage = "output", events, "the alert log is stopped: events not written");
         }
     }
 
     /// Waits until everything queued before is written and synced.
     pub fn barrier(&self) {
-        let Some(tx) = crate::sync::lock(&self.queue).clone() else { return };
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
-        if tx.send(Message::Barrier(done_tx)).is_ok() {
+        if self.queue.send(Message::Barrier(done_tx)).is_ok() {
             let _ = done_rx.recv();
         }
     }
 
     /// Writes and syncs what is queued, then stops the writer.
     pub fn stop(&self) {
-        drop(crate::sync::lock(&self.queue).take());
+        let _ = self.queue.send(Message::Stop);
         if let Some(thread) = crate::sync::lock(&self.thread).take()
             && thread.join().is_err()
         {
@@ -167,7 +154,7 @@ impl AlertLog {
     }
 }
 
-/// The writer loop: take what is queued, write it, sync when due; until the queue closes.
+/// The writer loop: take what is queued, write it, sync when due; until told to stop.
 fn run(mut writer: Writer, durability: Durability, rx: &Receiver<Message>, counts: &Counts) {
     let mut unsynced = 0u64;
     let mut first_unsynced: Option<Instant> = None;
@@ -178,14 +165,14 @@ fn run(mut writer: Writer, durability: Durability, rx: &Receiver<Message>, count
         let mut batches = Vec::new();
         let mut barriers = Vec::new();
         match rx.recv_timeout(wait) {
-            Ok(m) => take(m, &mut batches, &mut barriers),
+            Ok(m) => open &= take(m, &mut batches, &mut barriers),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
         }
-        // Group commit: whatever else is queued goes out with it.
-        while batches.len() < QUEUE {
+        // Group commit: whatever else is queued goes out with it (all of it when stopping).
+        while batches.len() < QUEUE || !open {
             match rx.try_recv() {
-                Ok(m) => take(m, &mut batches, &mut barriers),
+                Ok(m) => open &= take(m, &mut batches, &mut barriers),
                 Err(_) => break,
             }
         }
@@ -207,11 +194,14 @@ fn run(mut writer: Writer, durability: Durability, rx: &Receiver<Message>, count
     }
 }
 
-fn take(message: Message, batches: &mut Vec<Batch>, barriers: &mut Vec<SyncSender<()>>) {
+/// Sorts a message; false when it says stop.
+fn take(message: Message, batches: &mut Vec<Batch>, barriers: &mut Vec<SyncSender<()>>) -> bool {
     match message {
         Message::Batch(b) => batches.push(b),
         Message::Barrier(done) => barriers.push(done),
+        Message::Stop => return false,
     }
+    true
 }
 
 /// Writes the batches, retrying until the disk takes them. Returns the bytes written.

@@ -24,30 +24,33 @@ pub struct Tail {
     skipped: u64,
 }
 
-/// Whole lines read together from one segment.
+/// Whole lines read together from one segment, taken one by one.
 #[derive(Debug, Default)]
 pub struct Chunk {
     /// The lines, each with its newline.
-    pub data: Vec<u8>,
+    data: Vec<u8>,
     /// Where the first line starts.
-    pub start: Option<Position>,
+    start: Option<Position>,
+    /// Bytes already taken.
+    taken: usize,
 }
 
 impl Chunk {
-    /// Each line (without its newline) and the offset it starts at in its segment.
-    pub fn lines(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        let base = self.start.map_or(0, |p| p.offset);
-        let mut at = 0usize;
-        self.data.split_inclusive(|b| *b == b'\n').map(move |line| {
-            let offset = base + at as u64;
-            at += line.len();
-            (line.strip_suffix(b"\n").unwrap_or(line), offset)
-        })
+    /// No line left to take.
+    pub fn is_empty(&self) -> bool {
+        self.taken >= self.data.len()
     }
 
-    /// The place after the last line.
-    pub fn end(&self) -> Option<Position> {
-        self.start.map(|p| Position { offset: p.offset + self.data.len() as u64, ..p })
+    /// The next line (without its newline), the place it starts at and the place after it.
+    pub fn next_line(&mut self) -> Option<(&[u8], Position, Position)> {
+        let start = self.start?;
+        let rest = self.data.get(self.taken..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let at = Position { offset: start.offset + self.taken as u64, ..start };
+        let end = Position { offset: at.offset + len as u64, ..start };
+        let line = &self.data[self.taken..self.taken + len];
+        self.taken += len;
+        Some((line.strip_suffix(b"\n").unwrap_or(line), at, end))
     }
 }
 
@@ -65,16 +68,16 @@ impl Tail {
         };
         match from {
             Some(place) if tail.stream.path(place.segment).is_file() => {
-                tail.enter(place.segment)?;
-                let len = std::fs::metadata(tail.stream.path(place.segment)).map_or(0, |m| m.len());
+                let len = tail.enter(place.segment)?;
+                let file = tail.stream.path(place.segment);
                 if tail.inode == place.inode && place.offset <= len {
                     tail.offset = place.offset;
                 } else if tail.inode == place.inode {
                     // The file lost its unsynced end (a power cut): go on from where it ends.
-                    tracing::warn!(stage = "output", file = %tail.stream.path(place.segment).display(), offset = place.offset, len, "the file is shorter than the place last read: reading on from its end");
+                    tracing::warn!(stage = "output", file = %file.display(), offset = place.offset, len, "the file is shorter than the place last read: reading on from its end");
                     tail.offset = len;
                 } else {
-                    tracing::warn!(stage = "output", file = %tail.stream.path(place.segment).display(), "the file was replaced since it was last read: reading it from the start");
+                    tracing::warn!(stage = "output", file = %file.display(), "the file was replaced since it was last read: reading it from the start");
                 }
             }
             Some(place) => {
@@ -114,21 +117,20 @@ impl Tail {
         Ok(total)
     }
 
-    fn enter(&mut self, id: SegmentId) -> std::io::Result<()> {
+    /// Opens segment `id` at its start; gives its length.
+    fn enter(&mut self, id: SegmentId) -> std::io::Result<u64> {
         let file = File::open(self.stream.path(id))?;
-        self.inode = file.metadata()?.ino();
+        let meta = file.metadata()?;
+        self.inode = meta.ino();
         (self.segment, self.file, self.offset) = (id, Some(file), 0);
-        Ok(())
+        Ok(meta.len())
     }
 
     /// Moves to the first uncompressed segment after the current one, if there is one.
     fn advance(&mut self) -> std::io::Result<bool> {
         let next = self.stream.segments()?.into_iter().find(|s: &Segment| s.id > self.segment && !s.compressed);
         match next {
-            Some(s) => {
-                self.enter(s.id)?;
-                Ok(true)
-            }
+            Some(s) => self.enter(s.id).map(|_| true),
             None => Ok(false),
         }
     }
@@ -151,7 +153,7 @@ impl Tail {
             // Checked before reading: if the writer had moved on, what is read is all there is.
             let moved_on = self.writer_moved_on();
             let chunk = self.read_lines(max, moved_on)?;
-            if !chunk.data.is_empty() || !moved_on || !self.advance()? {
+            if !chunk.is_empty() || !moved_on || !self.advance()? {
                 return Ok(chunk);
             }
         }
@@ -159,7 +161,12 @@ impl Tail {
 
     fn read_lines(&mut self, max: usize, finished: bool) -> std::io::Result<Chunk> {
         let Some(file) = &self.file else { return Ok(Chunk::default()) };
-        let mut data = vec![0u8; max.max(4096)];
+        // Sized by what the file holds past the offset: polling an idle log costs a stat.
+        let available = file.metadata()?.len().saturating_sub(self.offset);
+        if available == 0 {
+            return Ok(Chunk::default());
+        }
+        let mut data = vec![0u8; usize::try_from(available).unwrap_or(usize::MAX).min(max.max(4096))];
         let mut filled = 0;
         loop {
             let n = file.read_at(&mut data[filled..], self.offset + filled as u64)?;
@@ -170,7 +177,7 @@ impl Tail {
                     data.truncate(end + 1);
                     let start = Position { segment: self.segment, inode: self.inode, offset: self.offset };
                     self.offset += data.len() as u64;
-                    return Ok(Chunk { data, start: Some(start) });
+                    return Ok(Chunk { data, start: Some(start), taken: 0 });
                 }
                 Some(_) => continue,
                 None if n == 0 => {
@@ -229,11 +236,13 @@ mod tests {
     fn all_lines(tail: &mut Tail, max: usize) -> Vec<(String, u64)> {
         let mut out = Vec::new();
         loop {
-            let chunk = tail.read(max).expect("read");
-            if chunk.data.is_empty() {
+            let mut chunk = tail.read(max).expect("read");
+            if chunk.is_empty() {
                 return out;
             }
-            out.extend(chunk.lines().map(|(l, o)| (String::from_utf8_lossy(l).into_owned(), o)));
+            while let Some((line, at, _)) = chunk.next_line() {
+                out.push((String::from_utf8_lossy(line).into_owned(), at.offset));
+            }
         }
     }
 

@@ -117,14 +117,4 @@ impl Writer {
     pub fn sync(&mut self) -> std::io::Result<()> {
         self.streams().try_for_each(DailyLog::sync)
     }
-
-    /// The alerts.json stream, when it is written.
-    pub fn alerts_json(&self) -> Option<&Stream> {
-        self.alerts_json.as_ref().map(DailyLog::stream)
-    }
-
-    /// The archives.json stream, when it is written.
-    pub fn archives_json(&self) -> Option<&Stream> {
-        self.archives_json.as_ref().map(DailyLog::stream)
-    }
 }
