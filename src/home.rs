@@ -42,6 +42,9 @@ const DIRS: &[&str] = &[
     "queue/sockets",
     "var",
     "var/run",
+    "integrations",
+    "active-response",
+    "active-response/bin",
 ];
 
 /// Filesystems LMDB must not be used on (its lock file needs local shared memory).
@@ -197,9 +200,26 @@ impl Home {
         }
         let auth = config::load(&self.config_file()).config.auth;
         prepared.certificate = self.ensure_certificate(&auth.ssl_manager_cert, &auth.ssl_manager_key)?;
+        self.link_scripts();
         let store = self.store()?;
         prepared.groups_added = self.sync_groups(&store, now)?;
         Ok(prepared)
+    }
+
+    /// Links vigil's active response scripts (the binary itself, which runs the script it is
+    /// named after) into `active-response/bin/`, leaving any file already there; a failure is
+    /// logged, as the server runs on without them.
+    fn link_scripts(&self) {
+        let Ok(exe) = std::env::current_exe() else { return };
+        for name in crate::active_response::scripts::NAMES {
+            let link = self.path("active-response/bin").join(name);
+            if link.symlink_metadata().is_ok() {
+                continue;
+            }
+            if let Err(e) = std::os::unix::fs::symlink(&exe, &link) {
+                tracing::warn!(file = %link.display(), "cannot link the active response script: {e}");
+            }
+        }
     }
 
     /// Copies the project's ruleset into `ruleset/`, skipping files that exist.

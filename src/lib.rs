@@ -4,6 +4,7 @@
 //! store and home layout, the `ossec.conf`-compatible configuration, and the command line.
 #![deny(unsafe_code)]
 
+pub mod active_response;
 pub mod api;
 pub mod bench;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod enroll;
 pub mod hex;
 pub mod home;
 pub mod indexer;
+pub mod integrations;
 pub mod logging;
 pub mod logtest;
 pub mod metrics;
@@ -24,6 +26,7 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod web;
 pub mod xml;
 
 /// The Wazuh release vigil is compatible with: its agents, its logtest, its version checks.

@@ -32,7 +32,28 @@ pub struct Integration {
     pub timeout: u32,
     /// Attempts after the first failure.
     pub retries: u32,
+    /// vigil: the Jira project key (`jira`).
+    pub project: Option<String>,
+    /// vigil: the Jira issue type (`jira`; `Task` when absent).
+    pub issue_type: Option<String>,
+    /// vigil: the ServiceNow table (`servicenow`; `incident` when absent).
+    pub table: Option<String>,
+    /// vigil: a file holding the JSON payload template with `$(field)` placeholders
+    /// (`teams`, `webhook`).
+    pub template: Option<String>,
+    /// vigil: a file holding the credential (`user:password` or a token) instead of `api_key`.
+    pub credentials_file: Option<String>,
+    /// vigil: how long a ServiceNow incident takes later alerts of the same rule, agent and
+    /// source as updates.
+    #[serde(serialize_with = "super::value::seconds")]
+    pub window: std::time::Duration,
+    /// vigil: the CA bundle https endpoints are checked against (the system's by default).
+    pub ca_file: Option<String>,
 }
+
+/// Wazuh's own integrations, and vigil's native ones (any `custom-*` name is a script).
+pub const NAMES: [&str; 9] =
+    ["slack", "pagerduty", "virustotal", "shuffle", "maltiverse", "jira", "servicenow", "teams", "webhook"];
 
 impl Integration {
     /// Reads one `<integration>` block; `None` when it has no name.
@@ -50,6 +71,13 @@ impl Integration {
             options: None,
             timeout: 10,
             retries: 3,
+            project: None,
+            issue_type: None,
+            table: None,
+            template: None,
+            credentials_file: None,
+            window: std::time::Duration::from_secs(3600),
+            ca_file: None,
         };
         for el in section.children() {
             match el.name.as_str() {
@@ -77,11 +105,22 @@ impl Integration {
                 "options" => r.text(el, &mut i.options),
                 "timeout" => r.number(el, 0..=u32::MAX, &mut i.timeout),
                 "retries" => r.number(el, 0..=u32::MAX, &mut i.retries),
+                "project" => r.text(el, &mut i.project),
+                "issue_type" => r.text(el, &mut i.issue_type),
+                "table" => r.text(el, &mut i.table),
+                "template" => r.text(el, &mut i.template),
+                "credentials_file" => r.text(el, &mut i.credentials_file),
+                "window" => r.time(el, std::time::Duration::ZERO, &mut i.window),
+                "ca_file" => r.text(el, &mut i.ca_file),
                 _ => r.invalid_element(el),
             }
         }
         if i.name.is_empty() {
             r.error(section, "Invalid integratord configuration: <name> is missing.");
+            return None;
+        }
+        if !i.name.starts_with("custom-") && !NAMES.contains(&i.name.as_str()) {
+            r.error(section, format!("Invalid integration: '{}'. Not currently supported.", i.name));
             return None;
         }
         Some(i)

@@ -82,6 +82,9 @@ pub struct Config {
     pub commands: Vec<Command>,
     /// `<active-response>` blocks.
     pub active_responses: Vec<ActiveResponse>,
+    /// `<active-response><repeated_offenders>`: minutes a repeat offender's timeout becomes, for
+    /// the 2nd, 3rd… time (the first block that has it, up to 5 values, as execd reads it).
+    pub repeated_offenders: Vec<u32>,
     /// Sections kept but not served by vigil.
     pub other: Vec<OtherSection>,
 }
@@ -103,6 +106,7 @@ impl Default for Config {
             integrations: Vec::new(),
             commands: Vec::new(),
             active_responses: Vec::new(),
+            repeated_offenders: Vec::new(),
             other: Vec::new(),
         }
     }
@@ -218,6 +222,11 @@ fn read_document(doc: &Document, file: &Path, problems: &mut Vec<Problem>) -> Co
                 "active-response" => {
                     let ar = ActiveResponse::read(&mut r, section, &config.commands);
                     config.active_responses.extend(ar);
+                    let offenders = section.children().find(|el| el.name == "repeated_offenders");
+                    if let Some(el) = offenders.filter(|_| config.repeated_offenders.is_empty()) {
+                        config.repeated_offenders =
+                            el.text.split(',').take(5).filter_map(|m| m.trim().parse().ok()).collect();
+                    }
                 }
                 _ => keep_other(&mut r, section, &mut config.other, &mut warned),
             }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 
 /// How long one request may take, connection included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -16,37 +15,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest a failed host is set aside.
 const MAX_SET_ASIDE: Duration = Duration::from_secs(30);
 
-/// A request that got no answer.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// The host could not be reached.
-    #[error("cannot connect to {host}: {reason}")]
-    Connect {
-        /// Which.
-        host: String,
-        /// Why.
-        reason: String,
-    },
-    /// The TLS handshake failed (certificate, protocol).
-    #[error("TLS with {host} failed: {reason}")]
-    Tls {
-        /// Which.
-        host: String,
-        /// Why.
-        reason: String,
-    },
-    /// The exchange failed or took too long.
-    #[error("request to {host} failed: {reason}")]
-    Request {
-        /// Which.
-        host: String,
-        /// Why.
-        reason: String,
-    },
-    /// Every host is set aside.
-    #[error("no indexer host is reachable")]
-    AllDown,
-}
+pub use crate::web::HttpError;
 
 /// A host URL as `<hosts><host>` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,7 +213,8 @@ async fn send_once(
     let name = host.url.to_string();
     let failed = |reason: String| HttpError::Request { host: name.clone(), reason };
     if host.connection.as_ref().is_none_or(|c| c.is_closed()) {
-        host.connection = Some(connect(&host.url, tls).await?);
+        host.connection =
+            Some(crate::web::connect(&host.url.host, host.url.port, host.url.tls.then_some(tls), &name).await?);
     }
     let Some(sender) = host.connection.as_mut() else { return Err(failed("no connection".into())) };
     sender.ready().await.map_err(|e| failed(e.to_string()))?;
@@ -265,45 +235,9 @@ async fn send_once(
     let req = builder.body(Full::new(request.body.clone())).map_err(|e| failed(e.to_string()))?;
     let response = sender.send_request(req).await.map_err(|e| failed(e.to_string()))?;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(hyper::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .map(Duration::from_secs);
+    let retry_after = crate::web::retry_after(response.headers());
     let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
     Ok((status, body, retry_after))
-}
-
-/// Opens a connection (TLS for https) and starts its driver.
-async fn connect(url: &Url, tls: Option<&tokio_rustls::TlsConnector>) -> Result<SendRequest<Full<Bytes>>, HttpError> {
-    let name = url.to_string();
-    let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
-        .await
-        .map_err(|e| HttpError::Connect { host: name.clone(), reason: e.to_string() })?;
-    let _ = tcp.set_nodelay(true);
-    if !url.tls {
-        return handshake(tcp, &name).await;
-    }
-    let Some(connector) = tls else {
-        return Err(HttpError::Tls { host: name, reason: "no TLS settings for an https host".into() });
-    };
-    let tls_failed = |e: &dyn std::fmt::Display| HttpError::Tls { host: name.clone(), reason: e.to_string() };
-    let server = rustls_pki_types::ServerName::try_from(url.host.clone()).map_err(|e| tls_failed(&e))?;
-    let stream = connector.connect(server, tcp).await.map_err(|e| tls_failed(&e))?;
-    handshake(stream, &name).await
-}
-
-/// HTTP/1.1 over `io`, its connection driven by a task of the client's runtime.
-async fn handshake<IO>(io: IO, host: &str) -> Result<SendRequest<Full<Bytes>>, HttpError>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| HttpError::Request { host: host.to_owned(), reason: e.to_string() })?;
-    tokio::spawn(connection);
-    Ok(sender)
 }
 
 #[cfg(test)]

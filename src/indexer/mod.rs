@@ -5,7 +5,6 @@
 //! least once, and never twice in the index. Configured by `<indexer>`.
 
 pub mod bulk;
-pub mod dead_letter;
 pub mod geo;
 pub mod http;
 pub mod ship;
@@ -18,8 +17,9 @@ use anyhow::{Context as _, bail};
 
 use crate::config::Config;
 use crate::output::consumers::Consumers;
+use crate::output::dead_letter::{self, DeadLetter};
+use crate::output::follow::Follower;
 use crate::output::segments::Stream;
-use crate::output::tail::Tail;
 use stats::Stats;
 
 /// A path from the config: absolute, or under the home.
@@ -102,17 +102,15 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>) -> anyhow
     let mut all = Vec::new();
     for ((stream, target), place) in streams.into_iter().zip(places) {
         let name = format!("indexer.{}", target.tag);
-        let tail = Tail::open(stream, place).context("cannot open the log to ship")?;
+        let log = Follower::at(&name, stream, consumers, place)?;
         let credentials = login.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let client = http::Client::new(hosts.clone(), tls.clone(), credentials)?;
         let stats = Arc::new(Stats::new(target.tag));
-        let dead = dead_letter::DeadLetter::new(&dead_letter::path(home, target.tag));
+        let dead = DeadLetter::new(&dead_letter::path(home, "indexer", target.tag));
         let shipper = ship::Shipper::new(
-            name,
             target,
-            tail,
+            log,
             client,
-            Arc::clone(consumers),
             settings.clone(),
             geo.clone(),
             dead,

@@ -10,19 +10,15 @@ use std::time::{Duration, Instant};
 use hyper::body::Bytes;
 
 use super::bulk::{self, Batch, Target};
-use super::dead_letter::DeadLetter;
 use super::geo::Geo;
 use super::http::{Client, Request};
 use super::stats::Stats;
-use crate::output::consumers::{Consumers, Position};
-use crate::output::tail::{Chunk, Tail};
+use crate::output::dead_letter::DeadLetter;
+use crate::output::follow::Follower;
+use crate::output::tail::Chunk;
 
 /// How long the loop sleeps when the log has nothing new.
 const IDLE: Duration = Duration::from_millis(20);
-
-/// How often the kept place is written to the store at most (a crash re-sends what came after
-/// it, which the ids make harmless).
-const SAVE_EVERY: Duration = Duration::from_millis(500);
 
 /// Longest wait between tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -43,16 +39,13 @@ pub struct Settings {
 /// One stream's shipper.
 #[derive(Debug)]
 pub struct Shipper {
-    /// The reader's name among the log's consumers.
-    pub name: String,
     /// Index prefix and id tag.
     pub target: Target,
-    /// The log being read.
-    pub tail: Tail,
+    /// The log being read, and the place confirmed (a crash re-sends what came after it,
+    /// which the ids make harmless).
+    pub log: Follower,
     /// The indexer.
     pub client: Client,
-    /// Where the place is kept.
-    pub consumers: Arc<Consumers>,
     /// Batching.
     pub settings: Settings,
     /// GeoIP database.
@@ -67,11 +60,6 @@ pub struct Shipper {
     carry: Option<Chunk>,
     /// Lines that were not documents.
     bad_lines: u64,
-    /// A confirmed place not written to the store yet.
-    unsaved: Option<Position>,
-    /// The last confirmed place.
-    confirmed: Option<Position>,
-    last_save: Option<Instant>,
     last_lag: Option<Instant>,
 }
 
@@ -98,48 +86,24 @@ impl Shipper {
     /// A shipper over `tail` (already at the kept place).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        name: String,
         target: Target,
-        tail: Tail,
+        log: Follower,
         client: Client,
-        consumers: Arc<Consumers>,
         settings: Settings,
         geo: Option<Arc<Geo>>,
         dead: DeadLetter,
         stats: Arc<Stats>,
         template: Option<Bytes>,
     ) -> Self {
-        Self {
-            name,
-            target,
-            tail,
-            client,
-            consumers,
-            settings,
-            geo,
-            dead,
-            stats,
-            template,
-            carry: None,
-            bad_lines: 0,
-            unsaved: None,
-            confirmed: None,
-            last_save: None,
-            last_lag: None,
-        }
+        Self { target, log, client, settings, geo, dead, stats, template, carry: None, bad_lines: 0, last_lag: None }
     }
 
     /// Ships for as long as the process runs.
     pub fn run(mut self) {
-        if let Some(start) = self.tail.position() {
-            self.save(start, true);
-        }
         loop {
             let batch = self.fill();
             if batch.is_empty() {
-                if let Some(place) = self.unsaved.take() {
-                    self.save(place, true);
-                }
+                self.log.flush();
                 self.measure_lag(true);
                 std::thread::sleep(IDLE);
                 continue;
@@ -148,7 +112,7 @@ impl Shipper {
             let end = batch.docs.last().map(|d| d.end);
             self.deliver(batch);
             if let Some(end) = end {
-                self.save(end, false);
+                self.log.confirm(end, false);
             }
             self.measure_lag(false);
         }
@@ -167,12 +131,7 @@ impl Shipper {
         while !self.full(&batch) {
             let mut chunk = match self.carry.take() {
                 Some(c) => c,
-                None => {
-                    self.tail.read(self.settings.batch_bytes.saturating_sub(batch.body.len())).unwrap_or_else(|e| {
-                        tracing::error!(stage = "indexer", stream = self.stats.stream, "cannot read the log: {e}");
-                        Chunk::default()
-                    })
-                }
+                None => self.log.read(self.settings.batch_bytes.saturating_sub(batch.body.len())),
             };
             if chunk.is_empty() {
                 match first {
@@ -183,7 +142,7 @@ impl Shipper {
                     _ => return batch,
                 }
             }
-            self.stats.skipped.store(self.tail.skipped() + self.bad_lines, Ordering::Relaxed);
+            self.stats.skipped.store(self.log.skipped() + self.bad_lines, Ordering::Relaxed);
             while !chunk.is_empty() {
                 if self.full(&batch) {
                     self.carry = Some(chunk);
@@ -392,20 +351,6 @@ impl Shipper {
         }
     }
 
-    /// Keeps `place` as confirmed; written to the store at most every [`SAVE_EVERY`].
-    fn save(&mut self, place: Position, now: bool) {
-        self.confirmed = Some(place);
-        let due = now || self.last_save.is_none_or(|at| at.elapsed() >= SAVE_EVERY);
-        if !due {
-            self.unsaved = Some(place);
-            return;
-        }
-        match self.consumers.save(&self.name, place) {
-            Ok(()) => (self.last_save, self.unsaved) = (Some(Instant::now()), None),
-            Err(e) => tracing::error!(stage = "indexer", "cannot keep the shipping place: {e}"),
-        }
-    }
-
     /// Recomputes the lag at most once a second (`idle`: caught up with the log for now).
     fn measure_lag(&mut self, idle: bool) {
         if idle && self.carry.is_none() {
@@ -415,7 +360,6 @@ impl Shipper {
             return;
         }
         self.last_lag = Some(Instant::now());
-        let lag = self.confirmed.map_or(Ok(0), |place| self.tail.remaining_after(place)).unwrap_or(0);
-        self.stats.lag_bytes.store(lag, Ordering::Relaxed);
+        self.stats.lag_bytes.store(self.log.lag_bytes(), Ordering::Relaxed);
     }
 }

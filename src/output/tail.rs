@@ -94,6 +94,15 @@ impl Tail {
         Ok(tail)
     }
 
+    /// Moves to the end of the current file: what is there now is never read (a reader that
+    /// starts following the log from now on, as integratord does).
+    pub fn skip_to_end(&mut self) -> std::io::Result<()> {
+        if let Some(file) = &self.file {
+            self.offset = file.metadata()?.len();
+        }
+        Ok(())
+    }
+
     /// The next byte to read.
     pub fn position(&self) -> Option<Position> {
         self.file.as_ref().map(|_| Position { segment: self.segment, inode: self.inode, offset: self.offset })

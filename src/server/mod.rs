@@ -103,12 +103,12 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         services.engine = Some(Arc::clone(engine));
         services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket, &store)?;
-        start_shipping(home, &loaded.config, &store, &sink);
         if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {
             services.commands = Some(remote.commands);
             services.remote_stats = Some(remote.stats);
             services.shared = Some(remote.shared);
         }
+        start_readers(home, &loaded.config, &store, &sink, services.commands.clone());
         services.sink = Some(sink);
     }
     let sink_for_stop = services.sink.clone();
@@ -143,16 +143,32 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     Ok(stopped)
 }
 
-/// Starts the indexer shipper (when `<indexer>` asks for it) and the compression of finished
-/// log files, which waits for the shipper. Like Wazuh's daemons, the other services run on
-/// when shipping cannot start (the error is logged).
-fn start_shipping(home: &Home, config: &config::Config, store: &crate::store::Store, sink: &queue::Sink) {
+/// Starts the readers of the alert log: the indexer shipper (when `<indexer>` asks for it), the
+/// integrations (their results fed back through `sink`), active response (to agents through
+/// `commands`), and the compression of finished log files, which waits for all of them. Like
+/// Wazuh's daemons, the other services run on when one cannot start (the error is logged).
+fn start_readers(
+    home: &Home,
+    config: &config::Config,
+    store: &crate::store::Store,
+    sink: &Arc<queue::Sink>,
+    commands: Option<Arc<crate::remote::commands::Commands>>,
+) {
     let consumers = Arc::new(crate::output::consumers::Consumers::new(Some(store.clone())));
     match crate::indexer::start(home.root(), config, &consumers) {
         Ok(stats) => {
             let _ = sink.shipping.set(stats);
         }
         Err(e) => error!("Indexer shipping not started: {e:#}"),
+    }
+    let fed = Arc::clone(sink);
+    let inject: crate::integrations::inject::Injector = Arc::new(move |message: &[u8]| fed.handle(message));
+    let _ = sink.integrations.set(crate::integrations::start(home.root(), config, &consumers, Some(inject)));
+    match crate::active_response::start(home.root(), config, &consumers, commands, store.clone()) {
+        Ok(stats) => {
+            let _ = sink.active_response.set(stats);
+        }
+        Err(e) => error!("Active response not started: {e:#}"),
     }
     let streams = crate::output::writer::streams(&home.path("logs")).to_vec();
     if let Err(e) = crate::output::compress::spawn(streams, consumers) {

@@ -45,6 +45,10 @@ pub struct Sink {
     pub modules: super::modules::ModuleSink,
     /// The indexer shippers' counters, once they run.
     pub shipping: std::sync::OnceLock<Vec<Arc<crate::indexer::stats::Stats>>>,
+    /// The integrations' counters, once they run.
+    pub integrations: std::sync::OnceLock<Vec<Arc<crate::integrations::stats::Stats>>>,
+    /// Active response's counters, once it runs.
+    pub active_response: std::sync::OnceLock<Option<Arc<crate::active_response::Stats>>>,
 }
 
 impl Sink {
@@ -84,6 +88,8 @@ impl Sink {
             malformed: AtomicU64::new(0),
             modules: super::modules::ModuleSink::new(store),
             shipping: std::sync::OnceLock::new(),
+            integrations: std::sync::OnceLock::new(),
+            active_response: std::sync::OnceLock::new(),
         })
     }
 

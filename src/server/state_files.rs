@@ -50,6 +50,12 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
     if let Some(shippers) = sink.shipping.get() {
         crate::indexer::stats::Stats::expose(shippers, page, jiff::Timestamp::now().as_millisecond());
     }
+    if let Some(integrations) = sink.integrations.get() {
+        crate::integrations::stats::Stats::expose(integrations, page);
+    }
+    if let Some(Some(ar)) = sink.active_response.get() {
+        ar.expose(page);
+    }
     for (module, n) in sink.modules.decoded() {
         page.counter("vigil_modules_decoded_total", "Agent module messages decoded.", &[("module", module)], n);
     }

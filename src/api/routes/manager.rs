@@ -35,6 +35,7 @@ pub fn add(routes: Routes) -> Routes {
         .add(Method::GET, "/manager/stats/analysisd", Access::Actions(&[ManagerRead]), stats_analysisd)
         .add(Method::GET, "/manager/stats/remoted", Access::Actions(&[ManagerRead]), stats_remoted)
         .add(Method::GET, "/manager/stats/indexer", Access::Actions(&[ManagerRead]), stats_indexer)
+        .add(Method::GET, "/manager/stats/integrations", Access::Actions(&[ManagerRead]), stats_integrations)
         .add(Method::GET, "/manager/daemons/stats", Access::Actions(&[ManagerRead]), daemons_stats)
         .add(Method::PUT, "/manager/analysisd/reload", Access::Actions(&[ManagerRead, ManagerRestart]), reload)
         .add(Method::PUT, "/manager/restart", Access::Actions(&[ManagerRead, ManagerRestart]), restart)
@@ -351,6 +352,21 @@ async fn stats_indexer(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Ap
         },
         "shipping": shipping,
     }));
+    Ok(out)
+}
+
+/// `GET /manager/stats/integrations` (vigil's): each integration's counts, lag and breaker.
+async fn stats_integrations(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
+    Params::accept(q.as_deref(), &[])?;
+    let sink = api.services.sink.as_ref().ok_or_else(|| ApiError::wazuh(1017, "wazuh-analysisd is not running"))?;
+    let mut out = Affected::new(
+        "Statistical information for each node was successfully read",
+        "",
+        "Could not read statistical information for any node",
+    );
+    for stats in sink.integrations.get().into_iter().flatten() {
+        out.push(stats.json());
+    }
     Ok(out)
 }
 

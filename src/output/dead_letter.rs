@@ -1,6 +1,7 @@
-//! Documents the indexer refused for good, and log lines that were no documents, kept one JSON
-//! object per line in `logs/indexer/<stream>-dead-letter.json` (0640) with the reason, so nothing is lost
-//! silently (Wazuh's pipeline drops them without a trace).
+//! What a reader of the log gave up on for good (documents the indexer refused, alerts an
+//! integration's service refused, log lines that were no alerts), kept one JSON object per line
+//! in `logs/<service>/<name>-dead-letter.json` (0640) with the reason, so nothing is lost
+//! silently (Wazuh's pipeline and integrator drop them without a trace).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -9,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-/// Where a stream's dead-letter file is, under the home.
-pub fn path(home: &Path, stream: &str) -> PathBuf {
-    home.join("logs/indexer").join(format!("{stream}-dead-letter.json"))
+/// Where the dead-letter file of `name` in `service` (`indexer`, `integrations`) is, under the
+/// home.
+pub fn path(home: &Path, service: &str, name: &str) -> PathBuf {
+    home.join("logs").join(service).join(format!("{name}-dead-letter.json"))
 }
 
 /// The open file.
@@ -39,7 +41,7 @@ impl DeadLetter {
         let written = self.open().and_then(|f| writeln!(f, "{entry}"));
         if let Err(e) = written {
             // The document is still in the log: nothing is lost, but say where it should be.
-            tracing::error!(stage = "indexer", file = %self.path.display(), "cannot write the dead-letter file: {e}");
+            tracing::error!(stage = "output", file = %self.path.display(), "cannot write the dead-letter file: {e}");
         }
     }
 
