@@ -47,6 +47,7 @@ pub fn agents_json(home: &Path) -> Vec<serde_json::Value> {
 }
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod agent;
+pub mod http_mock;
 pub mod ini;
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod ruleset_home;

@@ -1,5 +1,6 @@
 //! Starting and stopping a real `vigil serve` in tests.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +23,17 @@ pub fn log(home: &Path) -> String {
 
 /// `vigil serve --home <home>` in the background.
 pub fn start(home: &Path) -> Child {
-    vigil().arg("serve").arg("--home").arg(home).stderr(Stdio::piped()).spawn().expect("spawn vigil serve")
+    start_with(home, &[])
+}
+
+/// `vigil serve --home <home>` in the background, with `env` added to its environment.
+pub fn start_with(home: &Path, env: &[(&str, &OsStr)]) -> Child {
+    let mut command = vigil();
+    command.arg("serve").arg("--home").arg(home).stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.spawn().expect("spawn vigil serve")
 }
 
 /// Sends SIGTERM.
@@ -63,6 +74,15 @@ impl Running {
 /// Lays out a home, lets `prepare` change it (given the home and a free port; it returns the
 /// new ossec.conf), starts `vigil serve` on it and waits for `ready` in its log.
 pub fn serve_prepared(ready: &str, prepare: impl FnOnce(&Path, u16, String) -> String) -> Running {
+    serve_prepared_with(ready, &[], prepare)
+}
+
+/// [`serve_prepared`] with `env` added to the server's environment.
+pub fn serve_prepared_with(
+    ready: &str,
+    env: &[(&str, &OsStr)],
+    prepare: impl FnOnce(&Path, u16, String) -> String,
+) -> Running {
     let scratch = super::scratch();
     super::ok(&scratch.home, &["agents", "list"]);
     let path = scratch.home.join("etc/ossec.conf");
@@ -73,7 +93,7 @@ pub fn serve_prepared(ready: &str, prepare: impl FnOnce(&Path, u16, String) -> S
         .replace("<port>55000</port>", &format!("<port>{}</port>", free_port()));
     let config = prepare(&scratch.home, port, config);
     std::fs::write(&path, config).expect("write ossec.conf");
-    let child = start(&scratch.home);
+    let child = start_with(&scratch.home, env);
     let running = Running { child, port, scratch };
     wait_for(ready, Duration::from_secs(30), || log(running.home()).contains(ready));
     running
