@@ -32,3 +32,8 @@ rustup show active-toolchain >/dev/null
 python3 -c "import _maxminddb_geolite2" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check maxminddb-geolite2==2018.703 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages maxminddb-geolite2==2018.703
+
+# The SMTP server (STARTTLS, AUTH) the e-mail test sends to.
+python3 -c "import aiosmtpd" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd==1.4.6

@@ -9,6 +9,7 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod email;
 pub mod engine;
 pub mod enroll;
 pub mod hex;

@@ -37,6 +37,18 @@ pub struct Global {
     pub email_maxperhour: u32,
     /// `alerts.log` or `alerts.json`: what e-mails are built from.
     pub email_log_source: String,
+    /// vigil: SMTP port (`smtp_port`, 25 by default).
+    pub smtp_port: u16,
+    /// vigil: TLS with the SMTP server (`smtp_tls`: `none`, Wazuh's plain SMTP, by default;
+    /// `starttls`; or `tls` from the first byte).
+    pub smtp_tls: SmtpTls,
+    /// vigil: SMTP user (`smtp_user`); authentication needs TLS.
+    pub smtp_user: Option<String>,
+    /// vigil: file holding the SMTP password (`smtp_password_file`, under the home).
+    pub smtp_password_file: Option<String>,
+    /// vigil: CA bundle the SMTP server's certificate is checked against (`smtp_ca_file`; the
+    /// system's by default).
+    pub smtp_ca_file: Option<String>,
     /// An agent without keepalive for this long is disconnected.
     #[serde(serialize_with = "seconds")]
     pub agents_disconnection_time: Duration,
@@ -67,6 +79,18 @@ pub struct Global {
     pub update_check: bool,
 }
 
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (Wazuh's only mode).
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+}
+
 impl Default for Global {
     fn default() -> Self {
         Self {
@@ -83,6 +107,11 @@ impl Default for Global {
             email_to: Vec::new(),
             email_maxperhour: 12,
             email_log_source: "alerts.json".to_owned(),
+            smtp_port: 25,
+            smtp_tls: SmtpTls::None,
+            smtp_user: None,
+            smtp_password_file: None,
+            smtp_ca_file: None,
             agents_disconnection_time: Duration::from_secs(900),
             agents_disconnection_alert_time: Duration::ZERO,
             white_list: Vec::new(),
@@ -175,6 +204,16 @@ impl Global {
                         "alerts.json".clone_into(&mut self.email_log_source);
                     }
                 }
+                "smtp_port" => r.number(el, 1..=u16::MAX, &mut self.smtp_port),
+                "smtp_tls" => match el.text.as_str() {
+                    "none" | "no" => self.smtp_tls = SmtpTls::None,
+                    "starttls" => self.smtp_tls = SmtpTls::StartTls,
+                    "tls" | "yes" => self.smtp_tls = SmtpTls::Tls,
+                    _ => r.invalid_value(el),
+                },
+                "smtp_user" => r.text(el, &mut self.smtp_user),
+                "smtp_password_file" => r.text(el, &mut self.smtp_password_file),
+                "smtp_ca_file" => r.text(el, &mut self.smtp_ca_file),
                 "agents_disconnection_time" => {
                     r.time(el, Duration::from_secs(1), &mut self.agents_disconnection_time);
                 }

@@ -11,6 +11,7 @@ mod alerts;
 mod api;
 mod auth;
 mod cluster;
+mod email_alerts;
 mod global;
 mod indexer;
 mod integration;
@@ -29,7 +30,8 @@ pub use alerts::Alerts;
 pub use api::Api;
 pub use auth::{Auth, AuthLimits, DEFAULT_CIPHERS, Force};
 pub use cluster::{Cluster, Nats, NodeType};
-pub use global::Global;
+pub use email_alerts::{EmailAlerts, MailFormat};
+pub use global::{Global, SmtpTls};
 pub use indexer::{Indexer, IndexerSsl, Shipper};
 pub use integration::Integration;
 pub use logging::Logging;
@@ -82,6 +84,8 @@ pub struct Config {
     pub commands: Vec<Command>,
     /// `<active-response>` blocks.
     pub active_responses: Vec<ActiveResponse>,
+    /// `<email_alerts>` blocks.
+    pub email_alerts: Vec<EmailAlerts>,
     /// `<active-response><repeated_offenders>`: minutes a repeat offender's timeout becomes, for
     /// the 2nd, 3rd… time (the first block that has it, up to 5 values, as execd reads it).
     pub repeated_offenders: Vec<u32>,
@@ -106,6 +110,7 @@ impl Default for Config {
             integrations: Vec::new(),
             commands: Vec::new(),
             active_responses: Vec::new(),
+            email_alerts: Vec::new(),
             repeated_offenders: Vec::new(),
             other: Vec::new(),
         }
@@ -218,6 +223,7 @@ fn read_document(doc: &Document, file: &Path, problems: &mut Vec<Problem>) -> Co
                 "cluster" => config.cluster.read(&mut r, section),
                 "indexer" => config.indexer.read(&mut r, section),
                 "integration" => config.integrations.extend(Integration::read(&mut r, section)),
+                "email_alerts" => config.email_alerts.extend(EmailAlerts::read(&mut r, section)),
                 "command" => config.commands.extend(Command::read(&mut r, section)),
                 "active-response" => {
                     let ar = ActiveResponse::read(&mut r, section, &config.commands);

@@ -170,6 +170,12 @@ fn start_readers(
         }
         Err(e) => error!("Active response not started: {e:#}"),
     }
+    match crate::email::start(home.root(), config, &consumers) {
+        Ok(stats) => {
+            let _ = sink.email.set(stats);
+        }
+        Err(e) => error!("E-mail notification not started: {e:#}"),
+    }
     let streams = crate::output::writer::streams(&home.path("logs")).to_vec();
     if let Err(e) = crate::output::compress::spawn(streams, consumers) {
         error!("cannot start the log compression: {e}");

@@ -49,6 +49,8 @@ pub struct Sink {
     pub integrations: std::sync::OnceLock<Vec<Arc<crate::integrations::stats::Stats>>>,
     /// Active response's counters, once it runs.
     pub active_response: std::sync::OnceLock<Option<Arc<crate::active_response::Stats>>>,
+    /// E-mail's counters, once it runs.
+    pub email: std::sync::OnceLock<Option<Arc<crate::email::Stats>>>,
 }
 
 impl Sink {
@@ -90,6 +92,7 @@ impl Sink {
             shipping: std::sync::OnceLock::new(),
             integrations: std::sync::OnceLock::new(),
             active_response: std::sync::OnceLock::new(),
+            email: std::sync::OnceLock::new(),
         })
     }
 
