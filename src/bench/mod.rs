@@ -6,6 +6,7 @@ pub mod api;
 pub mod corpus;
 pub mod enroll;
 pub mod indexer;
+pub mod integrations;
 pub mod keepalives;
 pub mod modules;
 

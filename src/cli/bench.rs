@@ -138,6 +138,42 @@ pub fn modules(messages: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs the integrations benchmark on temporary homes: each integration's throughput to a
+/// receiver that keeps up, then the engine at `rate` events/s with all of them enabled against
+/// receivers that answer in 50 ms, and that never answer.
+pub fn integrations(alerts: u64, rate: u64, seconds: u64) -> anyhow::Result<ExitCode> {
+    use bench::integrations::{Pace, SERVICES, isolation, throughput};
+    let mut ok = true;
+    for service in SERVICES {
+        let elapsed = on_temporary_home(&format!("int-{}", service.0), |root| throughput(root, service, alerts))?;
+        let per_second = alerts as f64 / elapsed.as_secs_f64().max(1e-9);
+        ok &= per_second >= 1000.0;
+        println!(
+            "integration {}: {alerts} alerts delivered in {:.2} s: {per_second:.0} alerts/s",
+            service.0,
+            elapsed.as_secs_f64()
+        );
+    }
+    for (name, pace) in
+        [("answering in 50 ms", Pace::Slow(std::time::Duration::from_millis(50))), ("hanging", Pace::Hang)]
+    {
+        let run = on_temporary_home("int-isolation", |root| isolation(root, rate, seconds, pace))?;
+        let kept_up = run.written == run.offered && run.worst_delay < std::time::Duration::from_millis(500);
+        ok &= kept_up;
+        println!(
+            "engine at {rate} events/s for {seconds} s, {} integrations {name}: {} of {} events written ({} alerts), input at worst {:.0} ms behind, {} requests answered: {}",
+            SERVICES.len(),
+            run.written,
+            run.offered,
+            run.alerts,
+            run.worst_delay.as_secs_f64() * 1000.0,
+            run.answered,
+            if kept_up { "kept up" } else { "FELL BEHIND" }
+        );
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 /// Runs the indexer shipper benchmark on temporary homes.
 pub fn indexer(alerts: u64, url: Option<String>, rate: u64, seconds: u64) -> anyhow::Result<ExitCode> {
     if let (Some(url), true) = (&url, rate > 0) {

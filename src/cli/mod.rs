@@ -162,6 +162,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         messages: usize,
     },
+    /// Alerts/s each integration delivers to a receiver that keeps up, and whether the engine
+    /// keeps a fixed input rate with every integration enabled against slow and hanging ones.
+    Integrations {
+        /// Alerts each integration delivers in the throughput runs.
+        #[arg(long, default_value_t = 20_000)]
+        alerts: u64,
+        /// Events/s offered to the engine in the isolation runs.
+        #[arg(long, default_value_t = 20_000)]
+        rate: u64,
+        /// Seconds of each isolation run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Alerts/s the indexer shipper sends from the alert log: to an endpoint in this process
     /// that accepts every `_bulk` at once (without and with gzip level 1), or to `--url`.
     Indexer {
@@ -245,6 +258,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             bench::agents(agents, events, poll)
         }
         Command::Bench { command: BenchCommand::Modules { messages } } => bench::modules(messages),
+        Command::Bench { command: BenchCommand::Integrations { alerts, rate, seconds } } => {
+            bench::integrations(alerts, rate, seconds)
+        }
         Command::Bench { command: BenchCommand::Indexer { alerts, url, rate, seconds } } => {
             bench::indexer(alerts, url, rate, seconds)
         }
