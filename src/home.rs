@@ -300,6 +300,19 @@ pub fn bind_socket<S>(path: &Path, bind: impl FnOnce(&Path) -> std::io::Result<S
     Ok(socket)
 }
 
+/// `relative` under `home`, refused when it is absolute or climbs out with `..`: files named
+/// by the configuration whose content leaves the box (credentials, templates) must be the
+/// home's, not any file the service can read.
+pub fn inside(home: &Path, relative: &str) -> Result<PathBuf, String> {
+    let path = Path::new(relative.trim());
+    let climbs =
+        path.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if relative.trim().is_empty() || climbs {
+        return Err(format!("'{relative}' must be a path under the home, without '..'"));
+    }
+    Ok(home.join(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // Linked under active-response/bin/ by a script's name, the binary is that script; execd
     // runs it from the home.
-    let argv0 = std::env::args().next().unwrap_or_default();
-    if let Some(script) = vigil::active_response::scripts::named(&argv0) {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if let Some(script) = vigil::active_response::scripts::named(&argv0.to_string_lossy()) {
         let home = std::env::current_dir().unwrap_or_default();
         return ExitCode::from(vigil::active_response::scripts::run(script, &home));
     }

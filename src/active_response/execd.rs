@@ -44,10 +44,20 @@ struct Active {
     timeout: Duration,
 }
 
+/// What execd's thread is asked.
+#[derive(Debug)]
+enum Request {
+    /// Run a response.
+    Run(Job),
+    /// Run every pending `delete` (a countermeasure must not outlive the service that would
+    /// undo it, as Wazuh's execd does at shutdown), say so, and stop.
+    Stop(SyncSender<()>),
+}
+
 /// The handle responses are queued through.
 #[derive(Debug, Clone)]
 pub struct Execd {
-    jobs: SyncSender<Job>,
+    jobs: SyncSender<Request>,
 }
 
 impl Execd {
@@ -67,13 +77,21 @@ impl Execd {
 
     /// Queues `job`; false (logged) when the queue is full or execd is gone.
     pub fn submit(&self, job: Job) -> bool {
-        match self.jobs.try_send(job) {
+        match self.jobs.try_send(Request::Run(job)) {
             Ok(()) => true,
-            Err(TrySendError::Full(job)) => {
-                tracing::error!(stage = "active-response", script = %job.executable, "execd queue full: response dropped");
+            Err(TrySendError::Full(_)) => {
+                tracing::error!(stage = "active-response", "execd queue full: response dropped");
                 false
             }
             Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Runs every pending `delete` and stops execd; waits for it at most `limit`.
+    pub fn stop(&self, limit: Duration) {
+        let (done, finished) = std::sync::mpsc::sync_channel(1);
+        if self.jobs.send(Request::Stop(done)).is_ok() && finished.recv_timeout(limit).is_err() {
+            tracing::error!(stage = "active-response", "execd did not undo its responses in time");
         }
     }
 }
@@ -103,14 +121,22 @@ pub fn check_keys(line: &str) -> Option<Vec<String>> {
 }
 
 impl Runner {
-    fn run(mut self, queue: Receiver<Job>) {
+    fn run(mut self, queue: Receiver<Request>) {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(r) => r,
             Err(e) => return tracing::error!(stage = "active-response", "execd cannot start: {e}"),
         };
         loop {
             match queue.recv_timeout(Duration::from_secs(1)) {
-                Ok(job) => runtime.block_on(self.add(job)),
+                Ok(Request::Run(job)) => runtime.block_on(self.add(job)),
+                Ok(Request::Stop(done)) => {
+                    for active in self.active.values_mut() {
+                        active.timeout = Duration::ZERO;
+                    }
+                    runtime.block_on(self.expire());
+                    let _ = done.send(());
+                    return;
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -163,7 +189,7 @@ impl Runner {
 
     /// Runs `program` with `message`, answers its check_keys, and waits for it.
     async fn converse(&mut self, program: &Path, message: &Value, timeout: u32) -> Result<(), String> {
-        let mut child = spawn(program, &self.home)?;
+        let mut child = spawn(program, &self.home, true)?;
         let mut stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         stdin
@@ -231,14 +257,18 @@ impl Runner {
 
     /// Runs the `delete` of every response whose time is up.
     async fn expire(&mut self) {
-        let due: Vec<String> =
-            self.active.iter().filter(|(_, a)| a.added.elapsed() > a.timeout).map(|(k, _)| k.clone()).collect();
+        let due: Vec<String> = self
+            .active
+            .iter()
+            .filter(|(_, a)| a.timeout.is_zero() || a.added.elapsed() > a.timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in due {
             let Some(active) = self.active.remove(&key) else { continue };
             tracing::info!(stage = "active-response", key = %key, "Executing the delete of an expired response");
             let name = active.program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let run = async {
-                let mut child = spawn(&active.program, &self.home)?;
+                let mut child = spawn(&active.program, &self.home, false)?;
                 let mut stdin = child.stdin.take().ok_or("no stdin")?;
                 stdin.write_all(format!("{}\n", active.delete).as_bytes()).await.map_err(|e| e.to_string())?;
                 drop(stdin);
@@ -251,12 +281,13 @@ impl Runner {
     }
 }
 
-/// Starts `program` with piped stdin and stdout, no arguments, from the home.
-fn spawn(program: &Path, home: &Path) -> Result<tokio::process::Child, String> {
+/// Starts `program` with piped stdin (and stdout when its answer is read), no arguments, from
+/// the home.
+fn spawn(program: &Path, home: &Path, answer: bool) -> Result<tokio::process::Child, String> {
     tokio::process::Command::new(program)
         .current_dir(home)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(if answer { Stdio::piped() } else { Stdio::null() })
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -78,9 +78,16 @@ impl Dispatch {
     pub fn handle(&self, alert: &Alert) {
         let fired = match self.triggers.matching(alert) {
             Ok(fired) => fired,
+            Err(refused @ trigger::Refused::WhiteListed(_)) => {
+                Stats::bump(&self.stats.refused);
+                return tracing::debug!(stage = "active-response", "{refused}");
+            }
             Err(refused) => {
                 Stats::bump(&self.stats.refused);
-                return tracing::warn!(stage = "active-response", "{refused}");
+                if let Some(suffix) = self.errors.allow().suffix() {
+                    tracing::warn!(stage = "active-response", "{refused}{suffix}");
+                }
+                return;
             }
         };
         for trigger in fired {
@@ -172,15 +179,24 @@ impl Stats {
     }
 }
 
+/// Active response, running.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Its counters.
+    pub stats: Arc<Stats>,
+    /// The manager's execd (stopped at shutdown, undoing its responses).
+    pub execd: Execd,
+}
+
 /// Starts active response when `config` has blocks: the manager's execd, and a reader of the
-/// alert log that fires them (from the end of today's log the first time). Gives the counters.
+/// alert log that fires them (from the end of today's log the first time).
 pub fn start(
     home: &Path,
     config: &Config,
     consumers: &Arc<Consumers>,
     commands: Option<Arc<Commands>>,
     store: Store,
-) -> anyhow::Result<Option<Arc<Stats>>> {
+) -> anyhow::Result<Option<Running>> {
     if config.active_responses.is_empty() {
         return Ok(None);
     }
@@ -188,7 +204,7 @@ pub fn start(
         anyhow::bail!("<jsonout_output> is off: active response has no alerts to read");
     }
     let execd = Execd::spawn(home, config.repeated_offenders.clone())?;
-    let dispatch = Dispatch::new(config, commands, store, Some(execd));
+    let dispatch = Dispatch::new(config, commands, store, Some(execd.clone()));
     let stats = Arc::clone(&dispatch.stats);
     let stream = crate::output::writer::alerts_json(&home.join("logs"));
     let mut log = Follower::open_from_now("active-response", stream, consumers)?;
@@ -209,5 +225,5 @@ pub fn start(
         }
     })?;
     tracing::info!(stage = "active-response", responses = config.active_responses.len(), "Active response started");
-    Ok(Some(stats))
+    Ok(Some(Running { stats, execd }))
 }

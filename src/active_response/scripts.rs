@@ -191,11 +191,19 @@ fn firewall_drop(ip: IpAddr, action: Action) -> Result<(), String> {
             let table = "table inet vigil {\n set blocked4 { type ipv4_addr; }\n set blocked6 { type ipv6_addr; }\n \
                  chain input { type filter hook input priority -10; ip saddr @blocked4 drop; ip6 saddr @blocked6 drop; }\n \
                  chain forward { type filter hook forward priority -10; ip saddr @blocked4 drop; ip6 saddr @blocked6 drop; }\n}\n";
-            let dir = std::env::temp_dir().join(format!("vigil-nft-{}", std::process::id()));
-            std::fs::write(&dir, table).map_err(|e| e.to_string())?;
-            let made = exec("nft", &["-f", &dir.to_string_lossy()], false);
-            let _ = std::fs::remove_file(&dir);
-            made?;
+            // Given on stdin: no file anyone else could swap.
+            let mut nft = Command::new("nft")
+                .args(["-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("Unable to run nft: {e}"))?;
+            if let Some(mut stdin) = nft.stdin.take() {
+                stdin.write_all(table.as_bytes()).map_err(|e| format!("Unable to run nft: {e}"))?;
+            }
+            let status = nft.wait().map_err(|e| format!("Unable to run nft: {e}"))?;
+            if !status.success() {
+                return Err(format!("nft could not make the vigil table: {status}"));
+            }
         }
         let verb = if action == Action::Add { "add" } else { "delete" };
         let element = format!("{{ {ip} }}");

@@ -99,7 +99,16 @@ impl Triggers {
             let rule_ids = block.rules_id.iter().filter_map(|id| id.trim().parse().ok()).collect();
             list.push(Trigger { block: block.clone(), command: command.clone(), group, rule_ids });
         }
-        let white_list = config.global.white_list.iter().filter_map(|w| w.parse().ok()).collect();
+        let mut white_list = Vec::new();
+        for entry in &config.global.white_list {
+            match entry.parse() {
+                Ok(net) => white_list.push(net),
+                Err(_) => tracing::warn!(
+                    stage = "active-response",
+                    "<white_list> '{entry}' is not an address or network: vigil does not match host names, it is ignored"
+                ),
+            }
+        }
         Self { list, white_list }
     }
 

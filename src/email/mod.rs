@@ -1,7 +1,10 @@
 //! E-mail alerts: wazuh-maild done with lettre. A reader of the alert log (from the end of
 //! today's log the first time, as maild) picks the recipients of each alert ([`select`]),
 //! words it as maild does ([`compose`]), groups and caps the messages ([`outbox`]) and sends
-//! them over SMTP, with STARTTLS or TLS and authentication when configured ([`send`]).
+//! them over SMTP, with STARTTLS or TLS and authentication when configured ([`send`]). As
+//! maild, it is best effort: an alert's place is kept once it is in the outbox, so messages
+//! still held there when the process stops, or refused by the server three times, are lost
+//! (logged and counted).
 
 pub mod compose;
 pub mod outbox;

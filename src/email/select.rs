@@ -1,8 +1,8 @@
-//! Who gets an alert by e-mail, and how: the `<global>` recipients get every alert analysisd
-//! marked for mail (`rule.mail`: `email_alert_level` or `alert_by_email`); each `<email_alerts>`
-//! block whose criteria all match adds its own recipients, in its format. Unlike Wazuh's maild
-//! reading alerts.json, a block's `<group>` is honoured (maild looks for `rule.group`, which
-//! alerts.json does not have, and so ignores it).
+//! Who gets an alert by e-mail, and how. Only alerts analysisd marked for mail (`rule.mail`:
+//! `email_alert_level` or `alert_by_email`) are mailed, as maild mails them: the `<global>`
+//! recipients get each, and each `<email_alerts>` block whose criteria all match adds its own
+//! recipients, in its format. Unlike Wazuh's maild reading alerts.json, a block's `<group>` is
+//! honoured (maild looks for `rule.group`, which alerts.json does not have, and so ignores it).
 
 use crate::config::{Config, EmailAlerts, MailFormat};
 use crate::output::alert::Alert;
@@ -60,9 +60,10 @@ impl Selector {
     /// Where `alert` goes.
     pub fn select(&self, alert: &Alert) -> Delivery {
         let mut d = Delivery::default();
-        if alert.get("rule.mail").and_then(serde_json::Value::as_bool) == Some(true) {
-            d.full.extend(self.global.iter().cloned());
+        if alert.get("rule.mail").and_then(serde_json::Value::as_bool) != Some(true) {
+            return d;
         }
+        d.full.extend(self.global.iter().cloned());
         for block in &self.blocks {
             if !matches(block, alert) {
                 continue;
@@ -137,11 +138,7 @@ mod tests {
         assert_eq!(d.full, ["soc@example.com", "web@example.com"]);
         assert_eq!(d.sms, ["pager@example.com"]);
         assert!(d.now && !d.alone);
-        assert!(s.select(&alert(5, false, r#""syslog""#)).is_empty(), "not for mail, no block matches");
-        assert_eq!(
-            s.select(&alert(5, false, r#""web""#)).full,
-            ["web@example.com"],
-            "a block adds recipients by itself"
-        );
+        assert!(s.select(&alert(5, false, r#""web""#)).is_empty(), "not marked for mail: a block does not mail it");
+        assert_eq!(s.select(&alert(5, true, r#""syslog""#)).full, ["soc@example.com"], "no block matches");
     }
 }

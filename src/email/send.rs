@@ -70,7 +70,7 @@ impl Sender {
                         "SMTP authentication needs <smtp_tls> starttls or tls: the password would cross the network in clear"
                     );
                 }
-                let path = home.join(file);
+                let path = crate::home::inside(home, file).map_err(|e| anyhow::anyhow!("<smtp_password_file>: {e}"))?;
                 let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
                 let password = text.lines().next().unwrap_or("").to_owned();
                 builder = builder.credentials(Credentials::new(user.clone(), password));

@@ -28,6 +28,8 @@ pub struct Breaker {
 pub enum Gate {
     /// Send.
     Go,
+    /// Send: the one request that probes an open breaker.
+    Probe,
     /// Wait this long, then ask again.
     Wait(Duration),
 }
@@ -42,7 +44,7 @@ impl Breaker {
             Some(_) if self.probing => Gate::Wait(Duration::from_millis(200)),
             Some(_) => {
                 self.probing = true;
-                Gate::Go
+                Gate::Probe
             }
         }
     }
@@ -52,10 +54,15 @@ impl Breaker {
         *self = Self::default();
     }
 
-    /// The service failed; gives true when this opened the breaker.
-    pub fn failure(&mut self, now: Instant) -> bool {
+    /// A request failed (`probe`: the one [`Gate::Probe`] let through); gives true when this
+    /// opened the breaker. Once it is open, only the probe's failure counts: requests sent
+    /// before it opened change nothing.
+    pub fn failure(&mut self, now: Instant, probe: bool) -> bool {
+        if self.open_until.is_some() && !probe {
+            return false;
+        }
         self.failures += 1;
-        let reopen = self.probing;
+        let reopen = probe;
         self.probing = false;
         if self.failures >= THRESHOLD || reopen {
             self.trip(now);
@@ -64,8 +71,13 @@ impl Breaker {
         false
     }
 
-    /// Opens the breaker at once (an alert ran out of quick retries).
-    pub fn trip(&mut self, now: Instant) {
+    /// A request that never reached the service (nothing for it to do): a probe is owed again.
+    pub fn skipped(&mut self) {
+        self.probing = false;
+    }
+
+    /// Opens the breaker for the next cool-down.
+    fn trip(&mut self, now: Instant) {
         let wait = FIRST_OPEN.saturating_mul(1 << self.opened.min(6)).min(MAX_OPEN);
         self.opened += 1;
         self.failures = 0;
@@ -88,15 +100,18 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Breaker::default();
         for _ in 1..THRESHOLD {
-            assert!(!b.failure(t0));
+            assert!(!b.failure(t0, false));
             assert_eq!(b.gate(t0), Gate::Go);
         }
-        assert!(b.failure(t0), "the fifth failure in a row opens it");
+        assert!(b.failure(t0, false), "the fifth failure in a row opens it");
         assert!(matches!(b.gate(t0), Gate::Wait(w) if w == FIRST_OPEN));
         let later = t0 + FIRST_OPEN;
-        assert_eq!(b.gate(later), Gate::Go, "one probe after the cool-down");
+        assert_eq!(b.gate(later), Gate::Probe, "one probe after the cool-down");
         assert!(matches!(b.gate(later), Gate::Wait(_)), "and only one");
-        assert!(b.failure(later), "a failed probe opens it again");
+        assert!(!b.failure(later, false), "a request sent before it opened does not count");
+        b.skipped();
+        assert_eq!(b.gate(later), Gate::Probe, "a probe that did not reach the service is owed again");
+        assert!(b.failure(later, true), "a failed probe opens it again");
         assert!(matches!(b.gate(later), Gate::Wait(w) if w == FIRST_OPEN * 2), "for twice as long");
         b.success();
         assert!(!b.is_open());

@@ -156,7 +156,7 @@ impl Http {
     /// Sends `call`, within the client's timeout.
     pub async fn send(&self, call: &Call) -> Result<Answer, HttpError> {
         let endpoint =
-            Endpoint::parse(&call.url).map_err(|reason| HttpError::Request { host: call.url.clone(), reason })?;
+            Endpoint::parse(&call.url).map_err(|reason| HttpError::Request { host: "the service".into(), reason })?;
         let name = endpoint.origin();
         match tokio::time::timeout(self.timeout, self.exchange(&endpoint, &name, call)).await {
             Ok(answer) => answer,
@@ -234,11 +234,13 @@ impl Http {
 pub fn outcome(result: Result<Answer, HttpError>) -> Outcome {
     match result {
         Ok(a) if (200..300).contains(&a.status) => Outcome::Done,
-        Ok(a) if a.status == 408 || a.status == 429 || a.status >= 500 => {
-            Outcome::Retry { reason: format!("HTTP {}: {}", a.status, a.excerpt()), after: a.retry_after }
-        }
+        Ok(a) if a.status == 408 || a.status == 429 || a.status >= 500 => Outcome::Retry {
+            reason: format!("HTTP {}: {}", a.status, a.excerpt()),
+            after: a.retry_after,
+            counts: a.status != 429,
+        },
         Ok(a) => Outcome::Failed(format!("HTTP {}: {}", a.status, a.excerpt())),
-        Err(e) => Outcome::Retry { reason: e.to_string(), after: None },
+        Err(e) => Outcome::Retry { reason: e.to_string(), after: None, counts: false },
     }
 }
 

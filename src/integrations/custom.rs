@@ -2,8 +2,10 @@
 //! the alert written to a temporary file (the whole JSON with `alert_format json`, otherwise
 //! Wazuh's `key='value'` lines with the log sanitised and cut to `max_log`), the options to
 //! another, and the arguments alert file, api_key, hook_url, `debug` or empty, options file,
-//! timeout and retries. Arguments are a vector: no shell ever reads them. A script that does
-//! not exit within `<timeout>` is killed; after `<retries>` such tries the alert is given up.
+//! timeout and retries. Arguments are a vector: no shell ever reads them. The script does its
+//! own tries, as Wazuh's do; one that has not exited after all of them (`<timeout>` times
+//! `<retries>` + 1, and 5 s more) is killed with everything it started, and the alert given
+//! up.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -133,7 +135,7 @@ impl Custom {
         let mut command = tokio::process::Command::new(&self.program);
         command
             .arg(&alert_file.0)
-            .arg(block.api_key.as_ref().map_or("", |k| k.expose()))
+            .arg(self.common.credential().unwrap_or(""))
             .arg(block.hook_url.as_deref().unwrap_or(""))
             .arg(if tracing::enabled!(tracing::Level::DEBUG) { "debug" } else { "" })
             .arg(options_file.as_ref().map_or(Path::new(""), |f| f.0.as_path()))
@@ -143,11 +145,21 @@ impl Custom {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true);
         let child =
             command.spawn().map_err(|e| format!("Couldn't execute command ({}): {e}", self.program.display()))?;
-        let limit = Duration::from_secs(u64::from(block.timeout.max(1)));
-        match tokio::time::timeout(limit, child.wait_with_output()).await {
+        let group = child.id().and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).unwrap_or(0)));
+        let tries = u64::from(block.retries.min(100)) + 1;
+        let limit = Duration::from_secs(u64::from(block.timeout.max(1)) * tries + 5);
+        let finished = tokio::time::timeout(limit, child.wait_with_output()).await;
+        if finished.is_err()
+            && let Some(group) = group
+        {
+            // What the script started (curl, python) goes with it.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+        match finished {
             Ok(Ok(out)) if out.status.success() => Ok(Outcome::Done),
             Ok(Ok(out)) => Ok(Outcome::Failed(format!(
                 "While running {} -> integrations. Output: {} Exit status was: {}",
@@ -168,19 +180,7 @@ impl Integration for Custom {
     }
 
     fn deliver<'a>(&'a self, alert: &'a Alert) -> Delivery<'a> {
-        Box::pin(async move {
-            let mut tries = 0;
-            loop {
-                match self.run_once(alert).await {
-                    Ok(outcome) => return outcome,
-                    Err(e) if tries < self.common.block.retries => {
-                        tries += 1;
-                        tracing::warn!(stage = "integrations", integration = %self.common.block.name, "{e}; trying again");
-                    }
-                    Err(e) => return Outcome::Failed(e),
-                }
-            }
-        })
+        Box::pin(async move { self.run_once(alert).await.unwrap_or_else(Outcome::Failed) })
     }
 }
 

@@ -71,13 +71,10 @@ impl Integration for Jira {
             let issue = payload(alert, &self.project, &self.issue_type);
             match self.common.post_expecting_json(&self.url, issue, Some(self.authorization.clone())).await {
                 Ok(created) if created.get("key").is_some() => Outcome::Done,
-                Ok(other) => Outcome::Retry {
-                    reason: format!(
-                        "Jira answered without an issue key: {}",
-                        super::client::excerpt(other.to_string().as_bytes())
-                    ),
-                    after: None,
-                },
+                Ok(other) => Outcome::bad_answer(format!(
+                    "Jira answered without an issue key: {}",
+                    super::client::excerpt(other.to_string().as_bytes())
+                )),
                 Err(outcome) => outcome,
             }
         })

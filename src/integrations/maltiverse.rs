@@ -41,7 +41,8 @@ pub fn lookups(alert: &Alert) -> Vec<(String, String)> {
             out.push((format!("sample/{kind}/{hash}"), hash.to_owned()));
         }
     }
-    if let Some(ip) = alert.str("data.srcip").and_then(|s| s.parse::<IpAddr>().ok()).filter(public) {
+    let ip = alert.str("data.srcip").and_then(|s| s.parse::<IpAddr>().ok()).map(|ip| ip.to_canonical());
+    if let Some(ip) = ip.filter(public) {
         out.push((format!("ip/{ip}"), ip.to_string()));
     }
     if let Some(host) = alert.str("data.hostname").filter(|h| safe(h)) {
@@ -57,7 +58,13 @@ pub fn lookups(alert: &Alert) -> Vec<(String, String)> {
 fn public(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast())
+            let shared = v4.octets()[0] == 100 && v4.octets()[1] & 0xc0 == 64;
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || shared)
                 && v4.octets()[0] < 224
         }
         IpAddr::V6(v6) => {
@@ -157,10 +164,7 @@ impl Integration for Maltiverse {
                     Ok(a) if (200..300).contains(&a.status) => match a.json() {
                         Some(source) if source.is_object() => events.push(event(alert, name, &source)),
                         _ => {
-                            return Outcome::Retry {
-                                reason: format!("Maltiverse answered no JSON: {}", a.excerpt()),
-                                after: None,
-                            };
+                            return Outcome::bad_answer(format!("Maltiverse answered no JSON: {}", a.excerpt()));
                         }
                     },
                     other => return super::client::outcome(other),

@@ -45,15 +45,26 @@ pub enum Outcome {
     Done,
     /// Nothing for this service to do with it (no hash to look up, a rule Shuffle ignores).
     Skipped(String),
-    /// Not now (no answer, 408, 429, 5xx): tried again after the wait given or a backoff.
+    /// Not now: tried again after the wait given or a backoff.
     Retry {
         /// Why.
         reason: String,
         /// `Retry-After`, when the service said.
         after: Option<Duration>,
+        /// The service answered, badly (408, 5xx, an answer it should not give): such tries
+        /// count toward `<retries>`, after which the alert is given up. No answer at all (the
+        /// service is down) or 429 (it is busy) never gives an alert up: it waits.
+        counts: bool,
     },
     /// Refused for good (the service answered it will not take it): counted and dead-lettered.
     Failed(String),
+}
+
+impl Outcome {
+    /// The service answered, but not as it should: tried again, `<retries>` times.
+    pub fn bad_answer(reason: String) -> Self {
+        Self::Retry { reason, after: None, counts: true }
+    }
 }
 
 /// One delivery, run on the integration's own thread.
@@ -95,12 +106,25 @@ impl std::fmt::Debug for Common {
 }
 
 impl Common {
-    /// `hook_url`, required.
+    /// `hook_url`, required, and a URL vigil can send to (checked now, so a bad block is
+    /// refused at start rather than at every alert).
     pub fn hook_url(&self) -> anyhow::Result<&str> {
-        self.block
+        let url = self
+            .block
             .hook_url
             .as_deref()
-            .ok_or_else(|| anyhow!("Unable to enable integration for: '{}'. Missing hook URL.", self.block.name))
+            .map(str::trim)
+            .ok_or_else(|| anyhow!("Unable to enable integration for: '{}'. Missing hook URL.", self.block.name))?;
+        client::Endpoint::parse(url).map_err(|e| anyhow!("<hook_url>: {e}"))?;
+        Ok(url)
+    }
+
+    /// `hook_url` when set (checked as [`Self::hook_url`]), else `default`.
+    pub fn hook_url_or(&self, default: &str) -> anyhow::Result<String> {
+        match &self.block.hook_url {
+            Some(_) => self.hook_url().map(str::to_owned),
+            None => Ok(default.to_owned()),
+        }
     }
 
     /// The credential (`api_key` or `credentials_file`), required.
@@ -132,10 +156,9 @@ impl Common {
             call = call.header("authorization", auth);
         }
         match self.http.send(&call).await {
-            Ok(a) if (200..300).contains(&a.status) => a.json().ok_or_else(|| Outcome::Retry {
-                reason: format!("HTTP {} but not JSON: {}", a.status, a.excerpt()),
-                after: None,
-            }),
+            Ok(a) if (200..300).contains(&a.status) => {
+                a.json().ok_or_else(|| Outcome::bad_answer(format!("HTTP {} but not JSON: {}", a.status, a.excerpt())))
+            }
             other => Err(client::outcome(other)),
         }
     }
@@ -179,7 +202,7 @@ fn common(home: &Path, block: &Block, inject: Option<Injector>, stats: Arc<Stats
     };
     let credential = match (&block.credentials_file, &block.api_key) {
         (Some(file), _) => {
-            let path = home.join(file);
+            let path = crate::home::inside(home, file).map_err(|e| anyhow!("<credentials_file>: {e}"))?;
             let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
             Some(text.lines().next().unwrap_or("").trim().to_owned()).filter(|c| !c.is_empty())
         }
@@ -213,7 +236,8 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>, inject: O
             let integration = service(common(home, block, inject.clone(), Arc::clone(&stats))?)?;
             let log = Follower::open_from_now(&format!("integration.{name}"), stream.clone(), consumers)?;
             let dead = DeadLetter::new(&dead_letter::path(home, "integrations", &name));
-            let worker = worker::Worker::new(log, integration, filter, Arc::clone(&stats), dead);
+            let worker =
+                worker::Worker::new(log, integration, filter, Arc::clone(&stats), dead, block.retries.min(100));
             std::thread::Builder::new().name(format!("vigil-int-{name}")).spawn(move || worker.run())?;
             Ok(())
         })();

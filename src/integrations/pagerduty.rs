@@ -25,7 +25,7 @@ impl PagerDuty {
     /// Needs `api_key` (the integration's routing key).
     pub fn new(common: Common) -> anyhow::Result<Self> {
         let routing_key = common.credential()?.to_owned();
-        let url = common.block.hook_url.clone().unwrap_or_else(|| EVENTS_URL.to_owned());
+        let url = common.hook_url_or(EVENTS_URL)?;
         Ok(Self { common, url, routing_key })
     }
 }

@@ -105,10 +105,13 @@ impl ServiceNow {
         match answer {
             Ok(created) => match created.pointer("/result/sys_id").and_then(Value::as_str) {
                 Some(sys_id) => {
-                    self.open.borrow_mut().insert(key, (sys_id.to_owned(), Instant::now()));
+                    let mut open = self.open.borrow_mut();
+                    // Keys come from logs: incidents past their window are forgotten.
+                    open.retain(|_, (_, at)| at.elapsed() < self.window);
+                    open.insert(key, (sys_id.to_owned(), Instant::now()));
                     Outcome::Done
                 }
-                None => Outcome::Retry { reason: "ServiceNow answered without result.sys_id".into(), after: None },
+                None => Outcome::bad_answer("ServiceNow answered without result.sys_id".into()),
             },
             Err(outcome) => outcome,
         }

@@ -1,7 +1,7 @@
 //! Payload templates for `teams` and `webhook`: JSON text whose `$(field)` placeholders (dotted
-//! alert paths) are replaced by the field's text, escaped for a JSON string, so an alert's
-//! quotes, newlines or braces can never change the payload's structure. A placeholder for a
-//! missing field becomes empty.
+//! alert paths) are replaced by the field's text, escaped for a JSON string. Placeholders belong
+//! inside JSON strings; there, an alert's quotes, newlines or braces can never change the
+//! payload's structure. A placeholder for a missing field becomes empty.
 
 use crate::output::alert::Alert;
 

@@ -29,8 +29,8 @@ impl VirusTotal {
         if common.inject.is_none() {
             anyhow::bail!("no engine to feed results to");
         }
-        let base = common.block.hook_url.as_deref().unwrap_or(SITE).trim_end_matches('/');
-        Ok(Self { url: format!("{base}/vtapi/v2/file/report"), common, api_key })
+        let base = common.hook_url_or(SITE)?;
+        Ok(Self { url: format!("{}/vtapi/v2/file/report", base.trim_end_matches('/')), common, api_key })
     }
 }
 
@@ -123,10 +123,7 @@ impl Integration for VirusTotal {
                         self.feed(Some(alert), &result(alert, &report));
                         Outcome::Done
                     }
-                    None => Outcome::Retry {
-                        reason: format!("VirusTotal answered no JSON: {}", answer.excerpt()),
-                        after: None,
-                    },
+                    None => Outcome::bad_answer(format!("VirusTotal answered no JSON: {}", answer.excerpt())),
                 },
                 429 | 500.. => super::client::outcome(Ok(answer)),
                 status => {

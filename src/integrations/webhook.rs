@@ -45,7 +45,7 @@ impl Webhook {
         let url = common.hook_url()?.to_owned();
         let template = match &common.block.template {
             Some(path) => {
-                let file = common.home.join(path);
+                let file = crate::home::inside(&common.home, path).map_err(|e| anyhow::anyhow!("<template>: {e}"))?;
                 Some(
                     std::fs::read_to_string(&file)
                         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,

@@ -38,6 +38,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// What delivers (shared by the alerts in flight).
 struct Deliverer {
     integration: Box<dyn Integration>,
+    /// Tries after the first that an alert the service answers badly gets (`<retries>`).
+    retries: u32,
     filter: Filter,
     stats: Arc<Stats>,
     breaker: RefCell<Breaker>,
@@ -60,9 +62,11 @@ impl Worker {
         filter: Filter,
         stats: Arc<Stats>,
         dead: DeadLetter,
+        retries: u32,
     ) -> Self {
         let deliverer = Deliverer {
             integration,
+            retries,
             filter,
             stats,
             breaker: RefCell::new(Breaker::default()),
@@ -139,12 +143,14 @@ impl Deliverer {
     fn deliver(&self, alert: Alert, end: Position) -> std::pin::Pin<Box<dyn Future<Output = Position> + '_>> {
         Box::pin(async move {
             let mut backoff = FIRST_BACKOFF;
+            let mut tries = 0;
             loop {
                 let gate = self.breaker.borrow_mut().gate(Instant::now());
                 if let Gate::Wait(wait) = gate {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
+                let probe = gate == Gate::Probe;
                 match self.integration.deliver(&alert).await {
                     Outcome::Done => {
                         Stats::bump(&self.stats.sent);
@@ -154,21 +160,26 @@ impl Deliverer {
                     Outcome::Skipped(why) => {
                         Stats::bump(&self.stats.skipped);
                         tracing::debug!(stage = "integrations", integration = %self.stats.name, "alert skipped: {why}");
-                        self.closed();
+                        if probe {
+                            self.breaker.borrow_mut().skipped();
+                        }
                         return end;
                     }
                     Outcome::Failed(why) => {
                         // The service answered: it is up, and this alert will never be taken.
-                        Stats::bump(&self.stats.failed);
-                        self.error(&format!("alert {} refused, dead-lettered: {why}", alert.rule_id()));
-                        self.dead.borrow_mut().write(&self.stats.name, None, &why, &alert.line);
+                        self.give_up(&alert, &why);
                         self.closed();
                         return end;
                     }
-                    Outcome::Retry { reason, after } => {
+                    Outcome::Retry { reason, after, counts } => {
                         Stats::bump(&self.stats.retried);
-                        let opened = self.breaker.borrow_mut().failure(Instant::now());
+                        let opened = self.breaker.borrow_mut().failure(Instant::now(), probe);
                         self.stats.breaker_open.store(self.breaker.borrow().is_open(), Ordering::Relaxed);
+                        tries += u32::from(counts);
+                        if tries > self.retries {
+                            self.give_up(&alert, &format!("given up after {tries} tries: {reason}"));
+                            return end;
+                        }
                         let what = if opened { "; the service is taken as down for a while" } else { "; retrying" };
                         self.error(&format!("{reason}{what}"));
                         tokio::time::sleep(after.unwrap_or(backoff).min(MAX_BACKOFF)).await;
@@ -177,6 +188,13 @@ impl Deliverer {
                 }
             }
         })
+    }
+
+    /// Counts `alert` as failed for good and keeps it in the dead-letter file.
+    fn give_up(&self, alert: &Alert, why: &str) {
+        Stats::bump(&self.stats.failed);
+        self.error(&format!("alert {} refused, dead-lettered: {why}", alert.rule_id()));
+        self.dead.borrow_mut().write(&self.stats.name, None, why, &alert.line);
     }
 
     /// The service answered.

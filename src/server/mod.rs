@@ -133,6 +133,9 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let _ = std::fs::remove_file(home.path(REMOTE_SOCKET));
     let _ = std::fs::remove_file(home.path(AR_QUEUE));
     if let Some(sink) = sink_for_stop {
+        if let Some(Some(ar)) = sink.active_response.get() {
+            ar.execd.stop(SHUTDOWN_GRACE);
+        }
         // Everything analysed is in the log before the process goes.
         sink.log.stop();
     }

@@ -48,7 +48,7 @@ pub struct Sink {
     /// The integrations' counters, once they run.
     pub integrations: std::sync::OnceLock<Vec<Arc<crate::integrations::stats::Stats>>>,
     /// Active response's counters, once it runs.
-    pub active_response: std::sync::OnceLock<Option<Arc<crate::active_response::Stats>>>,
+    pub active_response: std::sync::OnceLock<Option<crate::active_response::Running>>,
     /// E-mail's counters, once it runs.
     pub email: std::sync::OnceLock<Option<Arc<crate::email::Stats>>>,
 }

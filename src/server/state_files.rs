@@ -54,7 +54,7 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
         crate::integrations::stats::Stats::expose(integrations, page);
     }
     if let Some(Some(ar)) = sink.active_response.get() {
-        ar.expose(page);
+        ar.stats.expose(page);
     }
     if let Some(Some(email)) = sink.email.get() {
         let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
