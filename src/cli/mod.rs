@@ -4,6 +4,7 @@ mod agents;
 mod bench;
 mod config_check;
 pub mod enroll;
+mod lists;
 pub mod logtest;
 mod ruleset_check;
 
@@ -84,6 +85,12 @@ pub enum Command {
         /// What to do with them.
         #[command(subcommand)]
         command: agents::AgentsCommand,
+    },
+    /// Manage CDB lists (threat intelligence).
+    Lists {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: lists::ListsCommand,
     },
 }
 
@@ -272,6 +279,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
+        Command::Lists { command } => lists::run(command).map(|()| std::process::ExitCode::SUCCESS),
     }
 }
 

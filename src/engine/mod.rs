@@ -17,6 +17,7 @@ pub mod predecode;
 pub mod rules;
 mod text;
 pub(crate) mod time;
+pub mod watch;
 
 use std::sync::Mutex;
 

@@ -101,6 +101,9 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let mut services = crate::api::Services { restart: Some(Arc::clone(&restart)), ..Default::default() };
     if let Some(engine) = &engine {
         services.engine = Some(Arc::clone(engine));
+        if let Err(e) = crate::engine::watch::spawn(home.root(), &loaded.config, Arc::clone(engine)) {
+            error!("cannot watch the CDB lists: {e}");
+        }
         services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket, &store)?;
         if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {

@@ -5,7 +5,8 @@
 //! and a rule may name the list by either the text name or that name plus `.cdb`.
 
 mod check;
-mod parse;
+pub mod feed;
+pub mod parse;
 
 use std::collections::HashMap;
 use std::path::Path;
