@@ -59,4 +59,20 @@ mod tests {
         assert!(check(text).is_ok());
         assert!(check(r#"{"n": $(rule.level)}"#).is_err(), "an unquoted placeholder can break the JSON");
     }
+
+    proptest::proptest! {
+        /// Whatever an alert's fields hold, placeholders inside strings keep the payload JSON
+        /// and give back the field exactly.
+        #[test]
+        fn hostile_fields_never_break_the_payload(text in "\\PC*", log in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let log = String::from_utf8_lossy(&log).into_owned();
+            let alert = serde_json::json!({"rule": {"description": text}, "full_log": log});
+            let alert = Alert::parse(alert.to_string().as_bytes()).expect("alert");
+            let out = render(r#"{"a": "$(rule.description)", "b": "x $(full_log) y"}"#, &alert);
+            let parsed: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+            proptest::prop_assert_eq!(parsed["a"].as_str(), Some(text.as_str()));
+            let expected = format!("x {log} y");
+            proptest::prop_assert_eq!(parsed["b"].as_str(), Some(expected.as_str()));
+        }
+    }
 }

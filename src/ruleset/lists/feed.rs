@@ -131,4 +131,17 @@ mod tests {
         assert!(convert("a.b,c\n", Kind::Domain, 5, "").text.is_empty(), "no such column");
         assert_eq!(convert("1.2.3.4\n", Kind::Ip, 0, "x:y").text, "1.2.3.4:\"x:y\"\n", "a value with ':' is quoted");
     }
+
+    proptest::proptest! {
+        /// Any feed gives lines Wazuh's list reader takes, keys unchanged, one per entry.
+        #[test]
+        fn any_feed_gives_readable_lists(feed in "\\PC*", value in "\\PC{0,12}") {
+            let out = convert(&feed, Kind::Auto, 0, &value);
+            proptest::prop_assert_eq!(out.text.lines().count(), out.entries);
+            for line in out.text.lines() {
+                let parsed = crate::ruleset::lists::parse::entry(line.as_bytes());
+                proptest::prop_assert!(parsed.is_some_and(|(k, _)| !k.is_empty()), "{}", line);
+            }
+        }
+    }
 }
