@@ -28,85 +28,34 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A CA and a certificate for 127.0.0.1 signed by it.
-fn certificates(dir: &Path) {
-    let days = ["-days", "2", "-sha256"];
-    openssl(
-        dir,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-subj",
-                "/CN=vigil test CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ][..],
-            &days,
-        ]
-        .concat(),
+/// A CA `name` (`name.key`, `name.pem`).
+fn ca(dir: &Path, name: &str) {
+    let args = format!(
+        "req -x509 -newkey rsa:2048 -nodes -days 2 -sha256 -keyout {name}.key -out {name}.pem -subj /CN={name}"
     );
+    let mut args: Vec<&str> = args.split(' ').collect();
+    args.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    openssl(dir, &args);
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, and another CA that did not sign it.
+fn certificates(dir: &Path) {
+    ca(dir, "ca");
+    ca(dir, "other");
     openssl(
         dir,
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "smtp.key", "-out", "smtp.csr", "-subj", "/CN=127.0.0.1"],
+        &"req -newkey rsa:2048 -nodes -keyout smtp.key -out smtp.csr -subj /CN=127.0.0.1"
+            .split(' ')
+            .collect::<Vec<_>>(),
     );
     std::fs::write(
         dir.join("ext"),
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .expect("ext");
-    openssl(
-        dir,
-        &[
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "smtp.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "smtp.pem",
-                "-extfile",
-                "ext",
-            ][..],
-            &days,
-        ]
-        .concat(),
-    );
-    // A second CA that did not sign the server's certificate.
-    openssl(
-        dir,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "other.key",
-                "-out",
-                "other.pem",
-                "-subj",
-                "/CN=other CA",
-            ][..],
-            &days,
-        ]
-        .concat(),
-    );
+    let sign =
+        "x509 -req -in smtp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out smtp.pem -extfile ext -days 2 -sha256";
+    openssl(dir, &sign.split(' ').collect::<Vec<_>>());
 }
 
 fn start_smtp(dir: &Path, port: u16) -> Smtp {
