@@ -207,22 +207,14 @@ pub fn start(
     let dispatch = Dispatch::new(config, commands, store, Some(execd.clone()));
     let stats = Arc::clone(&dispatch.stats);
     let stream = crate::output::writer::alerts_json(&home.join("logs"));
-    let mut log = Follower::open_from_now("active-response", stream, consumers)?;
+    let log = Follower::open_from_now("active-response", stream, consumers)?;
     std::thread::Builder::new().name("vigil-ar".into()).spawn(move || {
-        loop {
-            let mut chunk = log.read(256 << 10);
-            if chunk.is_empty() {
-                log.flush();
-                std::thread::sleep(IDLE);
-                continue;
+        let handle = |line: &[u8]| {
+            if let Some(alert) = Alert::parse(line) {
+                dispatch.handle(&alert);
             }
-            while let Some((line, _, end)) = chunk.next_line() {
-                if let Some(alert) = Alert::parse(line) {
-                    dispatch.handle(&alert);
-                }
-                log.confirm(end, false);
-            }
-        }
+        };
+        log.follow(IDLE, handle, || {})
     })?;
     tracing::info!(stage = "active-response", responses = config.active_responses.len(), "Active response started");
     Ok(Some(Running { stats, execd }))

@@ -68,31 +68,7 @@ pub fn write_log(home: &Path, alerts: u64) -> std::io::Result<u64> {
 /// Serves `_bulk` with an immediate "no errors" on a loopback port of its own thread; gives
 /// the port.
 pub fn accept_all() -> std::io::Result<u16> {
-    use http_body_util::{BodyExt as _, Full};
-    use hyper::body::Bytes;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let port = listener.local_addr()?.port();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new().name("bench-bulk-sink".into()).spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                        // Read the whole body, as an indexer must, then answer at once.
-                        let _ = req.into_body().collect().await;
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
-                            br#"{"took":0,"errors":false,"items":[]}"#,
-                        ))))
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                });
-            }
-        });
-    })?;
-    Ok(port)
+    super::receiver::serve("bench-bulk-sink", |_| async { (200, &br#"{"took":0,"errors":false,"items":[]}"#[..]) })
 }
 
 /// Starts the alerts shipper of the home `root` to `url` (gzip level `compression`, no

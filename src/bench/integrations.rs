@@ -8,9 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
-
 use crate::integrations::stats::Stats;
 
 /// How the receivers answer.
@@ -40,40 +37,19 @@ fn success(path: &str) -> (u16, &'static [u8]) {
 /// Serves every request with its service's success, paced by `pace`, on a loopback port of its
 /// own thread; gives the port and the requests counter.
 pub fn receiver(pace: Pace) -> std::io::Result<(u16, Arc<AtomicU64>)> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let port = listener.local_addr()?.port();
     let count = Arc::new(AtomicU64::new(0));
     let counted = Arc::clone(&count);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new().name("bench-receiver".into()).spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            while let Ok((stream, _)) = listener.accept().await {
-                let counted = Arc::clone(&counted);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let counted = Arc::clone(&counted);
-                        async move {
-                            let path = req.uri().path().to_owned();
-                            let _ = req.into_body().collect().await;
-                            match pace {
-                                Pace::Fast => {}
-                                Pace::Slow(wait) => tokio::time::sleep(wait).await,
-                                Pace::Hang => std::future::pending::<()>().await,
-                            }
-                            counted.fetch_add(1, Ordering::Relaxed);
-                            let (status, body) = success(&path);
-                            let mut response = hyper::Response::new(Full::new(Bytes::from_static(body)));
-                            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-                            Ok::<_, std::convert::Infallible>(response)
-                        }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                });
+    let port = super::receiver::serve("bench-receiver", move |path| {
+        let counted = Arc::clone(&counted);
+        async move {
+            match pace {
+                Pace::Fast => {}
+                Pace::Slow(wait) => tokio::time::sleep(wait).await,
+                Pace::Hang => std::future::pending::<()>().await,
             }
-        });
+            counted.fetch_add(1, Ordering::Relaxed);
+            success(&path)
+        }
     })?;
     Ok((port, count))
 }

@@ -9,6 +9,7 @@ pub mod indexer;
 pub mod integrations;
 pub mod keepalives;
 pub mod modules;
+pub mod receiver;
 
 use std::time::{Duration, Instant};
 

@@ -36,6 +36,15 @@ pub struct Stats {
     pub failed: AtomicU64,
 }
 
+impl Stats {
+    /// The counters as metrics.
+    pub fn expose(&self, page: &mut crate::metrics::Exposition) {
+        page.counter("vigil_email_sent_total", "Alert e-mails sent.", &[], self.sent.load(Ordering::Relaxed));
+        let failed = self.failed.load(Ordering::Relaxed);
+        page.counter("vigil_email_failed_total", "Alert e-mails given up after their tries.", &[], failed);
+    }
+}
+
 fn hour_now() -> i64 {
     jiff::Timestamp::now().as_second().div_euclid(3600)
 }
@@ -51,11 +60,11 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>) -> anyhow
     }
     let sender = send::Sender::new(home, global)?;
     let selector = select::Selector::new(config);
-    let mut outbox = outbox::Outbox::new(global.email_maxperhour, hour_now());
+    let outbox = outbox::Outbox::new(global.email_maxperhour, hour_now());
     let stats = Arc::new(Stats::default());
     let counters = Arc::clone(&stats);
     let stream = crate::output::writer::alerts_json(&home.join("logs"));
-    let mut log = Follower::open_from_now("email", stream, consumers)?;
+    let log = Follower::open_from_now("email", stream, consumers)?;
     let deliver = move |mail: &outbox::Mail| {
         for attempt in 1..=ATTEMPTS {
             match sender.send(mail) {
@@ -75,28 +84,23 @@ pub fn start(home: &Path, config: &Config, consumers: &Arc<Consumers>) -> anyhow
         }
     };
     std::thread::Builder::new().name("vigil-email".into()).spawn(move || {
-        loop {
-            let mut chunk = log.read(256 << 10);
-            let idle = chunk.is_empty();
-            while let Some((line, _, end)) = chunk.next_line() {
-                if let Some(alert) = Alert::parse(line) {
-                    let delivery = selector.select(&alert);
-                    if !delivery.is_empty() {
-                        for mail in outbox.push(&alert, &delivery, Instant::now()) {
-                            deliver(&mail);
-                        }
-                    }
+        // Both steps fill the outbox and send from it, one after the other on this thread.
+        let outbox = std::cell::RefCell::new(outbox);
+        let take = |line: &[u8]| {
+            let Some(alert) = Alert::parse(line) else { return };
+            let delivery = selector.select(&alert);
+            if !delivery.is_empty() {
+                for mail in outbox.borrow_mut().push(&alert, &delivery, Instant::now()) {
+                    deliver(&mail);
                 }
-                log.confirm(end, false);
             }
-            for mail in outbox.due(Instant::now(), hour_now()) {
+        };
+        let send_due = || {
+            for mail in outbox.borrow_mut().due(Instant::now(), hour_now()) {
                 deliver(&mail);
             }
-            if idle {
-                log.flush();
-                std::thread::sleep(IDLE);
-            }
-        }
+        };
+        log.follow(IDLE, take, send_due)
     })?;
     tracing::info!(
         stage = "email",

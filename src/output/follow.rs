@@ -107,6 +107,25 @@ impl Follower {
         }
     }
 
+    /// Follows the log for as long as the process runs: each line goes to `line`, its place is
+    /// confirmed once `line` returns, `pass` runs after each read (lines or none), and an idle
+    /// reader writes its place and sleeps `idle`.
+    pub fn follow(mut self, idle: Duration, mut line: impl FnMut(&[u8]), mut pass: impl FnMut()) -> ! {
+        loop {
+            let mut chunk = self.read(256 << 10);
+            let nothing = chunk.is_empty();
+            while let Some((text, _, end)) = chunk.next_line() {
+                line(text);
+                self.confirm(end, false);
+            }
+            pass();
+            if nothing {
+                self.flush();
+                std::thread::sleep(idle);
+            }
+        }
+    }
+
     /// Bytes of the log after the confirmed place.
     pub fn lag_bytes(&self) -> u64 {
         self.confirmed.map_or(Ok(0), |place| self.tail.remaining_after(place)).unwrap_or(0)

@@ -57,9 +57,7 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
         ar.stats.expose(page);
     }
     if let Some(Some(email)) = sink.email.get() {
-        let read = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        page.counter("vigil_email_sent_total", "Alert e-mails sent.", &[], read(&email.sent));
-        page.counter("vigil_email_failed_total", "Alert e-mails given up after their tries.", &[], read(&email.failed));
+        email.expose(page);
     }
     for (module, n) in sink.modules.decoded() {
         page.counter("vigil_modules_decoded_total", "Agent module messages decoded.", &[("module", module)], n);
