@@ -37,3 +37,10 @@ python3 -c "import _maxminddb_geolite2" 2>/dev/null \
 python3 -c "import aiosmtpd" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd==1.4.6
+
+# nats-server with JetStream for the cluster tests. Debian's (2.9) is older than async-nats
+# expects; Go (on the machines) builds the pinned release from the module proxy (~1 min).
+NATS_SERVER_VERSION=v2.15.2
+nats_server="$(go env GOPATH)/bin/nats-server"
+"$nats_server" --version 2>/dev/null | grep -q "${NATS_SERVER_VERSION#v}" \
+    || go install "github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}"

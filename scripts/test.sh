@@ -9,6 +9,11 @@ test -d ../shared/wazuh || { echo "../shared (Wazuh's ruleset and docs) must sit
 
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny@0.20.2
 
+# A clean checkout builds once: incremental state would only take disk and time.
+[ -n "${CI:-}" ] && export CARGO_INCREMENTAL=0
+# The NATS server the cluster tests start (scripts/deps.sh installs it).
+export NATS_SERVER="${NATS_SERVER:-$(go env GOPATH)/bin/nats-server}"
+
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo deny --locked check bans licenses sources
@@ -17,6 +22,7 @@ bash tests/opensearch/opensearch.sh build
 cargo test --locked
 # Wazuh's own way of running the ruleset tests, through the real command line: one
 # `vigil logtest -U` process per ini case, with and without a server (release binary).
+df -h . | tail -n 1
 cargo build --locked --release
 python3 tests/logtest_runtests.py --binary target/release/vigil --local 20
 # Enrollment over real TLS with Python's ssl module and openssl s_client.

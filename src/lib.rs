@@ -8,6 +8,7 @@ pub mod active_response;
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod email;
 pub mod engine;

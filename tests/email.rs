@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::certs;
 use common::server::{free_port, log, serve_prepared, wait_for};
 use serde_json::Value;
 
@@ -23,39 +24,11 @@ impl Drop for Smtp {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// A CA `name` (`name.key`, `name.pem`).
-fn ca(dir: &Path, name: &str) {
-    let args = format!(
-        "req -x509 -newkey rsa:2048 -nodes -days 2 -sha256 -keyout {name}.key -out {name}.pem -subj /CN={name}"
-    );
-    let mut args: Vec<&str> = args.split(' ').collect();
-    args.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    openssl(dir, &args);
-}
-
 /// A CA and a certificate for 127.0.0.1 signed by it, and another CA that did not sign it.
 fn certificates(dir: &Path) {
-    ca(dir, "ca");
-    ca(dir, "other");
-    openssl(
-        dir,
-        &"req -newkey rsa:2048 -nodes -keyout smtp.key -out smtp.csr -subj /CN=127.0.0.1"
-            .split(' ')
-            .collect::<Vec<_>>(),
-    );
-    std::fs::write(
-        dir.join("ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext");
-    let sign =
-        "x509 -req -in smtp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out smtp.pem -extfile ext -days 2 -sha256";
-    openssl(dir, &sign.split(' ').collect::<Vec<_>>());
+    certs::ca(dir, "ca");
+    certs::ca(dir, "other");
+    certs::server(dir, "ca", "smtp");
 }
 
 fn start_smtp(dir: &Path, port: u16) -> Smtp {

@@ -55,6 +55,8 @@ pub struct Services {
     pub enrollment: bool,
     /// Wakes the server to stop and start again in place (`PUT /manager/restart`).
     pub restart: Option<Arc<tokio::sync::Notify>>,
+    /// The cluster service, when `<cluster>` is enabled.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Everything handlers share.

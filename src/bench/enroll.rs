@@ -60,7 +60,7 @@ pub fn run(root: &std::path::Path, total: usize, concurrency: usize) -> anyhow::
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let service = {
         let _entered = runtime.enter();
-        enroll::start(settings, store.clone(), || {})?
+        enroll::start(settings, store.clone(), None, || {})?
     };
     let port = service.local_addr.port();
     let config = Arc::new(crate::tls::client_config(None, None)?);

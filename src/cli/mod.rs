@@ -1,7 +1,9 @@
-//! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `bench`, `agents …`.
+//! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `bench`, `agents …`,
+//! `lists …`, `cluster …`.
 
 mod agents;
 mod bench;
+mod cluster;
 mod config_check;
 pub mod enroll;
 mod lists;
@@ -91,6 +93,12 @@ pub enum Command {
         /// What to do with them.
         #[command(subcommand)]
         command: lists::ListsCommand,
+    },
+    /// Inspect the cluster (read from NATS).
+    Cluster {
+        /// What to look at.
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
     },
 }
 
@@ -280,6 +288,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Enroll(args) => enroll::run(&args),
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
         Command::Lists { command } => lists::run(command).map(|()| std::process::ExitCode::SUCCESS),
+        Command::Cluster { command } => cluster::run(command),
     }
 }
 

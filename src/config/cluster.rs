@@ -17,7 +17,7 @@ pub enum NodeType {
 }
 
 /// How vigil reaches NATS (vigil's addition inside `<cluster>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Nats {
     /// Server URLs, e.g. `tls://nats1:4222`.
     pub urls: Vec<String>,
@@ -29,6 +29,14 @@ pub struct Nats {
     pub key: Option<String>,
     /// NATS credentials file (JWT + seed).
     pub credentials: Option<String>,
+    /// Copies JetStream keeps of each bucket (1 for one NATS server, 3 for three).
+    pub replicas: usize,
+}
+
+impl Default for Nats {
+    fn default() -> Self {
+        Self { urls: Vec::new(), ca: None, certificate: None, key: None, credentials: None, replicas: 1 }
+    }
 }
 
 /// Cluster settings.
@@ -113,6 +121,7 @@ impl Cluster {
                 "certificate" => r.text(el, &mut self.nats.certificate),
                 "key" => r.text(el, &mut self.nats.key),
                 "credentials" => r.text(el, &mut self.nats.credentials),
+                "replicas" => r.number(el, 1..=5, &mut self.nats.replicas),
                 _ => r.invalid_element(el),
             }
         }

@@ -3,6 +3,7 @@
 //! before it; no answer is sent before its agent is durable.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
@@ -10,6 +11,9 @@ use tracing::error;
 use super::error::EnrollError;
 use super::policy::{Admission, Enrolled, Policy};
 use super::request::Request;
+use crate::cluster::Cluster;
+use crate::cluster::admit::AdmitError;
+use crate::cluster::registry::RegistryError;
 use crate::store::{Store, StoreError};
 
 /// Most enrollments in one transaction.
@@ -37,11 +41,19 @@ impl std::fmt::Debug for Job {
 
 impl Committer {
     /// Starts the committer thread. `committed` runs after each transaction that added agents.
-    pub fn spawn(store: Store, policy: Policy, committed: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+    /// With a cluster, each batch is claimed in the cluster's registry first (on the current
+    /// tokio runtime, which must outlive the thread's work).
+    pub fn spawn(
+        store: Store,
+        policy: Policy,
+        cluster: Option<Arc<Cluster>>,
+        committed: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let cluster = cluster.map(|c| (c, tokio::runtime::Handle::current()));
         std::thread::Builder::new()
             .name("vigil-enroll-commit".into())
-            .spawn(move || run(queue, &store, &policy, &committed))?;
+            .spawn(move || run(queue, &store, &policy, cluster.as_ref(), &committed))?;
         Ok(Self { jobs })
     }
 
@@ -55,7 +67,13 @@ impl Committer {
     }
 }
 
-fn run(mut queue: mpsc::Receiver<Job>, store: &Store, policy: &Policy, committed: &dyn Fn()) {
+fn run(
+    mut queue: mpsc::Receiver<Job>,
+    store: &Store,
+    policy: &Policy,
+    cluster: Option<&(Arc<Cluster>, tokio::runtime::Handle)>,
+    committed: &dyn Fn(),
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -66,7 +84,11 @@ fn run(mut queue: mpsc::Receiver<Job>, store: &Store, policy: &Policy, committed
             }
         }
         let now = crate::server::now();
-        let decisions: Vec<Admission> = match decide(store, policy, &batch, now) {
+        let decided = match cluster {
+            Some((cluster, runtime)) => runtime.block_on(decide_clustered(store, policy, cluster, &batch, now)),
+            None => decide(store, policy, &batch, now),
+        };
+        let decisions: Vec<Admission> = match decided {
             Ok(decisions) => decisions.into_iter().map(Ok).collect(),
             // One request the store refuses must not fail the others: retry them one by one.
             Err(e) if batch.len() > 1 => {
@@ -99,6 +121,38 @@ fn decide(
     now: i64,
 ) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
     store.write(|w| batch.iter().map(|job| policy.admit(w, &job.request, job.source, now)).collect())
+}
+
+/// Decides every job against the local mirror, claims the admitted ones in the cluster's
+/// registry, and stores those it accepted. With the registry unreachable every job is refused:
+/// no node can promise a unique id or name without it.
+async fn decide_clustered(
+    store: &Store,
+    policy: &Policy,
+    cluster: &Cluster,
+    batch: &[Job],
+    now: i64,
+) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
+    let plan = |w: &mut crate::store::Writer<'_>| {
+        batch.iter().map(|job| policy.admit(w, &job.request, job.source, now)).collect::<Result<Vec<_>, _>>()
+    };
+    let refused = |e: RegistryError, agent: &crate::store::Agent| match e {
+        RegistryError::NameTaken(name) => EnrollError::DuplicateName(name.to_string()),
+        RegistryError::IpTaken(ip) => EnrollError::DuplicateIp(ip.to_string()),
+        RegistryError::Unavailable(_) => EnrollError::ClusterUnavailable,
+        RegistryError::IdTaken(_) | RegistryError::IdsExhausted | RegistryError::Seal(_) => {
+            EnrollError::Internal(agent.name.to_string())
+        }
+    };
+    let count = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+    match cluster.admit(store, count, plan, refused, policy.purge).await {
+        Ok(decisions) => Ok(decisions),
+        Err(AdmitError::Store(e)) => Err(e),
+        Err(AdmitError::Registry(e)) => {
+            error!(stage = "cluster", "Enrollment refused: {e}");
+            Ok(batch.iter().map(|_| Err(EnrollError::ClusterUnavailable)).collect())
+        }
+    }
 }
 
 fn decide_one(store: &Store, policy: &Policy, job: &Job, now: i64) -> Admission {
@@ -138,7 +192,7 @@ mod tests {
         let policy = Policy::new(&Auth::default(), dir.path(), "manager".into());
         let commits = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&commits);
-        let committer = Committer::spawn(store.clone(), policy, move || {
+        let committer = Committer::spawn(store.clone(), policy, None, move || {
             counted.fetch_add(1, Ordering::Relaxed);
         })
         .expect("committer");

@@ -45,6 +45,9 @@ pub enum EnrollError {
     /// Another agent has this name and may not be replaced.
     #[error("Duplicate agent name: {0}")]
     DuplicateName(String),
+    /// The cluster's registry cannot be reached: no unique id or name can be promised.
+    #[error("Cluster registry unreachable, cannot guarantee a unique agent")]
+    ClusterUnavailable,
     /// The store failed; the agent was not added.
     #[error("Internal manager error adding agent: {0}")]
     Internal(String),

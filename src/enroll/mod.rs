@@ -141,8 +141,14 @@ pub struct Service {
 }
 
 /// Binds and starts serving on the current tokio runtime. `committed` runs after each store
-/// transaction that enrolled agents (to rewrite client.keys).
-pub fn start(settings: Settings, store: Store, committed: impl Fn() + Send + 'static) -> Result<Service, StartError> {
+/// transaction that enrolled agents (to rewrite client.keys). With `cluster`, enrollments are
+/// claimed in its registry.
+pub fn start(
+    settings: Settings,
+    store: Store,
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    committed: impl Fn() + Send + 'static,
+) -> Result<Service, StartError> {
     let addr = settings.addr;
     let bind = |source| StartError::Bind { addr, source };
     let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(bind)?;
@@ -151,7 +157,7 @@ pub fn start(settings: Settings, store: Store, committed: impl Fn() + Send + 'st
     let listener = socket.listen(BACKLOG).map_err(bind)?;
     let local_addr = listener.local_addr().map_err(bind)?;
     let counters = Arc::new(Counters::default());
-    let committer = commit::Committer::spawn(store, settings.policy, committed).map_err(StartError::Thread)?;
+    let committer = commit::Committer::spawn(store, settings.policy, cluster, committed).map_err(StartError::Thread)?;
     let shared = Arc::new(listener::Shared {
         acceptor: tokio_rustls::TlsAcceptor::from(settings.tls),
         gate: limits::Gate::new(settings.limits),

@@ -123,7 +123,9 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
     {
         let _entered = runtime.enter();
-        services.enrollment = start_enrollment(home, &loaded.config.auth, store.clone(), keys_file);
+        let cluster = start_cluster(home, &loaded.config, &store, &keys_file, services.sink.clone())?;
+        services.cluster.clone_from(&cluster);
+        services.enrollment = start_enrollment(home, &loaded.config.auth, store.clone(), cluster, keys_file);
         start_api(home, Arc::new(loaded.config.clone()), store, services);
     }
     info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
@@ -195,6 +197,7 @@ fn start_enrollment(
     home: &Home,
     auth: &config::Auth,
     store: crate::store::Store,
+    cluster: Option<Arc<crate::cluster::Cluster>>,
     keys_file: keys_file::KeysFile,
 ) -> bool {
     if auth.disabled || !auth.remote_enrollment {
@@ -202,7 +205,7 @@ fn start_enrollment(
         return false;
     }
     let started = crate::enroll::Settings::from_config(auth, home.root(), crate::home::hostname())
-        .and_then(|settings| crate::enroll::start(settings, store, move || keys_file.notify()));
+        .and_then(|settings| crate::enroll::start(settings, store, cluster, move || keys_file.notify()));
     match started {
         Ok(_) => true,
         Err(e) => {
@@ -210,6 +213,41 @@ fn start_enrollment(
             false
         }
     }
+}
+
+/// Starts the cluster service when `<cluster>` is enabled, on the current tokio runtime. A node
+/// that cannot start it does not serve: alone, it could hand out ids another node also hands out.
+fn start_cluster(
+    home: &Home,
+    config: &config::Config,
+    store: &crate::store::Store,
+    keys_file: &keys_file::KeysFile,
+    sink: Option<Arc<queue::Sink>>,
+) -> anyhow::Result<Option<Arc<crate::cluster::Cluster>>> {
+    if config.cluster.disabled {
+        return Ok(None);
+    }
+    let keys_file = keys_file.clone();
+    let counted = store.clone();
+    let rate = crate::metrics::Rate::default();
+    let load = move || {
+        // Status::ALL's order: the third count is the active agents.
+        let agents = counted.status_counts().map_or(0, |(counts, _)| counts[2] as u64);
+        let events = sink.as_ref().map_or(0, |s| s.log.counts().events.load(std::sync::atomic::Ordering::Relaxed));
+        crate::cluster::members::Load { agents, eps: rate.sample(events) }
+    };
+    let address = match config.cluster.bind_addr.as_str() {
+        "0.0.0.0" | "::" | "" => crate::cluster::local_address(),
+        given => given.to_owned(),
+    };
+    let wiring = crate::cluster::Wiring {
+        store: store.clone(),
+        changed: Arc::new(move || keys_file.notify()),
+        load: Arc::new(load),
+        address,
+    };
+    let cluster = crate::cluster::Cluster::start(&config.cluster, home.root(), wiring).context("cluster")?;
+    Ok(Some(cluster))
 }
 
 /// Starts the REST API when `<api>` enables it; like Wazuh's daemons, the other services run on

@@ -165,6 +165,19 @@ impl Store {
         Ok(value)
     }
 
+    /// Runs `f` in a write transaction that is always rolled back: what `f` would do, decided
+    /// against the store as it is, without doing it (the cluster claims the outcome first).
+    pub fn rehearse<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new() };
+        // Dropping the writer aborts its transaction.
+        f(&mut writer)
+    }
+
+    /// The largest id ever handed out here.
+    pub fn last_id_handed_out(&self) -> Result<u32> {
+        self.read(|r| r.last_id_handed_out())
+    }
+
     /// The agents' module state.
     pub fn state(&self) -> &StateDb {
         &self.state
@@ -355,6 +368,14 @@ impl Reader<'_> {
         Ok(active.max(removed).and_then(AgentId::new))
     }
 
+    /// The largest id ever handed out: the largest in use or removed, or the counter's, kept so
+    /// purged ids are not reused.
+    pub fn last_id_handed_out(&self) -> Result<u32> {
+        let counter = self.store.meta.get(self.txn, ID_COUNTER)?.and_then(|b| <[u8; 4]>::try_from(b).ok());
+        let last = self.last_id()?.map_or(0, AgentId::get);
+        Ok(last.max(counter.map_or(0, u32::from_be_bytes)))
+    }
+
     fn key_entries(&self) -> Result<Vec<KeyEntry>> {
         let mut entries = Vec::new();
         for item in self.store.agents.iter(self.txn)? {
@@ -393,9 +414,7 @@ impl Writer<'_> {
     /// `purge` is not handed out again (Wazuh's in-memory `id_counter` does the same while
     /// authd runs).
     pub fn add_agent(&mut self, new: NewAgent) -> Result<Agent> {
-        let counter = self.store.meta.get(&self.txn, ID_COUNTER)?.and_then(|b| <[u8; 4]>::try_from(b).ok());
-        let last = self.reader(|r| r.last_id())?.map_or(0, AgentId::get);
-        let last = last.max(counter.map_or(0, u32::from_be_bytes));
+        let last = self.reader(|r| r.last_id_handed_out())?;
         let id = AgentId::new(last + 1).ok_or(StoreError::IdsExhausted)?;
         let key = AgentKey::generate().map_err(StoreError::Random)?;
         if !new.ip.is_any() && !self.agents_by_ip(new.ip.as_str())?.is_empty() {
@@ -411,6 +430,15 @@ impl Writer<'_> {
     /// The agent with this name, within this transaction.
     pub fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
         self.reader(|r| r.agent_by_name(name))
+    }
+
+    /// Makes the next [`Writer::add_agent`] hand out ids above `last` (a block the cluster
+    /// reserved, or an id another node handed out).
+    pub fn raise_id_counter(&mut self, last: u32) -> Result<()> {
+        if self.reader(|r| r.last_id_handed_out())? < last {
+            self.store.meta.put(&mut self.txn, ID_COUNTER, &last.to_be_bytes())?;
+        }
+        Ok(())
     }
 
     /// Agents registered with exactly this address text, within this transaction.

@@ -47,8 +47,10 @@ pub fn agents_json(home: &Path) -> Vec<serde_json::Value> {
 }
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod agent;
+pub mod certs;
 pub mod http_mock;
 pub mod ini;
+pub mod nats;
 #[allow(dead_code, reason = "not every test binary uses it")]
 pub mod ruleset_home;
 #[allow(dead_code, reason = "not every test binary uses it")]

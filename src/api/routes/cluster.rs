@@ -1,5 +1,5 @@
-//! `/cluster/*` for a single node until the cluster lands: this node is the whole cluster, and
-//! its master.
+//! `/cluster/*`: the nodes alive in the cluster (their heartbeats), the holder of the leader
+//! lease as Wazuh's master; without a cluster this node is the whole cluster, and its master.
 
 use std::sync::Arc;
 
@@ -31,34 +31,56 @@ pub fn add(routes: Routes) -> Routes {
 
 const NO_NODE: ItemError = ItemError { code: 1730, message: "Node does not exist", remediation: None };
 
-/// This node's address as agents reach it (the first non-loopback address, else loopback).
-fn address() -> String {
-    std::net::UdpSocket::bind("0.0.0.0:0")
-        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
-        .and_then(|s| s.local_addr())
-        .map_or_else(|_| "127.0.0.1".to_owned(), |a| a.ip().to_string())
-}
-
-/// Whether the caller may read this node (`node:id`).
-fn may_node(api: &Api, me: &Principal) -> bool {
-    me.permissions.allows(ClusterRead, &Target::Named(Kind::NodeId, api.node_name()))
+/// Whether the caller may read the node `name` (`node:id`).
+fn may_node(me: &Principal, name: &str) -> bool {
+    me.permissions.allows(ClusterRead, &Target::Named(Kind::NodeId, name))
 }
 
 fn node(api: &Api) -> Value {
-    json!({"name": api.node_name(), "type": "master", "version": WAZUH_API_VERSION, "ip": address()})
+    json!({"name": api.node_name(), "type": "master", "version": WAZUH_API_VERSION, "ip": crate::cluster::local_address()})
+}
+
+/// This node's Wazuh role: the holder of the cluster's leader lease is the master.
+fn own_type(api: &Api) -> &'static str {
+    match &api.services.cluster {
+        Some(cluster) if !cluster.view.members().iter().any(|m| m.leader && m.info.name == cluster.node_name) => {
+            "worker"
+        }
+        _ => "master",
+    }
+}
+
+/// Every node alive (this one alone without a cluster), in Wazuh's shape, with its active agents.
+fn all_nodes(api: &Api) -> ApiResult<Vec<(String, Value, u64)>> {
+    let Some(cluster) = &api.services.cluster else {
+        let (counts, _) = api.store.status_counts()?;
+        // Wazuh counts the manager itself among the active agents.
+        return Ok(vec![(api.node_name().to_owned(), node(api), counts[2] as u64 + 1)]);
+    };
+    Ok(cluster
+        .view
+        .members()
+        .into_iter()
+        .map(|m| {
+            let kind = if m.leader { "master" } else { "worker" };
+            let value = json!({"name": m.info.name, "type": kind, "version": WAZUH_API_VERSION, "ip": m.info.address});
+            (m.info.name, value, m.info.agents)
+        })
+        .collect())
 }
 
 async fn status(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
     Params::accept(q.as_deref(), &[])?;
     let enabled = if api.config.cluster.disabled { "no" } else { "yes" };
-    // One node serves alone: there is no cluster daemon to run.
-    Ok(result(json!({"enabled": enabled, "running": "no"}), None))
+    // Running: connected to NATS (one node serving alone has no cluster service to run).
+    let running = if api.services.cluster.as_ref().is_some_and(|c| c.connected()) { "yes" } else { "no" };
+    Ok(result(json!({"enabled": enabled, "running": running}), None))
 }
 
 async fn local_info(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
     let mut out = Affected::new("Retrieved node information", "", "");
-    out.push(json!({"node": api.node_name(), "cluster": api.config.cluster.name, "type": "master"}));
+    out.push(json!({"node": api.node_name(), "cluster": api.config.cluster.name, "type": own_type(&api)}));
     Ok(out)
 }
 
@@ -81,8 +103,9 @@ async fn nodes(
         "Some nodes information was not returned",
         "No node information was returned",
     );
-    let all = [(api.node_name().to_owned(), node(&api))];
-    let mut items = pick(params.list("nodes_list").as_deref(), all, |_| may_node(&api, &me), NO_NODE, &mut out);
+    let all = all_nodes(&api)?.into_iter().map(|(name, value, _)| (name, value));
+    let allowed = |n: &Value| may_node(&me, n["name"].as_str().unwrap_or_default());
+    let mut items = pick(params.list("nodes_list").as_deref(), all, allowed, NO_NODE, &mut out);
     if let Some(kind) = params.get("type") {
         items.retain(|n| n["type"] == kind);
     }
@@ -98,11 +121,12 @@ async fn healthcheck(
     let params = Params::accept(q.as_deref(), &["nodes_list"])?;
     let mut out =
         Affected::new("Cluster health check successfully read", "", "No health check information was returned");
-    let (counts, _) = api.store.status_counts()?;
-    let mut info = node(&api);
-    info["n_active_agents"] = (counts[2] + 1).into();
-    let all = [(api.node_name().to_owned(), json!({"info": info, "status": {}}))];
-    let items = pick(params.list("nodes_list").as_deref(), all, |_| may_node(&api, &me), NO_NODE, &mut out);
+    let all = all_nodes(&api)?.into_iter().map(|(name, mut info, agents)| {
+        info["n_active_agents"] = agents.into();
+        (name, json!({"info": info, "status": {}}))
+    });
+    let allowed = |n: &Value| may_node(&me, n["info"]["name"].as_str().unwrap_or_default());
+    let items = pick(params.list("nodes_list").as_deref(), all, allowed, NO_NODE, &mut out);
     out.extend(items);
     Ok(out)
 }

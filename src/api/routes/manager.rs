@@ -467,6 +467,9 @@ async fn metrics(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> ApiResul
     if let Some(stats) = &api.services.remote_stats {
         stats.expose(&mut page);
     }
+    if let Some(cluster) = &api.services.cluster {
+        cluster.stats.expose(&mut page);
+    }
     if let Some(sink) = &api.services.sink {
         crate::server::state_files::engine_counters(sink, &mut page);
         page.gauge(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::StatusCode;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,7 +19,10 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::Action;
 use crate::api::routes::extract::JsonBody;
-use crate::store::{Agent, AgentId, AgentIp, AgentKey, AgentName, GroupName, NewAgent, StoreError};
+use crate::cluster::admit::AdmitError;
+use crate::cluster::registry::RegistryError;
+use crate::enroll::policy::Enrolled;
+use crate::store::{Agent, AgentId, AgentIp, AgentKey, AgentName, GroupName, NewAgent, StoreError, Writer};
 
 /// The body of `POST /agents` and `/agents/insert`.
 #[derive(Deserialize)]
@@ -59,19 +63,50 @@ fn fields(r: &Registration) -> ApiResult<(AgentName, AgentIp)> {
 }
 
 /// Registers an agent in the `default` group and has client.keys rewritten.
-fn register(api: &Api, name: AgentName, ip: AgentIp) -> ApiResult<Agent> {
+async fn register(api: &Api, name: AgentName, ip: AgentIp) -> ApiResult<Agent> {
     let now = crate::server::now();
     let default = GroupName::default_group();
-    let agent = api
-        .store
-        .write(|w| {
-            w.add_group(&default, now)?;
-            w.add_agent(NewAgent { name, ip, groups: vec![default], registered_at: now })
-        })
-        .map_err(registration_error)?;
-    keys_changed(api);
+    let add = |w: &mut Writer<'_>| {
+        w.add_group(&default, now)?;
+        w.add_agent(NewAgent { name: name.clone(), ip: ip.clone(), groups: vec![default.clone()], registered_at: now })
+    };
+    let agent = store_new(api, add).await?;
     tracing::info!(stage = "api", agent = %agent.id, name = %agent.name, "Agent registered through the API");
     Ok(agent)
+}
+
+/// Runs `add` in a store transaction (through the cluster's registry first when there is one)
+/// and has client.keys rewritten.
+async fn store_new(api: &Api, add: impl Fn(&mut Writer<'_>) -> Result<Agent, StoreError>) -> ApiResult<Agent> {
+    let agent = match &api.services.cluster {
+        None => api.store.write(add).map_err(registration_error)?,
+        Some(cluster) => {
+            let plan = |w: &mut Writer<'_>| {
+                Ok(vec![add(w).map(|agent| Enrolled { agent, replaced: Vec::new() }).map_err(registration_error)])
+            };
+            let decided = cluster.admit(&api.store, 1, plan, |e, _| registry_error(e), false).await;
+            let decided = decided.map_err(|e| match e {
+                AdmitError::Registry(e) => registry_error(e),
+                AdmitError::Store(e) => ApiError::internal(e),
+            })?;
+            decided.into_iter().next().ok_or_else(|| ApiError::internal("no decision"))??.agent
+        }
+    };
+    keys_changed(api);
+    Ok(agent)
+}
+
+/// The registry's refusals as Wazuh's registration errors.
+fn registry_error(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::NameTaken(name) => registration_error(StoreError::DuplicateName(name)),
+        RegistryError::IpTaken(ip) => registration_error(StoreError::DuplicateIp(ip)),
+        RegistryError::IdTaken(id) => registration_error(StoreError::DuplicateId(id)),
+        RegistryError::Unavailable(_) => {
+            ApiError::wazuh(3023, e.to_string()).with_status(StatusCode::SERVICE_UNAVAILABLE)
+        }
+        other => ApiError::internal(other),
+    }
 }
 
 fn keys_changed(api: &Api) {
@@ -95,13 +130,13 @@ pub async fn add(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Registration
         return Err(ApiError::bad_request("'id' and 'key' are only accepted by POST /agents/insert"));
     }
     let (name, ip) = fields(&r)?;
-    Ok(registered(&register(&api, name, ip)?))
+    Ok(registered(&register(&api, name, ip).await?))
 }
 
 /// `POST /agents/insert`: with the id and key given.
 pub async fn insert(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Registration>) -> ApiResult<Json<Value>> {
     let (name, ip) = fields(&r)?;
-    let (Some(id), Some(key)) = (&r.id, &r.key) else { return Ok(registered(&register(&api, name, ip)?)) };
+    let (Some(id), Some(key)) = (&r.id, &r.key) else { return Ok(registered(&register(&api, name, ip).await?)) };
     let id: AgentId = id.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
     if key.len() < 64 {
         return Err(ApiError::wazuh(
@@ -114,17 +149,14 @@ pub async fn insert(State(api): State<Arc<Api>>, JsonBody(r): JsonBody<Registrat
     let default = GroupName::default_group();
     let mut agent = Agent::new(id, name, ip, key, now);
     agent.groups = vec![default.clone()];
-    api.store
-        .write(|w| {
-            w.add_group(&default, now)?;
-            if w.agent_by_name(agent.name.as_str())?.is_some() {
-                return Err(StoreError::DuplicateName(agent.name.clone()));
-            }
-            w.insert(&agent)
-        })
-        .map_err(registration_error)?;
-    keys_changed(&api);
-    Ok(registered(&agent))
+    let add = |w: &mut Writer<'_>| {
+        w.add_group(&default, now)?;
+        if w.agent_by_name(agent.name.as_str())?.is_some() {
+            return Err(StoreError::DuplicateName(agent.name.clone()));
+        }
+        w.insert(&agent).map(|()| agent.clone())
+    };
+    Ok(registered(&store_new(&api, add).await?))
 }
 
 /// `POST /agents/insert/quick?agent_name=`.
@@ -132,7 +164,7 @@ pub async fn insert_quick(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) ->
     let params = Params::accept(q.as_deref(), &["agent_name"])?;
     let name = params.get("agent_name").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agent_name'"))?;
     let name: AgentName = name.parse().map_err(|e| ApiError::bad_request(format!("{e}")))?;
-    Ok(registered(&register(&api, name, AgentIp::any())?))
+    Ok(registered(&register(&api, name, AgentIp::any()).await?))
 }
 
 /// `DELETE /agents?agents_list=…&status=…[&older_than=7d][&purge]`: removes the named agents
@@ -163,8 +195,16 @@ pub async fn delete(
         if filter.as_ref().is_some_and(|f| !f.matches(&view)) || q.as_ref().is_some_and(|f| !f.matches(&view)) {
             continue;
         }
-        match api.store.remove_agent(agent.id, purge) {
-            Ok(_) => removed.push(agent.id.to_string()),
+        let outcome = match &api.services.cluster {
+            None => api.store.remove_agent(agent.id, purge).map(drop),
+            Some(cluster) => match cluster.remove(&api.store, &agent, purge).await {
+                Ok(()) => Ok(()),
+                Err(AdmitError::Store(e)) => Err(e),
+                Err(AdmitError::Registry(e)) => return Err(registry_error(e)),
+            },
+        };
+        match outcome {
+            Ok(()) => removed.push(agent.id.to_string()),
             Err(StoreError::NoSuchAgent(_)) => out.fail(ItemError::NO_AGENT, agent.id.to_string()),
             Err(e) => return Err(ApiError::internal(e)),
         }

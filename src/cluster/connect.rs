@@ -1,0 +1,90 @@
+//! The NATS connection from `<cluster><nats>`: TLS with the given CA and client certificate,
+//! credentials (JWT and seed), and reconnection for as long as the node runs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_nats::{ConnectOptions, Event};
+use tracing::{error, info, warn};
+
+use super::ClusterError;
+use crate::config::Cluster as Config;
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request (a KV operation) waits for its answer before failing.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn resolve(home: &Path, path: &str) -> PathBuf {
+    home.join(path)
+}
+
+/// The connection options `config` asks for; files are read now, so a wrong path fails the start.
+/// A server keeps trying to connect (`retry`); a command gives up at once.
+pub fn options(config: &Config, home: &Path, retry: bool) -> Result<ConnectOptions, ClusterError> {
+    let nats = &config.nats;
+    let mut options = ConnectOptions::new();
+    if retry {
+        options = options.retry_on_initial_connect();
+    }
+    let mut options = options
+        .name(format!("vigil {}", config.node_name))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .event_callback(|event| async move {
+            match event {
+                Event::Connected => info!(stage = "cluster", "Connected to NATS"),
+                Event::Disconnected => warn!(stage = "cluster", "Disconnected from NATS; reconnecting"),
+                Event::ClientError(e) => warn!(stage = "cluster", "NATS: {e}"),
+                Event::ServerError(e) => warn!(stage = "cluster", "NATS server: {e}"),
+                other => tracing::debug!(stage = "cluster", "NATS: {other}"),
+            }
+        });
+    if let Some(file) = &nats.credentials {
+        let path = resolve(home, file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ClusterError::Connect(format!("cannot read credentials {}: {e}", path.display())))?;
+        options = options
+            .credentials(&text)
+            .map_err(|e| ClusterError::Connect(format!("credentials {} unusable: {e}", path.display())))?;
+    }
+    let check = |file: &str| {
+        let path = resolve(home, file);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(path),
+            Err(e) => Err(ClusterError::Connect(format!("cannot read {}: {e}", path.display()))),
+        }
+    };
+    if let Some(ca) = &nats.ca {
+        options = options.add_root_certificates(check(ca)?).require_tls(true);
+    }
+    match (&nats.certificate, &nats.key) {
+        (Some(cert), Some(key)) => options = options.add_client_certificate(check(cert)?, check(key)?),
+        (None, None) => {}
+        _ => return Err(ClusterError::Connect("<certificate> and <key> go together".into())),
+    }
+    Ok(options)
+}
+
+/// The server addresses of `urls`.
+pub fn addresses(urls: &[String]) -> Result<Vec<async_nats::ServerAddr>, ClusterError> {
+    urls.iter().map(|u| u.parse().map_err(|e| ClusterError::Connect(format!("invalid NATS URL: {e}")))).collect()
+}
+
+/// A client that keeps (re)connecting to `urls` on its own; `None` when the URLs are unusable.
+pub async fn connect(options: ConnectOptions, urls: &[String]) -> Option<async_nats::Client> {
+    let addrs = match addresses(urls) {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            error!(stage = "cluster", "{e}; the cluster service is not running");
+            return None;
+        }
+    };
+    match options.connect(addrs).await {
+        Ok(client) => Some(client),
+        Err(e) => {
+            error!(stage = "cluster", "cannot connect to NATS: {e}; the cluster service is not running");
+            None
+        }
+    }
+}

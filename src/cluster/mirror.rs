@@ -1,0 +1,159 @@
+//! Each node's LMDB is a mirror of the registry, fed by a KV watch: the agent connection service
+//! reads keys from LMDB as before and never waits on the network. Records are applied in
+//! batches (one store transaction for whatever arrived together), in the order NATS stored them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::kv::{self, Entry, Operation};
+use futures_util::StreamExt;
+use tracing::{error, info, warn};
+
+use super::record::Record;
+use super::registry::{Registry, agent_id_of};
+use super::stats::Stats;
+use crate::store::{Store, StoreError, Writer};
+
+/// Most records applied in one transaction.
+const BATCH: usize = 512;
+/// Pause before watching again after the watch failed.
+const REWATCH: Duration = Duration::from_secs(1);
+
+/// Keeps `store` following the registry for good; `changed` runs after each batch that changed it.
+pub async fn run(
+    registry: Registry,
+    kv: kv::Store,
+    store: Store,
+    changed: Arc<dyn Fn() + Send + Sync>,
+    stats: Arc<Stats>,
+) {
+    let mut last: Option<u64> = None;
+    loop {
+        let watch = match last {
+            None => kv.watch("agent.>").await,
+            Some(revision) => kv.watch_from_revision("agent.>", revision + 1).await,
+        };
+        let watch = match watch {
+            Ok(watch) => watch,
+            Err(e) => {
+                stats.watch_errors.inc();
+                warn!(stage = "cluster", "cannot watch the agent registry: {e}; retrying");
+                tokio::time::sleep(REWATCH).await;
+                continue;
+            }
+        };
+        let mut batches = watch.ready_chunks(BATCH);
+        while let Some(batch) = batches.next().await {
+            let mut entries = Vec::with_capacity(batch.len());
+            let mut failed = None;
+            for item in batch {
+                match item {
+                    Ok(entry) => entries.push(entry),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if let Some(entry) = entries.last() {
+                last = Some(entry.revision);
+                if entry.seen_current && !stats.synced() {
+                    info!(stage = "cluster", agents = store.agents().map_or(0, |a| a.len()), "Agent registry mirrored");
+                    stats.set_synced();
+                }
+            }
+            apply_until_stored(&registry, &store, &entries, &stats).await;
+            if !entries.is_empty() {
+                changed();
+            }
+            if let Some(e) = failed {
+                stats.watch_errors.inc();
+                warn!(stage = "cluster", "agent registry watch failed: {e}; watching again");
+                break;
+            }
+        }
+        tokio::time::sleep(REWATCH).await;
+    }
+}
+
+/// Applies `entries`, retrying while the store itself fails (disk full): a record skipped would
+/// leave this node without an agent the others know.
+async fn apply_until_stored(registry: &Registry, store: &Store, entries: &[Entry], stats: &Stats) {
+    if let Some(entry) = entries.last() {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let stored_ms = u128::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let delay = u64::try_from(now_ms.saturating_sub(stored_ms)).unwrap_or(u64::MAX);
+        stats.watch_delay_ms.store(delay, std::sync::atomic::Ordering::Relaxed);
+    }
+    loop {
+        match store.write(|w| entries.iter().try_for_each(|e| apply(w, registry, e, stats))) {
+            Ok(()) => {
+                stats.applied.add(entries.len() as u64);
+                return;
+            }
+            Err(e) => {
+                error!(stage = "cluster", "cannot store the agent registry's changes: {e}; retrying");
+                tokio::time::sleep(REWATCH).await;
+            }
+        }
+    }
+}
+
+fn apply(w: &mut Writer<'_>, registry: &Registry, entry: &Entry, stats: &Stats) -> Result<(), StoreError> {
+    let Some(id) = agent_id_of(&entry.key) else {
+        stats.corrupt.inc();
+        warn!(stage = "cluster", key = %entry.key, "registry key names no agent; ignored");
+        return Ok(());
+    };
+    if entry.operation != Operation::Put {
+        if w.agent(id)?.is_some() {
+            w.remove_agent(id, true)?;
+        }
+        return Ok(());
+    }
+    let record = match registry.open(&entry.key, &entry.value) {
+        Ok(record) if record.id == id => record,
+        Ok(record) => {
+            stats.corrupt.inc();
+            warn!(stage = "cluster", key = %entry.key, other = %record.id, "registry record names another agent; ignored");
+            return Ok(());
+        }
+        Err(e) => {
+            stats.corrupt.inc();
+            warn!(stage = "cluster", key = %entry.key, "registry record ignored: {e}");
+            return Ok(());
+        }
+    };
+    adopt(w, &record)
+}
+
+/// Makes the local agent `record.id` have `record`'s identity.
+fn adopt(w: &mut Writer<'_>, record: &Record) -> Result<(), StoreError> {
+    let existing = w.agent(record.id)?;
+    if existing.as_ref().is_some_and(|a| record.matches(a)) {
+        return Ok(());
+    }
+    for group in &record.groups {
+        w.add_group(group, record.registered_at)?;
+    }
+    // A record exists only once its name was claimed: a local holder of the name is an agent
+    // the cluster has replaced.
+    if let Some(other) = w.agent_by_name(record.name.as_str())?
+        && other.id != record.id
+    {
+        info!(stage = "cluster", agent = %other.id, name = %other.name, by = %record.id, "Agent replaced in the cluster");
+        w.remove_agent(other.id, true)?;
+    }
+    match existing {
+        Some(_) => {
+            w.update(record.id, |a| record.apply_to(a))?;
+        }
+        None => match w.insert(&record.to_agent()) {
+            Ok(()) => w.raise_id_counter(record.id.get())?,
+            // Removed here with its `!` line kept, yet in the registry: the registry's delete
+            // did not reach NATS. The line wins locally until the record is deleted again.
+            Err(StoreError::DuplicateId(id)) => {
+                warn!(stage = "cluster", agent = %id, "registry agent removed here; ignored")
+            }
+            Err(e) => return Err(e),
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Several `vigil serve` nodes sharing one agent registry through a real NATS JetStream server:
+//! an agent enrolled on one node is served by another at once, names stay unique across nodes,
+//! membership shows in `/cluster/nodes` and `vigil cluster status`, NATS's disk holds no agent
+//! key in clear, and with NATS down enrollments are refused clearly while connected agents keep
+//! flowing.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::agent::{Agent, Connection, KEEPALIVE};
+use common::certs;
+use common::nats::Nats;
+use common::server::{Running, free_port, log, replace_block, serve_prepared, wait_for};
+use vigil::secmsg::{AgentKeys, Cipher};
+
+const CLUSTER_KEY: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
+
+/// A node of cluster `vigil` named `name`, reaching NATS at `url` (trusting `ca` when given).
+struct Node {
+    server: Running,
+    auth_port: u16,
+    api_port: u16,
+}
+
+fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
+    let auth_port = free_port();
+    let mut api_port = 0;
+    let ca = ca.map(|p| format!("<ca>{}</ca>", p.display())).unwrap_or_default();
+    let server = serve_prepared("Cluster buckets ready", |_, port, config| {
+        let api = config.split("<api>").nth(1).and_then(|a| a.split("<port>").nth(1)).and_then(|p| p.split('<').next());
+        api_port = api.and_then(|p| p.parse().ok()).expect("API port");
+        let remote =
+            format!("<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>");
+        let cluster = format!(
+            "<cluster><name>vigil</name><node_name>{name}</node_name><key>{CLUSTER_KEY}</key>\
+             <nats><url>{url}</url>{ca}</nats><disabled>no</disabled></cluster>"
+        );
+        let config = replace_block(&config, "remote", &remote);
+        // The last <cluster>: the header comment names the element too.
+        let start = config.rfind("<cluster>").expect("a cluster block");
+        let config = format!("{}{}", &config[..start], replace_block(&config[start..], "cluster", &cluster));
+        config.replace("<port>1515</port>", &format!("<port>{auth_port}</port>"))
+    });
+    Node { server, auth_port, api_port }
+}
+
+/// `vigil enroll` against `node`: the client.keys line, or the error it printed.
+fn enroll(node: &Node, name: &str) -> Result<Agent, String> {
+    let out = common::vigil()
+        .args(["enroll", "-m", "127.0.0.1", "-p", &node.auth_port.to_string(), "-A", name])
+        .output()
+        .expect("vigil enroll");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let line = String::from_utf8(out.stdout).expect("text");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [id, name, _ip, key] = fields[..] else { panic!("a client.keys line: {line}") };
+    Ok(Agent { id: id.to_owned(), name: name.to_owned(), keys: AgentKeys::derive(id, name, key), cipher: Cipher::Aes })
+}
+
+/// Whether `node` answers `agent`'s startup message.
+fn accepted(node: &Node, agent: &Agent) -> bool {
+    let mut connection = Connection::open(node.server.port, agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    connection.receive().as_deref() == Some(&b"#!-agent ack "[..])
+}
+
+/// `GET uri` on `node`'s API as the default administrator.
+fn api_get(node: &Node, uri: &str) -> serde_json::Value {
+    let password = std::fs::read_to_string(node.server.home().join(vigil::api::PASSWORDS_FILE)).expect("passwords");
+    let password = password.lines().find_map(|l| l.strip_prefix("wazuh:")).expect("wazuh user").to_owned();
+    let base = format!("https://127.0.0.1:{}", node.api_port);
+    let curl = |args: &[&str]| {
+        let out = Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().expect("curl");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON answer")
+    };
+    let auth = curl(&["-u", &format!("wazuh:{password}"), "-X", "POST", &format!("{base}/security/user/authenticate")]);
+    let token = auth["data"]["token"].as_str().expect("token").to_owned();
+    curl(&["-H", &format!("Authorization: Bearer {token}"), &format!("{base}{uri}")])
+}
+
+#[test]
+fn nodes_share_one_registry_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    certs::ca(dir.path(), "ca");
+    certs::server(dir.path(), "ca", "nats");
+    let nats = Nats::start(dir.path(), Some((&dir.path().join("nats.pem"), &dir.path().join("nats.key"))));
+    let url = format!("tls://127.0.0.1:{}", nats.port);
+    let ca = dir.path().join("ca.pem");
+    let a = node("node-a", &url, Some(&ca));
+    let b = node("node-b", &url, Some(&ca));
+
+    // Enrolled on A, served by B within a second.
+    let agent = enroll(&a, "web01").expect("enrolled on A");
+    let start = Instant::now();
+    while !accepted(&b, &agent) {
+        assert!(start.elapsed() < Duration::from_secs(1), "B did not accept A's agent within 1 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The name is taken cluster-wide; ids never repeat.
+    let Err(refused) = enroll(&b, "web01") else { panic!("a duplicate name was enrolled") };
+    assert!(refused.contains("Duplicate agent name"), "{refused}");
+    let second = enroll(&b, "db01").expect("enrolled on B");
+    assert_ne!(second.id, agent.id);
+    wait_for("A to learn B's agent", Duration::from_secs(2), || {
+        a.server.home().join("etc/client.keys").exists()
+            && std::fs::read_to_string(a.server.home().join("etc/client.keys")).is_ok_and(|k| k.contains(" db01 "))
+    });
+
+    // Both nodes alive, one of them the master.
+    wait_for("both heartbeats", Duration::from_secs(10), || {
+        api_get(&a, "/cluster/nodes")["data"]["total_affected_items"] == 2
+    });
+    let nodes = api_get(&b, "/cluster/nodes");
+    let items = nodes["data"]["affected_items"].as_array().expect("items").clone();
+    let masters = items.iter().filter(|n| n["type"] == "master").count();
+    assert_eq!(masters, 1, "{nodes}");
+    assert_eq!(api_get(&a, "/cluster/status")["data"]["running"], "yes");
+    let status = common::ok(a.server.home(), &["cluster", "status"]);
+    assert!(status.contains("2 node(s) alive, 2 agent(s) registered"), "{status}");
+    assert!(status.contains("node-a") && status.contains("node-b"), "{status}");
+
+    // NATS's files never hold an agent key in clear.
+    let key = std::fs::read_to_string(a.server.home().join("etc/client.keys")).expect("client.keys");
+    let key = key.lines().next().and_then(|l| l.split(' ').nth(3)).expect("a key").to_owned();
+    let mut stack = vec![nats.store.clone()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).expect("dir").map(|e| e.expect("entry").path()));
+        } else {
+            let bytes = std::fs::read(&path).expect("file");
+            assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()), "key in clear in {}", path.display());
+        }
+    }
+}
+
+#[test]
+fn without_nats_enrollment_is_refused_and_agents_keep_flowing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut nats = Nats::start(dir.path(), None);
+    let a = node("node-a", &nats.url(), None);
+    let agent = enroll(&a, "web01").expect("enrolled");
+    let mut connection = Connection::open(a.server.port, &agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+
+    nats.stop();
+    wait_for("the node to notice", Duration::from_secs(10), || log(a.server.home()).contains("Disconnected from NATS"));
+    let Err(refused) = enroll(&a, "db01") else { panic!("enrolled without the registry") };
+    assert!(refused.contains("Cluster registry unreachable"), "{refused}");
+    // The connected agent is still served.
+    connection.send(KEEPALIVE.as_bytes());
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+
+    nats.resume();
+    let start = Instant::now();
+    loop {
+        match enroll(&a, "db01") {
+            Ok(enrolled) => {
+                assert_ne!(enrolled.id, agent.id);
+                break;
+            }
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(15), "still refused after NATS returned: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
