@@ -69,18 +69,35 @@ fn accepted(node: &Node, agent: &Agent) -> bool {
     connection.receive().as_deref() == Some(&b"#!-agent ack "[..])
 }
 
-/// `GET uri` on `node`'s API as the default administrator.
-fn api_get(node: &Node, uri: &str) -> serde_json::Value {
+/// `method uri` (with a JSON `body`) on `node`'s API as the default administrator.
+fn api(node: &Node, method: &str, uri: &str, body: Option<&str>) -> serde_json::Value {
+    serde_json::from_str(&api_text(node, method, uri, body)).expect("JSON answer")
+}
+
+/// [`api`]'s answer as text.
+fn api_text(node: &Node, method: &str, uri: &str, body: Option<&str>) -> String {
     let password = std::fs::read_to_string(node.server.home().join(vigil::api::PASSWORDS_FILE)).expect("passwords");
     let password = password.lines().find_map(|l| l.strip_prefix("wazuh:")).expect("wazuh user").to_owned();
     let base = format!("https://127.0.0.1:{}", node.api_port);
     let curl = |args: &[&str]| {
         let out = Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().expect("curl");
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON answer")
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let auth = curl(&["-u", &format!("wazuh:{password}"), "-X", "POST", &format!("{base}/security/user/authenticate")]);
+    let auth: serde_json::Value = serde_json::from_str(&auth).expect("JSON answer");
     let token = auth["data"]["token"].as_str().expect("token").to_owned();
-    curl(&["-H", &format!("Authorization: Bearer {token}"), &format!("{base}{uri}")])
+    let mut args = vec!["-X", method, "-H", "Content-Type: application/json"];
+    if let Some(body) = body {
+        args.extend(["-d", body]);
+    }
+    let bearer = format!("Authorization: Bearer {token}");
+    let url = format!("{base}{uri}");
+    args.extend(["-H", &bearer, &url]);
+    curl(&args)
+}
+
+fn api_get(node: &Node, uri: &str) -> serde_json::Value {
+    api(node, "GET", uri, None)
 }
 
 #[test]
@@ -168,4 +185,40 @@ fn without_nats_enrollment_is_refused_and_agents_keep_flowing() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn an_active_response_reaches_an_agent_connected_to_another_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let a = node("node-a", &nats.url(), None);
+    let b = node("node-b", &nats.url(), None);
+    let agent = enroll(&a, "web01").expect("enrolled on A");
+    wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &agent));
+    let mut connection = Connection::open(b.server.port, &agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    connection.send(KEEPALIVE.as_bytes());
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+
+    // Asked on A, delivered by B (once B has published that it holds the agent).
+    let uri = format!("/active-response?agents_list={}", agent.id);
+    let body = r#"{"command":"!firewall-drop","arguments":["-"],"alert":{"data":{"srcip":"198.51.100.7"}}}"#;
+    wait_for("A to send through B", Duration::from_secs(5), || {
+        api(&a, "PUT", &uri, Some(body))["data"]["total_affected_items"] == 1
+    });
+    // B pushes the group's files first.
+    let message = std::iter::from_fn(|| connection.receive())
+        .take(50)
+        .map(|m| String::from_utf8_lossy(&m).into_owned())
+        .find(|m| m.starts_with("#!-execd "))
+        .expect("the active response, through B");
+    assert!(message.contains("198.51.100.7") && message.contains("firewall-drop"), "{message}");
+
+    // An agent connected nowhere gets a clear refusal.
+    let lone = enroll(&a, "db01").expect("enrolled");
+    let answer = api(&a, "PUT", &format!("/active-response?agents_list={}", lone.id), Some(body));
+    assert_eq!(answer["data"]["total_failed_items"], 1, "{answer}");
+    let metrics = api_text(&a, "GET", "/metrics", None);
+    assert!(metrics.contains("vigil_cluster_commands_relayed_total 1\n"), "{metrics}");
 }

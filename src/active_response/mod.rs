@@ -138,7 +138,7 @@ impl Dispatch {
             return self.error(&format!("{name} for agent {agent}: Unable to read agent version."));
         };
         let text = message::for_agent(form, &self.node, name, trigger.command.extra_args.as_deref(), alert);
-        match commands.send(agent, format!("#!-execd {text}").as_bytes(), Kind::ActiveResponse) {
+        match commands.send_anywhere(agent, format!("#!-execd {text}").as_bytes(), Kind::ActiveResponse) {
             Ok(()) => {
                 Stats::bump(&self.stats.sent);
                 tracing::debug!(stage = "active-response", agent = %agent, "Send AR to execd: {name}");

@@ -9,10 +9,12 @@
 
 pub mod admit;
 pub mod connect;
+pub mod holders;
 pub mod members;
 pub mod mirror;
 pub mod record;
 pub mod registry;
+pub mod relay;
 pub mod seal;
 pub mod stats;
 
@@ -23,6 +25,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv};
 use tracing::{info, warn};
 
+use self::holders::Holders;
 use self::members::{Heartbeat, Load, NodeInfo, View};
 use self::registry::{Registry, RegistryError};
 use self::seal::Sealer;
@@ -57,6 +60,8 @@ pub struct Wiring {
     pub load: Arc<dyn Fn() -> Load + Send + Sync>,
     /// The address peers and agents reach this node at.
     pub address: String,
+    /// This node's agent connections, when it serves agents.
+    pub commands: Option<Arc<crate::remote::commands::Commands>>,
 }
 
 /// One node's cluster service.
@@ -117,12 +122,37 @@ impl Cluster {
         tokio::spawn(async move {
             let Some(client) = connect::connect(options, &urls).await else { return };
             let _ = started.client.set(client.clone());
-            let buckets = Buckets::open(&jetstream::new(client), &started.name, replicas).await;
+            let buckets = Buckets::open(&jetstream::new(client.clone()), &started.name, replicas).await;
             let registry = Registry::new(buckets.agents.clone(), sealer);
             let _ = started.registry.set(registry.clone());
-            let Wiring { store, changed, load, address } = wiring;
+            let Wiring { store, changed, load, address, commands } = wiring;
             let stats = Arc::clone(&started.stats);
-            tokio::spawn(mirror::run(registry, buckets.agents, store, changed, stats));
+            tokio::spawn(mirror::run(registry, buckets.agents, store, changed, Arc::clone(&stats)));
+            let holders = Arc::new(Holders::default());
+            tokio::spawn(Arc::clone(&holders).follow(buckets.connections.clone(), Arc::clone(&stats)));
+            let node = started.node_name.clone();
+            let view = Arc::clone(&started.view);
+            tokio::spawn(holders::sweep(buckets.connections.clone(), Arc::clone(&holders), view, node.clone()));
+            if let Some(commands) = commands {
+                let subject = relay::subject(&started.name, &node);
+                tokio::spawn(relay::serve(client.clone(), subject, Arc::clone(&commands)));
+                let connections = buckets.connections.clone();
+                tokio::spawn(holders::publish(
+                    connections,
+                    node.clone(),
+                    Arc::clone(&commands),
+                    Arc::clone(&holders),
+                    Arc::clone(&stats),
+                ));
+                commands.set_relay(Arc::new(relay::NatsRelay {
+                    client,
+                    cluster: started.name.clone(),
+                    node,
+                    holders,
+                    runtime: tokio::runtime::Handle::current(),
+                    stats,
+                }));
+            }
             let me = NodeInfo {
                 name: started.node_name.clone(),
                 address,
@@ -166,6 +196,7 @@ impl Cluster {
 /// The buckets one node uses.
 struct Buckets {
     agents: kv::Store,
+    connections: kv::Store,
     nodes: kv::Store,
     lease: kv::Store,
 }
@@ -187,6 +218,7 @@ impl Buckets {
             let opened = async {
                 Ok::<_, String>(Self {
                     agents: open_bucket(js, config("agents", Duration::ZERO)).await?,
+                    connections: open_bucket(js, config("connections", Duration::ZERO)).await?,
                     nodes: open_bucket(js, config("nodes", members::NODE_TTL)).await?,
                     lease: open_bucket(js, config("lease", members::LEASE_TTL)).await?,
                 })

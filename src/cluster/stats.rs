@@ -22,6 +22,14 @@ pub struct Stats {
     pub unavailable: Counter,
     /// Heartbeats written.
     pub heartbeats: Counter,
+    /// Agents whose connection this node has claimed.
+    pub holders: AtomicU64,
+    /// Commands passed to other nodes for their agents.
+    pub relayed: Counter,
+    /// Commands other nodes did not take (gone, timed out, agent not there).
+    pub relay_failures: Counter,
+    /// Round trip of the last command passed to another node, in milliseconds.
+    pub relay_rtt_ms: AtomicU64,
     synced: AtomicBool,
 }
 
@@ -45,6 +53,8 @@ impl Stats {
             ("vigil_cluster_registry_writes_total", "Registry writes that succeeded.", &self.writes),
             ("vigil_cluster_unavailable_total", "Registry writes refused: NATS unreachable.", &self.unavailable),
             ("vigil_cluster_heartbeats_total", "Node heartbeats written.", &self.heartbeats),
+            ("vigil_cluster_commands_relayed_total", "Commands passed to the node holding the agent.", &self.relayed),
+            ("vigil_cluster_command_failures_total", "Commands another node did not take.", &self.relay_failures),
         ];
         for (name, help, counter) in counters {
             page.counter(name, help, &[], counter.get());

@@ -78,7 +78,7 @@ pub fn forward(commands: &Commands, message: &ArMessage) -> usize {
     let kind = if message.payload.starts_with(b"#!-execd ") { Kind::ActiveResponse } else { Kind::Control };
     agents
         .into_iter()
-        .filter(|agent| match commands.send(*agent, &message.payload, kind) {
+        .filter(|agent| match commands.send_anywhere(*agent, &message.payload, kind) {
             Ok(()) => true,
             Err(e) => {
                 warn!("Active response not sent: {e}");

@@ -36,10 +36,13 @@ pub enum SendError {
     /// The message could not be sealed (too long).
     #[error("cannot seal the message for agent {0}: {1}")]
     Seal(AgentId, String),
+    /// Another node holds the agent and could not pass the message on.
+    #[error("agent {0} is connected to node {1}, which did not take the message: {2}")]
+    Relay(AgentId, String, String),
 }
 
 /// What kind of message is sent, for the counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// An active response (`#!-execd …`).
     ActiveResponse,
@@ -47,6 +50,15 @@ pub enum Kind {
     Request,
     /// Anything else (`#!-force_reconnect`, …).
     Control,
+}
+
+/// Reaches agents connected to other nodes of the cluster. Its calls block (up to their timeout):
+/// only threads that may wait use them, never the data-plane cores.
+pub trait Relay: Send + Sync + std::fmt::Debug {
+    /// Sends `payload` to `agent` through the node holding its connection.
+    fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError>;
+    /// [`Commands::request`] on the node holding `agent`'s connection.
+    fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Result<Vec<u8>, SendError>;
 }
 
 /// Requests waiting for their answer, by counter.
@@ -63,6 +75,7 @@ pub struct Commands {
     disconnection: Duration,
     pending: Pending,
     next_request: AtomicU32,
+    relay: std::sync::OnceLock<Arc<dyn Relay>>,
 }
 
 impl Commands {
@@ -70,7 +83,15 @@ impl Commands {
     pub fn new(live: Arc<LiveAgents>, counters: Arc<SendCounter>, stats: Arc<Stats>, disconnection: Duration) -> Self {
         // remoted starts its request counters at a random number, so a restart does not reuse them.
         let first = getrandom::u32().unwrap_or(0);
-        Self { live, counters, stats, disconnection, pending: Pending::default(), next_request: AtomicU32::new(first) }
+        Self {
+            live,
+            counters,
+            stats,
+            disconnection,
+            pending: Pending::default(),
+            next_request: AtomicU32::new(first),
+            relay: std::sync::OnceLock::new(),
+        }
     }
 
     /// Agents connected and heard from within the disconnection time: those an active
@@ -80,7 +101,26 @@ impl Commands {
         seats.into_iter().filter(|(_, seat)| seat.silent(&self.live) <= self.disconnection).map(|(id, _)| id).collect()
     }
 
-    /// Sends `payload` to `agent` through its connection.
+    /// Routes messages for agents connected elsewhere through `relay` (the cluster).
+    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Whether `agent`'s connection is held here.
+    pub fn holds(&self, agent: AgentId) -> bool {
+        self.live.seat(agent).is_some()
+    }
+
+    /// [`Commands::send`], through the node holding the agent when it is not connected here.
+    /// Blocks while another node is asked: not for the data-plane cores.
+    pub fn send_anywhere(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError> {
+        match (self.send(agent, payload, kind), self.relay.get()) {
+            (Err(SendError::NotConnected(_)), Some(relay)) => relay.send(agent, payload, kind),
+            (sent, _) => sent,
+        }
+    }
+
+    /// Sends `payload` to `agent` through its connection here.
     pub fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError> {
         let sent = self.try_send(agent, payload);
         match (&sent, kind) {
@@ -115,7 +155,14 @@ impl Commands {
     /// returns what remoted returns to the requester: the agent's answer, or `err …`.
     /// Over UDP, as remoted does: the request is sent again every [`REQUEST_RTO`] until the agent
     /// acks it or answers ([`MAX_ATTEMPTS`] times at most), and the answer is acked.
+    /// An agent connected to another node is asked through it.
     pub fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Vec<u8> {
+        if let Some(relay) = self.relay.get().filter(|_| !self.holds(agent)) {
+            return relay.request(agent, command, timeout).unwrap_or_else(|e| {
+                warn!("Request to agent '{agent}': {e}");
+                b"err Cannot send request".to_vec()
+            });
+        }
         let counter = format!("{:x}", self.next_request.fetch_add(1, Ordering::Relaxed));
         let (answer, answered) = mpsc::sync_channel(MAX_ATTEMPTS + 1);
         crate::sync::lock(&self.pending.0).insert(counter.clone(), answer);

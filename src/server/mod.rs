@@ -123,7 +123,8 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
     {
         let _entered = runtime.enter();
-        let cluster = start_cluster(home, &loaded.config, &store, &keys_file, services.sink.clone())?;
+        let cluster =
+            start_cluster(home, &loaded.config, &store, &keys_file, services.sink.clone(), services.commands.clone())?;
         services.cluster.clone_from(&cluster);
         services.enrollment = start_enrollment(home, &loaded.config.auth, store.clone(), cluster, keys_file);
         start_api(home, Arc::new(loaded.config.clone()), store, services);
@@ -223,6 +224,7 @@ fn start_cluster(
     store: &crate::store::Store,
     keys_file: &keys_file::KeysFile,
     sink: Option<Arc<queue::Sink>>,
+    commands: Option<Arc<crate::remote::commands::Commands>>,
 ) -> anyhow::Result<Option<Arc<crate::cluster::Cluster>>> {
     if config.cluster.disabled {
         return Ok(None);
@@ -245,6 +247,7 @@ fn start_cluster(
         changed: Arc::new(move || keys_file.notify()),
         load: Arc::new(load),
         address,
+        commands,
     };
     let cluster = crate::cluster::Cluster::start(&config.cluster, home.root(), wiring).context("cluster")?;
     Ok(Some(cluster))

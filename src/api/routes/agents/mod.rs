@@ -93,18 +93,27 @@ pub fn one_agent(
     Ok(out)
 }
 
-/// Sends `payload` to each of `agents`; those not connected fail with 1707.
+/// Sends `payload` to each of `agents` (through the node holding it, in a cluster); those not
+/// connected fail with 1707.
 pub fn send_to(api: &Api, agents: Vec<Agent>, payload: &[u8], kind: Kind, out: &mut Affected) -> ApiResult<()> {
     let Some(commands) = &api.services.commands else {
         return Err(ApiError::internal("the agent connection service is not running"));
     };
+    // In a cluster another node may hold the agent: its status here says nothing, and asking
+    // that node blocks this thread for a moment.
+    let clustered = api.services.cluster.is_some();
     for agent in agents {
         let id = agent.id.to_string();
-        if agent.status != Status::Active {
+        if agent.status != Status::Active && !clustered {
             out.fail(ItemError::NOT_ACTIVE, id);
             continue;
         }
-        match commands.send(agent.id, payload, kind) {
+        let sent = if clustered {
+            tokio::task::block_in_place(|| commands.send_anywhere(agent.id, payload, kind))
+        } else {
+            commands.send(agent.id, payload, kind)
+        };
+        match sent {
             Ok(()) => out.push(Value::from(id)),
             Err(e) => {
                 tracing::warn!(stage = "api", agent = %agent.id, "message not sent: {e}");

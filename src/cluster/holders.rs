@@ -1,0 +1,206 @@
+//! Which node holds each agent's connection, in the `connections` bucket: `conn.<id>` names the
+//! node and when it saw the agent connect. A node writes only on transitions (an agent connects
+//! or goes), never per keepalive. When two nodes claim one agent (a node cut off from NATS kept
+//! a dead connection), **the later connection wins**: a claim older than the one stored is not
+//! written. Every node follows the bucket in memory, so finding an agent's node costs no round
+//! trip, and the lease holder deletes the claims of nodes that are gone.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::members::View;
+use super::stats::Stats;
+use crate::remote::commands::Commands;
+use crate::store::AgentId;
+
+/// How often this node compares its connections with what it published.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+
+/// A node's claim on an agent's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// The node's name.
+    pub node: String,
+    /// When it saw the agent connect, Unix milliseconds.
+    pub since: i64,
+}
+
+fn key(id: AgentId) -> String {
+    format!("conn.{}", id.get())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Every claim, as last seen, with its revision.
+#[derive(Debug, Default)]
+pub struct Holders {
+    by_agent: RwLock<HashMap<AgentId, (Holder, u64)>>,
+}
+
+impl Holders {
+    /// The node holding `agent`, if any.
+    pub fn get(&self, agent: AgentId) -> Option<Holder> {
+        self.by_agent.read().ok()?.get(&agent).map(|(h, _)| h.clone())
+    }
+
+    /// Agents held by nodes not in `alive` since before `before` (ms), with their claim's
+    /// revision. A node that just started may hold agents before the list shows it.
+    fn orphans(&self, alive: &HashSet<String>, before: i64) -> Vec<(AgentId, u64)> {
+        let Ok(map) = self.by_agent.read() else { return Vec::new() };
+        let orphan = |h: &Holder| !alive.contains(&h.node) && h.since < before;
+        map.iter().filter(|(_, (h, _))| orphan(h)).map(|(id, (_, rev))| (*id, *rev)).collect()
+    }
+
+    fn set(&self, agent: AgentId, holder: Option<(Holder, u64)>) {
+        if let Ok(mut map) = self.by_agent.write() {
+            match holder {
+                Some(h) => map.insert(agent, h),
+                None => map.remove(&agent),
+            };
+        }
+    }
+
+    /// Follows the bucket for good.
+    pub async fn follow(self: Arc<Self>, bucket: kv::Store, stats: Arc<Stats>) {
+        loop {
+            match bucket.watch("conn.>").await {
+                Ok(mut watch) => {
+                    while let Some(entry) = watch.next().await {
+                        let Ok(entry) = entry else { break };
+                        let Some(id) =
+                            entry.key.strip_prefix("conn.").and_then(|i| i.parse().ok()).and_then(AgentId::new)
+                        else {
+                            continue;
+                        };
+                        let holder = match entry.operation {
+                            Operation::Put => match serde_json::from_slice::<Holder>(&entry.value) {
+                                Ok(h) => Some((h, entry.revision)),
+                                Err(e) => {
+                                    stats.corrupt.inc();
+                                    warn!(stage = "cluster", key = %entry.key, "connection claim ignored: {e}");
+                                    continue;
+                                }
+                            },
+                            _ => None,
+                        };
+                        self.set(id, holder);
+                    }
+                }
+                Err(e) => warn!(stage = "cluster", "cannot watch the connection claims: {e}; retrying"),
+            }
+            stats.watch_errors.inc();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Publishes this node's connections as they change, for good; what NATS did not take is
+/// published at the next round.
+pub async fn publish(
+    bucket: kv::Store,
+    node: String,
+    commands: Arc<Commands>,
+    holders: Arc<Holders>,
+    stats: Arc<Stats>,
+) {
+    let mut published: HashMap<AgentId, i64> = HashMap::new();
+    loop {
+        tokio::time::sleep(PUBLISH_EVERY).await;
+        let connected: HashSet<AgentId> = commands.connected().into_iter().collect();
+        // A claim deleted behind this node's back (swept while it was cut off) is made again.
+        published.retain(|id, _| holders.get(*id).is_some());
+        let mut reachable = true;
+        let new: Vec<AgentId> = connected.iter().filter(|id| !published.contains_key(id)).copied().collect();
+        for id in new {
+            let since = now_ms();
+            match claim(&bucket, id, &node, since).await {
+                Ok(()) => {
+                    published.insert(id, since);
+                }
+                Err(e) => {
+                    warn!(stage = "cluster", agent = %id, "connection claim not written: {e}; retrying");
+                    reachable = false;
+                    break;
+                }
+            }
+        }
+        if !reachable {
+            continue;
+        }
+        let gone: Vec<AgentId> = published.keys().filter(|id| !connected.contains(id)).copied().collect();
+        for id in gone {
+            if release(&bucket, id, &node).await.is_ok() {
+                published.remove(&id);
+            }
+        }
+        stats.holders.store(published.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Claims `id` for `node`, unless a later connection elsewhere holds it.
+async fn claim(bucket: &kv::Store, id: AgentId, node: &str, since: i64) -> Result<(), String> {
+    let value = Bytes::from(serde_json::to_vec(&Holder { node: node.to_owned(), since }).map_err(|e| e.to_string())?);
+    for _ in 0..16 {
+        let current = bucket.entry(key(id)).await.map_err(|e| e.to_string())?;
+        let written = match current {
+            Some(entry) if entry.operation == Operation::Put => {
+                let holder = serde_json::from_slice::<Holder>(&entry.value).ok();
+                if holder.as_ref().is_some_and(|h| h.node != node && h.since > since) {
+                    info!(stage = "cluster", agent = %id, "a later connection to another node holds the agent");
+                    return Ok(());
+                }
+                match bucket.update(key(id), value.clone(), entry.revision).await {
+                    Ok(_) => true,
+                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => false,
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            _ => match bucket.create(key(id), value.clone()).await {
+                Ok(_) => true,
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => false,
+                Err(e) => return Err(e.to_string()),
+            },
+        };
+        if written {
+            return Ok(());
+        }
+    }
+    Err("too much contention".into())
+}
+
+/// Deletes `node`'s claim on `id` if it is still `node`'s.
+async fn release(bucket: &kv::Store, id: AgentId, node: &str) -> Result<(), String> {
+    let current = bucket.entry(key(id)).await.map_err(|e| e.to_string())?;
+    if let Some(entry) = current.filter(|e| e.operation == Operation::Put)
+        && serde_json::from_slice::<Holder>(&entry.value).is_ok_and(|h| h.node == node)
+    {
+        bucket.delete_expect_revision(key(id), Some(entry.revision)).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// While this node holds the leader lease, deletes the claims of nodes that left the list.
+pub async fn sweep(bucket: kv::Store, holders: Arc<Holders>, view: Arc<View>, node: String) {
+    loop {
+        tokio::time::sleep(super::members::HEARTBEAT).await;
+        let members = view.members();
+        if !members.iter().any(|m| m.leader && m.info.name == node) {
+            continue;
+        }
+        let alive: HashSet<String> = members.into_iter().map(|m| m.info.name).collect();
+        let before = now_ms() - super::members::NODE_TTL.as_millis() as i64;
+        for (id, revision) in holders.orphans(&alive, before) {
+            // A claim renewed meanwhile has another revision and stays.
+            let _ = bucket.delete_expect_revision(key(id), Some(revision)).await;
+        }
+    }
+}
