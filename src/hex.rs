@@ -17,10 +17,27 @@ pub fn encode(bytes: &[u8]) -> String {
     out.into_iter().map(char::from).collect()
 }
 
+/// The bytes of a hex string (either case); `None` when it is not one.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes.chunks_exact(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn lower_case_pairs() {
         assert_eq!(super::encode(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+
+    #[test]
+    fn decoding_undoes_encoding_and_refuses_the_rest() {
+        assert_eq!(super::decode("000fA5ff"), Some(vec![0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(super::decode("abc"), None);
+        assert_eq!(super::decode("zz"), None);
     }
 }

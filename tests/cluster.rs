@@ -44,6 +44,7 @@ fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
         let config = format!("{}{}", &config[..start], replace_block(&config[start..], "cluster", &cluster));
         config.replace("<port>1515</port>", &format!("<port>{auth_port}</port>"))
     });
+    wait_for("the API", Duration::from_secs(10), || log(server.home()).contains("API listening"));
     Node { server, auth_port, api_port }
 }
 
@@ -71,11 +72,12 @@ fn accepted(node: &Node, agent: &Agent) -> bool {
 
 /// `method uri` (with a JSON `body`) on `node`'s API as the default administrator.
 fn api(node: &Node, method: &str, uri: &str, body: Option<&str>) -> serde_json::Value {
-    serde_json::from_str(&api_text(node, method, uri, body)).expect("JSON answer")
+    let text = api_text(node, method, uri, body.map(|b| ("application/json", b)));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-/// [`api`]'s answer as text.
-fn api_text(node: &Node, method: &str, uri: &str, body: Option<&str>) -> String {
+/// [`api`] with a body of any type, the answer as text.
+fn api_text(node: &Node, method: &str, uri: &str, body: Option<(&str, &str)>) -> String {
     let password = std::fs::read_to_string(node.server.home().join(vigil::api::PASSWORDS_FILE)).expect("passwords");
     let password = password.lines().find_map(|l| l.strip_prefix("wazuh:")).expect("wazuh user").to_owned();
     let base = format!("https://127.0.0.1:{}", node.api_port);
@@ -86,9 +88,11 @@ fn api_text(node: &Node, method: &str, uri: &str, body: Option<&str>) -> String 
     let auth = curl(&["-u", &format!("wazuh:{password}"), "-X", "POST", &format!("{base}/security/user/authenticate")]);
     let auth: serde_json::Value = serde_json::from_str(&auth).expect("JSON answer");
     let token = auth["data"]["token"].as_str().expect("token").to_owned();
-    let mut args = vec!["-X", method, "-H", "Content-Type: application/json"];
-    if let Some(body) = body {
-        args.extend(["-d", body]);
+    let mut args = vec!["-X", method];
+    let content_type;
+    if let Some((kind, body)) = body {
+        content_type = format!("Content-Type: {kind}");
+        args.extend(["-H", &content_type, "--data-binary", body]);
     }
     let bearer = format!("Authorization: Bearer {token}");
     let url = format!("{base}{uri}");
@@ -221,4 +225,40 @@ fn an_active_response_reaches_an_agent_connected_to_another_node() {
     assert_eq!(answer["data"]["total_failed_items"], 1, "{answer}");
     let metrics = api_text(&a, "GET", "/metrics", None);
     assert!(metrics.contains("vigil_cluster_commands_relayed_total 1\n"), "{metrics}");
+}
+
+#[test]
+fn a_rule_changed_through_one_node_is_in_force_on_the_others_within_seconds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let a = node("node-a", &nats.url(), None);
+    let c = node("node-c", &nats.url(), None);
+    let rules = r#"<group name="local,"><rule id="100250" level="10"><match>vigil-cluster-canary</match><description>Cluster canary</description></rule></group>"#;
+    let changed = Instant::now();
+    let uri = "/rules/files/local_rules.xml?overwrite=true";
+    let answer = api_text(&c, "PUT", uri, Some(("application/octet-stream", rules)));
+    assert!(
+        answer.contains("\"total_affected_items\": 1") || answer.contains("\"total_affected_items\":1"),
+        "{answer}"
+    );
+    wait_for("A to reload", Duration::from_secs(5), || {
+        log(a.server.home()).contains("Ruleset changed by another node: reloaded")
+    });
+    let took = changed.elapsed();
+    assert!(took < Duration::from_secs(2), "A took {took:?} to put C's rule in force");
+    assert_eq!(std::fs::read_to_string(a.server.home().join("etc/rules/local_rules.xml")).ok().as_deref(), Some(rules));
+
+    let sent = api(&a, "POST", "/events", Some(r#"{"events":["vigil-cluster-canary from a test"]}"#));
+    assert_eq!(sent["data"]["total_affected_items"], 1, "{sent}");
+    let alerts = a.server.home().join("logs/alerts/alerts.json");
+    wait_for("A's alert from C's rule", Duration::from_secs(5), || {
+        std::fs::read_to_string(&alerts).is_ok_and(|t| t.contains(r#""id":"100250""#))
+    });
+
+    // A file that does not load is refused by the node it is sent to, and goes nowhere.
+    let broken = r#"<group name="local,"><rule id="100251" level="10"><if_sid>999999999</if_sid></rule></group>"#;
+    let answer = api_text(&c, "PUT", uri, Some(("application/octet-stream", broken)));
+    assert!(answer.contains("\"error\": 1") || answer.contains("\"error\":1"), "{answer}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(std::fs::read_to_string(a.server.home().join("etc/rules/local_rules.xml")).ok().as_deref(), Some(rules));
 }

@@ -41,14 +41,25 @@ pub async fn reload(api: &Api) -> ApiResult<Vec<String>> {
 
 /// Writes `contents` to `relative` (or removes it with `None`), then reloads; when the new file
 /// does not load cleanly the old one is put back and the change refused.
+/// In a cluster the change is stored for every node once it loads here; with NATS unreachable it
+/// is refused before anything changes.
 pub async fn change_file(api: &Api, relative: &str, contents: Option<Vec<u8>>) -> ApiResult<Vec<String>> {
     let _one = api.reload_lock.lock().await;
+    let cluster = api.services.cluster.as_deref();
+    if let Some(cluster) = cluster {
+        cluster.can_share().map_err(unshared)?;
+    }
     let path = api.home.join(relative);
     let before = std::fs::read(&path).ok();
     write(&path, contents.as_deref())
         .map_err(|e| ApiError::wazuh(1005, format!("Error writing file {relative}: {e}")))?;
     match compile_and_swap(api, Some(relative.to_owned())).await {
-        Ok(warnings) => Ok(warnings),
+        Ok(warnings) => {
+            if let Some(cluster) = cluster {
+                cluster.share_file(relative, contents.as_deref()).await.map_err(unshared)?;
+            }
+            Ok(warnings)
+        }
         Err(e) => {
             if let Err(undo) = write(&path, before.as_deref()) {
                 tracing::error!(stage = "api", file = relative, "cannot restore the previous file: {undo}");
@@ -56,6 +67,12 @@ pub async fn change_file(api: &Api, relative: &str, contents: Option<Vec<u8>>) -
             Err(e)
         }
     }
+}
+
+/// A change the cluster could not store.
+pub fn unshared(e: crate::cluster::registry::RegistryError) -> ApiError {
+    ApiError::wazuh(3023, format!("Change not stored cluster-wide: {e}"))
+        .with_status(axum::http::StatusCode::SERVICE_UNAVAILABLE)
 }
 
 fn write(path: &Path, contents: Option<&[u8]>) -> std::io::Result<()> {

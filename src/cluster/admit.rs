@@ -74,6 +74,13 @@ impl Cluster {
         Ok(decided)
     }
 
+    /// Stores `agent`'s changed identity (its groups) for every node.
+    pub async fn share_agent(&self, agent: &Agent) -> Result<(), RegistryError> {
+        self.registry()?.update(agent).await.inspect_err(|_| self.stats.unavailable.inc())?;
+        self.stats.writes.inc();
+        Ok(())
+    }
+
     /// Removes `agent` from the registry, then here (keeping its `!` line unless `purge`).
     pub async fn remove(&self, store: &Store, agent: &Agent, purge: bool) -> Result<(), AdmitError> {
         let registry = self.registry()?;

@@ -9,6 +9,7 @@
 
 pub mod admit;
 pub mod connect;
+pub mod files;
 pub mod holders;
 pub mod members;
 pub mod mirror;
@@ -62,6 +63,8 @@ pub struct Wiring {
     pub address: String,
     /// This node's agent connections, when it serves agents.
     pub commands: Option<Arc<crate::remote::commands::Commands>>,
+    /// Puts the ruleset on disk in force (blocking), when this node runs the engine.
+    pub reload: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// One node's cluster service.
@@ -76,6 +79,7 @@ pub struct Cluster {
     pub view: Arc<View>,
     client: OnceLock<async_nats::Client>,
     registry: OnceLock<Registry>,
+    files: OnceLock<kv::Store>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -115,17 +119,22 @@ impl Cluster {
             view: Arc::new(View::default()),
             client: OnceLock::new(),
             registry: OnceLock::new(),
+            files: OnceLock::new(),
         });
         let started = Arc::clone(&cluster);
         let urls = config.nats.urls.clone();
         let replicas = config.nats.replicas;
+        let home = home.to_owned();
         tokio::spawn(async move {
             let Some(client) = connect::connect(options, &urls).await else { return };
             let _ = started.client.set(client.clone());
             let buckets = Buckets::open(&jetstream::new(client.clone()), &started.name, replicas).await;
             let registry = Registry::new(buckets.agents.clone(), sealer);
             let _ = started.registry.set(registry.clone());
-            let Wiring { store, changed, load, address, commands } = wiring;
+            let Wiring { store, changed, load, address, commands, reload } = wiring;
+            let _ = started.files.set(buckets.files.clone());
+            let home = home.clone();
+            tokio::spawn(files::follow(buckets.files, home, reload, Arc::clone(&started.stats)));
             let stats = Arc::clone(&started.stats);
             tokio::spawn(mirror::run(registry, buckets.agents, store, changed, Arc::clone(&stats)));
             let holders = Arc::new(Holders::default());
@@ -197,6 +206,7 @@ impl Cluster {
 struct Buckets {
     agents: kv::Store,
     connections: kv::Store,
+    files: kv::Store,
     nodes: kv::Store,
     lease: kv::Store,
 }
@@ -219,6 +229,11 @@ impl Buckets {
                 Ok::<_, String>(Self {
                     agents: open_bucket(js, config("agents", Duration::ZERO)).await?,
                     connections: open_bucket(js, config("connections", Duration::ZERO)).await?,
+                    files: open_bucket(
+                        js,
+                        kv::Config { max_value_size: files::MAX_FILE as i32, ..config("files", Duration::ZERO) },
+                    )
+                    .await?,
                     nodes: open_bucket(js, config("nodes", members::NODE_TTL)).await?,
                     lease: open_bucket(js, config("lease", members::LEASE_TTL)).await?,
                 })

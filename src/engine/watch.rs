@@ -21,31 +21,31 @@ fn look(files: &[PathBuf]) -> Seen {
     files.iter().map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.modified().ok()?, m.len())))).collect()
 }
 
-/// Recompiles the ruleset of `home` and puts it in force unless a list fails to load; gives
-/// whether it did.
-pub fn reload(home: &Path, config: &Config, live: &Live) -> bool {
+/// Recompiles the ruleset of `home` and puts it in force unless a file whose path holds `scope`
+/// (any file with `None`) fails to load; `why` names the change in the log. Gives whether it did.
+pub fn reload(home: &Path, config: &Config, live: &Live, scope: Option<&str>, why: &str) -> bool {
     match live::compile(home, config) {
         Ok((engine, problems)) => {
-            let broken: Vec<String> =
-                problems.iter().filter(|p| !p.warning && p.file.contains("lists")).map(ToString::to_string).collect();
+            let broken: Vec<String> = problems
+                .iter()
+                .filter(|p| !p.warning && scope.is_none_or(|s| p.file.contains(s)))
+                .map(ToString::to_string)
+                .collect();
             if !broken.is_empty() {
                 tracing::error!(
                     stage = "engine",
-                    "a CDB list does not load, the lists in force are kept: {}",
+                    "{why}, but it does not load; the ruleset in force is kept: {}",
                     broken.join("; ")
                 );
                 return false;
             }
-            let lists = engine.ruleset().lists.all().len();
+            let (rules, lists) = (engine.ruleset().rules.len(), engine.ruleset().lists.all().len());
             live.replace(engine, live::messages(&problems));
-            tracing::info!(stage = "engine", lists, "CDB lists changed on disk: reloaded");
+            tracing::info!(stage = "engine", rules, lists, "{why}: reloaded");
             true
         }
         Err(e) => {
-            tracing::error!(
-                stage = "engine",
-                "the lists changed but the ruleset does not compile, kept as it was: {e}"
-            );
+            tracing::error!(stage = "engine", "{why}, but the ruleset does not compile; kept as it was: {e}");
             false
         }
     }
@@ -67,7 +67,7 @@ pub fn spawn(home: &Path, config: &Config, live: Arc<Live>) -> std::io::Result<(
             // Changed since it was last read, and the same as a poll ago: settled. A version
             // that does not load is not tried again until it changes.
             if now != in_force && now == last {
-                reload(&home, &config, &live);
+                reload(&home, &config, &live, Some("lists"), "CDB lists changed on disk");
                 in_force = now.clone();
             }
             last = now;

@@ -123,8 +123,15 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("vigil-control").build()?;
     {
         let _entered = runtime.enter();
-        let cluster =
-            start_cluster(home, &loaded.config, &store, &keys_file, services.sink.clone(), services.commands.clone())?;
+        let cluster = start_cluster(
+            home,
+            &loaded.config,
+            &store,
+            &keys_file,
+            services.sink.clone(),
+            services.commands.clone(),
+            services.engine.clone(),
+        )?;
         services.cluster.clone_from(&cluster);
         services.enrollment = start_enrollment(home, &loaded.config.auth, store.clone(), cluster, keys_file);
         start_api(home, Arc::new(loaded.config.clone()), store, services);
@@ -225,11 +232,18 @@ fn start_cluster(
     keys_file: &keys_file::KeysFile,
     sink: Option<Arc<queue::Sink>>,
     commands: Option<Arc<crate::remote::commands::Commands>>,
+    engine: Option<Arc<Live>>,
 ) -> anyhow::Result<Option<Arc<crate::cluster::Cluster>>> {
     if config.cluster.disabled {
         return Ok(None);
     }
     let keys_file = keys_file.clone();
+    let reload = engine.map(|live| {
+        let (root, config) = (home.root().to_owned(), config.clone());
+        Arc::new(move || {
+            crate::engine::watch::reload(&root, &config, &live, None, "Ruleset changed by another node");
+        }) as Arc<dyn Fn() + Send + Sync>
+    });
     let counted = store.clone();
     let rate = crate::metrics::Rate::default();
     let load = move || {
@@ -248,6 +262,7 @@ fn start_cluster(
         load: Arc::new(load),
         address,
         commands,
+        reload,
     };
     let cluster = crate::cluster::Cluster::start(&config.cluster, home.root(), wiring).context("cluster")?;
     Ok(Some(cluster))

@@ -149,6 +149,7 @@ async fn create(State(api): State<Arc<Api>>, JsonBody(new): JsonBody<NewGroup>) 
     crate::home::Home::write_atomic(&dir.join("agent.conf"), NEW_AGENT_CONF.as_bytes(), 0o660)
         .map_err(|e| ApiError::wazuh(1005, format!("cannot write agent.conf: {e}")))?;
     api.store.add_group(&name, crate::server::now())?;
+    share_agent_conf(&api, &name, NEW_AGENT_CONF.as_bytes()).await?;
     Ok(Json(json!({"message": format!("Group '{name}' created."), "error": 0})))
 }
 
@@ -278,7 +279,15 @@ async fn set_configuration(
     let path = shared_dir(&api).join(group.as_str()).join("agent.conf");
     crate::home::Home::write_atomic(&path, text.as_bytes(), 0o660)
         .map_err(|e| ApiError::wazuh(1005, format!("cannot write agent.conf: {e}")))?;
+    share_agent_conf(&api, &group, text.as_bytes()).await?;
     Ok(Json(json!({"data": {}, "message": "Agent configuration was successfully updated", "error": 0})))
+}
+
+/// In a cluster, stores a group's agent.conf for every node (which makes the group there too).
+async fn share_agent_conf(api: &Api, group: &GroupName, text: &[u8]) -> ApiResult<()> {
+    let Some(cluster) = &api.services.cluster else { return Ok(()) };
+    let relative = format!("etc/shared/{group}/agent.conf");
+    cluster.share_file(&relative, Some(text)).await.map_err(crate::api::reload::unshared)
 }
 
 /// The files of a group folder, sorted.

@@ -12,7 +12,8 @@ use crate::api::envelope::{Affected, ItemError};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::{Action, Kind, Target};
-use crate::store::{Agent, GroupName};
+use crate::api::reload::unshared;
+use crate::store::{Agent, AgentId, GroupName};
 
 /// Most groups one agent can be in (Wazuh's `MAX_GROUPS_PER_MULTIGROUP`).
 const MAX_GROUPS: usize = 128;
@@ -49,8 +50,28 @@ fn agents(api: &Api, me: &Principal, named: Option<&[String]>, out: &mut Affecte
     super::chosen(api, me, Action::AgentModifyGroup, named, |_| true, out)
 }
 
+/// Changes an agent's groups here and, in a cluster, for every node (refused up front when NATS
+/// cannot be reached).
+async fn regroup(api: &Api, id: AgentId, change: impl FnOnce(&mut Agent)) -> ApiResult<()> {
+    let cluster = api.services.cluster.as_deref();
+    if let Some(cluster) = cluster {
+        cluster.can_share().map_err(unshared)?;
+    }
+    let agent = api.store.write(|w| w.update(id, change))?;
+    if let Some(cluster) = cluster {
+        cluster.share_agent(&agent).await.map_err(unshared)?;
+    }
+    Ok(())
+}
+
 /// Puts the agents in `group` (alone in it with `single`).
-fn assign(api: &Api, me: &Principal, named: Option<&[String]>, group: &GroupName, single: bool) -> ApiResult<Affected> {
+async fn assign(
+    api: &Api,
+    me: &Principal,
+    named: Option<&[String]>,
+    group: &GroupName,
+    single: bool,
+) -> ApiResult<Affected> {
     let mut out = Affected::new(
         format!("All selected agents were assigned to {group}"),
         format!("Some agents were not assigned to {group}"),
@@ -63,14 +84,13 @@ fn assign(api: &Api, me: &Principal, named: Option<&[String]>, group: &GroupName
         } else if agent.groups.len() >= MAX_GROUPS && !single {
             out.fail(TOO_MANY, id);
         } else {
-            api.store.write(|w| {
-                w.update(agent.id, |a| {
-                    if single {
-                        a.groups.clear();
-                    }
-                    a.groups.push(group.clone());
-                })
-            })?;
+            regroup(api, agent.id, |a| {
+                if single {
+                    a.groups.clear();
+                }
+                a.groups.push(group.clone());
+            })
+            .await?;
             out.push(Value::from(id));
         }
     }
@@ -79,7 +99,7 @@ fn assign(api: &Api, me: &Principal, named: Option<&[String]>, group: &GroupName
 
 /// Takes the agents out of `groups` (`None`: all of theirs); an agent left in none goes back to
 /// `default`, as in Wazuh.
-fn unassign(
+async fn unassign(
     api: &Api,
     me: &Principal,
     named: Option<&[String]>,
@@ -106,14 +126,13 @@ fn unassign(
             out.fail(ONLY_DEFAULT, id);
             continue;
         }
-        api.store.write(|w| {
-            w.update(agent.id, |a| {
-                a.groups.retain(|g| !leaving.contains(g));
-                if a.groups.is_empty() {
-                    a.groups.push(default.clone());
-                }
-            })
-        })?;
+        regroup(api, agent.id, |a| {
+            a.groups.retain(|g| !leaving.contains(g));
+            if a.groups.is_empty() {
+                a.groups.push(default.clone());
+            }
+        })
+        .await?;
         out.push(Value::from(id));
     }
     Ok(out)
@@ -128,7 +147,7 @@ pub async fn add_one(
 ) -> ApiResult<Affected> {
     let params = Params::accept(q.as_deref(), &["force_single_group"])?;
     let group = group(&api, &me, &group_id)?;
-    assign(&api, &me, Some(&[agent_id]), &group, params.flag("force_single_group", false)?)
+    assign(&api, &me, Some(&[agent_id]), &group, params.flag("force_single_group", false)?).await
 }
 
 /// `DELETE /agents/{agent_id}/group/{group_id}`.
@@ -140,7 +159,7 @@ pub async fn remove_one(
 ) -> ApiResult<Affected> {
     Params::accept(q.as_deref(), &[])?;
     let group = group(&api, &me, &group_id)?;
-    unassign(&api, &me, Some(&[agent_id]), Some(std::slice::from_ref(&group)), group.as_str())
+    unassign(&api, &me, Some(&[agent_id]), Some(std::slice::from_ref(&group)), group.as_str()).await
 }
 
 /// `DELETE /agents/{agent_id}/group[?groups_list=]`.
@@ -165,7 +184,7 @@ pub async fn remove_from_groups(
             (groups.collect(), "all groups".to_owned())
         }
     };
-    unassign(&api, &me, Some(&[agent_id]), Some(&groups), &label)
+    unassign(&api, &me, Some(&[agent_id]), Some(&groups), &label).await
 }
 
 /// `PUT /agents/group?group_id=[&agents_list=][&force_single_group=]`.
@@ -177,7 +196,7 @@ pub async fn add_many(
     let params = Params::accept(q.as_deref(), &["agents_list", "group_id", "force_single_group"])?;
     let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
     let group = group(&api, &me, raw)?;
-    assign(&api, &me, params.list("agents_list").as_deref(), &group, params.flag("force_single_group", false)?)
+    assign(&api, &me, params.list("agents_list").as_deref(), &group, params.flag("force_single_group", false)?).await
 }
 
 /// `DELETE /agents/group?agents_list=&group_id=`.
@@ -191,5 +210,5 @@ pub async fn remove_many(
         params.list("agents_list").ok_or_else(|| ApiError::bad_request("Missing query parameter 'agents_list'"))?;
     let raw = params.get("group_id").ok_or_else(|| ApiError::bad_request("Missing query parameter 'group_id'"))?;
     let group = group(&api, &me, raw)?;
-    unassign(&api, &me, Some(&named), Some(std::slice::from_ref(&group)), group.as_str())
+    unassign(&api, &me, Some(&named), Some(std::slice::from_ref(&group)), group.as_str()).await
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::StatusCode;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -102,9 +101,7 @@ fn registry_error(e: RegistryError) -> ApiError {
         RegistryError::NameTaken(name) => registration_error(StoreError::DuplicateName(name)),
         RegistryError::IpTaken(ip) => registration_error(StoreError::DuplicateIp(ip)),
         RegistryError::IdTaken(id) => registration_error(StoreError::DuplicateId(id)),
-        RegistryError::Unavailable(_) => {
-            ApiError::wazuh(3023, e.to_string()).with_status(StatusCode::SERVICE_UNAVAILABLE)
-        }
+        RegistryError::Unavailable(_) => crate::api::reload::unshared(e),
         other => ApiError::internal(other),
     }
 }

@@ -1,0 +1,184 @@
+//! The user ruleset (`etc/rules`, `etc/decoders`, `etc/lists`) and the groups' shared files
+//! (`etc/shared/<group>/`) kept alike on every node. A change made through any node's API is
+//! validated there (a ruleset that does not compile is refused before it is stored), stored in
+//! the `files` bucket under its home-relative path, and written by every node, which then puts
+//! the new ruleset in force atomically. Shared files need no reload: the groups' merged files are
+//! rebuilt from disk on their own.
+
+use std::path::{Component, Path};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::kv::{self, Operation};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tracing::{error, info, warn};
+
+use super::Cluster;
+use super::registry::RegistryError;
+use super::stats::Stats;
+
+/// Largest file the bucket takes (NATS's default payload limit is 1 MiB, headers included).
+pub const MAX_FILE: usize = 1_000_000;
+/// Where shared files live, home-relative; the first three are the ruleset.
+const SHARED: [&str; 4] = ["etc/rules/", "etc/decoders/", "etc/lists/", "etc/shared/"];
+
+/// Whether `relative` is a file every node keeps: under one of the shared folders, and a plain
+/// relative path (no `..`, not absolute).
+pub fn shared(relative: &str) -> bool {
+    let plain = Path::new(relative).components().all(|c| matches!(c, Component::Normal(_)));
+    plain && SHARED.iter().any(|dir| relative.strip_prefix(dir).is_some_and(|rest| !rest.is_empty()))
+}
+
+fn is_ruleset(relative: &str) -> bool {
+    SHARED[..3].iter().any(|dir| relative.starts_with(dir))
+}
+
+fn key(relative: &str) -> String {
+    format!("file.{}", crate::hex::encode(relative.as_bytes()))
+}
+
+fn relative_of(key: &str) -> Option<String> {
+    let bytes = crate::hex::decode(key.strip_prefix("file.")?)?;
+    String::from_utf8(bytes).ok()
+}
+
+impl Cluster {
+    /// Whether a change can be stored cluster-wide now (NATS reachable, buckets ready).
+    pub fn can_share(&self) -> Result<(), RegistryError> {
+        self.registry().map(drop)
+    }
+
+    /// Stores `relative` (`None`: its removal) for every node.
+    pub async fn share_file(&self, relative: &str, contents: Option<&[u8]>) -> Result<(), RegistryError> {
+        let unavailable = |e: String| {
+            self.stats.unavailable.inc();
+            RegistryError::Unavailable(e)
+        };
+        let bucket = self.files.get().ok_or_else(|| unavailable("NATS cannot be reached".into()))?;
+        if !shared(relative) {
+            return Err(RegistryError::Unavailable(format!("{relative} is not a file the cluster shares")));
+        }
+        match contents {
+            Some(bytes) if bytes.len() > MAX_FILE => {
+                Err(RegistryError::Unavailable(format!("{relative} is larger than {MAX_FILE} bytes")))
+            }
+            Some(bytes) => bucket
+                .put(key(relative), Bytes::copy_from_slice(bytes))
+                .await
+                .map(drop)
+                .map_err(|e| unavailable(e.to_string())),
+            None => bucket.delete(key(relative)).await.map_err(|e| unavailable(e.to_string())),
+        }?;
+        self.stats.writes.inc();
+        Ok(())
+    }
+}
+
+/// Keeps the files under `home` following the bucket for good; `reload` puts a changed
+/// ruleset in force (blocking: it compiles).
+pub async fn follow(
+    bucket: kv::Store,
+    home: std::path::PathBuf,
+    reload: Option<Arc<dyn Fn() + Send + Sync>>,
+    stats: Arc<Stats>,
+) {
+    let mut last: Option<u64> = None;
+    loop {
+        let watch = match last {
+            None => bucket.watch("file.>").await,
+            Some(revision) => bucket.watch_from_revision("file.>", revision + 1).await,
+        };
+        let watch = match watch {
+            Ok(watch) => watch,
+            Err(e) => {
+                stats.watch_errors.inc();
+                warn!(stage = "cluster", "cannot watch the shared files: {e}; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut batches = watch.ready_chunks(64);
+        while let Some(batch) = batches.next().await {
+            let mut ruleset_changed = false;
+            let mut failed = false;
+            for entry in batch {
+                let Ok(entry) = entry else {
+                    failed = true;
+                    continue;
+                };
+                last = Some(entry.revision);
+                let Some(relative) = relative_of(&entry.key).filter(|r| shared(r)) else {
+                    stats.corrupt.inc();
+                    warn!(stage = "cluster", key = %entry.key, "shared file key names no shared file; ignored");
+                    continue;
+                };
+                let contents = (entry.operation == Operation::Put).then_some(&entry.value[..]);
+                if contents.is_some_and(|c| c.len() > MAX_FILE) {
+                    stats.corrupt.inc();
+                    warn!(stage = "cluster", file = %relative, "shared file too large; ignored");
+                    continue;
+                }
+                match write(&home.join(&relative), contents) {
+                    Ok(true) => {
+                        stats.applied.inc();
+                        info!(stage = "cluster", file = %relative, "Shared file changed by another node");
+                        ruleset_changed |= is_ruleset(&relative);
+                    }
+                    Ok(false) => {}
+                    Err(e) => error!(stage = "cluster", file = %relative, "cannot write a shared file: {e}"),
+                }
+            }
+            if ruleset_changed && let Some(reload) = reload.clone() {
+                let _ = tokio::task::spawn_blocking(move || reload()).await;
+            }
+            if failed {
+                stats.watch_errors.inc();
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Makes the file at `path` hold `contents` (`None`: absent); whether it changed.
+fn write(path: &Path, contents: Option<&[u8]>) -> std::io::Result<bool> {
+    let current = std::fs::read(path).ok();
+    if current.as_deref() == contents {
+        return Ok(false);
+    }
+    match contents {
+        Some(bytes) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            crate::home::Home::write_atomic(path, bytes, 0o660)?;
+        }
+        None => std::fs::remove_file(path)?,
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_under_the_shared_folders_are_shared() {
+        assert!(shared("etc/rules/local_rules.xml"));
+        assert!(shared("etc/shared/web/agent.conf"));
+        assert!(shared("etc/lists/blocked-ips"));
+        for refused in [
+            "etc/ossec.conf",
+            "etc/rules/",
+            "etc/rules/../ossec.conf",
+            "/etc/rules/x",
+            "etc/client.keys",
+            "etc/shared/../../x",
+        ] {
+            assert!(!shared(refused), "{refused}");
+        }
+        assert_eq!(relative_of(&key("etc/rules/a b.xml")).as_deref(), Some("etc/rules/a b.xml"));
+        assert_eq!(relative_of("file.zz"), None);
+    }
+}
