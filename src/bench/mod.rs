@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api;
+pub mod cluster;
 pub mod corpus;
 pub mod enroll;
 pub mod indexer;

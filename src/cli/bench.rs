@@ -75,6 +75,28 @@ pub fn enroll(enrollments: usize, concurrency: usize) -> anyhow::Result<ExitCode
     Ok(if run.failed == 0 && run.stored == run.enrolled { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// Runs the cluster benchmark on temporary homes.
+pub fn cluster(nats: &str, nodes: usize, samples: usize, burst: usize) -> anyhow::Result<ExitCode> {
+    let run = on_temporary_home("cluster", |root| bench::cluster::run(root, nats, nodes, samples, burst))?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let p = |v: &[std::time::Duration], q| ms(bench::percentile(v, q));
+    println!(
+        "cluster ({nodes} nodes): key usable on every node p50 {:.1} ms, p99 {:.1} ms; shared file on every node p50 {:.1} ms, p99 {:.1} ms",
+        p(&run.key_visible, 0.5),
+        p(&run.key_visible, 0.99),
+        p(&run.file_visible, 0.5),
+        p(&run.file_visible, 0.99),
+    );
+    println!(
+        "cluster burst: {} enrollments in {:.2} s over {nodes} nodes, on every node after {:.2} s; {} ids or names given twice",
+        run.burst.0,
+        run.burst.1.as_secs_f64(),
+        run.converged.as_secs_f64(),
+        run.duplicates
+    );
+    Ok(if run.duplicates == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 /// Runs the agent load benchmark on a temporary home.
 pub fn agents(agents: usize, events: u64, poll: bool) -> anyhow::Result<ExitCode> {
     use crate::config::IoDriver;

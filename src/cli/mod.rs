@@ -216,6 +216,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Cluster timings against a running NATS JetStream server, with several nodes in this
+    /// process: enrollment to key usable on every node, shared file to every node (p50/p99), and
+    /// a burst of enrollments spread over the nodes.
+    Cluster {
+        /// The NATS server.
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// Nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Propagation measurements of each kind.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Enrollments in the burst.
+        #[arg(long, default_value_t = 1000)]
+        burst: usize,
+    },
 }
 
 /// `vigil ruleset …`.
@@ -268,6 +285,9 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench { command: BenchCommand::Engine { home, events } } => bench::run(&home.home(), events),
         Command::Bench { command: BenchCommand::Enroll { enrollments, concurrency } } => {
             bench::enroll(enrollments, concurrency)
+        }
+        Command::Bench { command: BenchCommand::Cluster { nats, nodes, samples, burst } } => {
+            bench::cluster(&nats, nodes, samples, burst)
         }
         Command::Bench { command: BenchCommand::Agents { agents, events, poll } } => {
             bench::agents(agents, events, poll)

@@ -48,6 +48,12 @@ impl fmt::Display for Problem {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl Secret {
     /// The value, for the one place that needs it.
     pub fn expose(&self) -> &str {
