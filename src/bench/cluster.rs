@@ -46,12 +46,14 @@ fn node(root: &Path, name: &str, cluster_name: &str, url: &str) -> anyhow::Resul
     let home = root.join(name);
     std::fs::create_dir_all(home.join("etc/shared/default"))?;
     let store = Store::open(&home.join("db"))?;
-    let mut settings = config::Cluster::default();
-    settings.disabled = false;
-    settings.name = cluster_name.to_owned();
-    settings.node_name = name.to_owned();
-    settings.key = Some(Secret::from("0123456789abcdef0123456789abcdef".to_owned()));
-    settings.nats.urls = vec![url.to_owned()];
+    let settings = config::Cluster {
+        disabled: false,
+        name: cluster_name.to_owned(),
+        node_name: name.to_owned(),
+        key: Some(Secret::from("0123456789abcdef0123456789abcdef".to_owned())),
+        nats: config::Nats { urls: vec![url.to_owned()], ..Default::default() },
+        ..Default::default()
+    };
     let wiring = crate::cluster::Wiring {
         store: store.clone(),
         changed: Arc::new(|| {}),
