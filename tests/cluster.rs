@@ -26,10 +26,15 @@ struct Node {
 }
 
 fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
+    node_ready(name, url, ca, "Cluster buckets ready")
+}
+
+/// [`node`], started once `ready` is in its log.
+fn node_ready(name: &str, url: &str, ca: Option<&Path>, ready: &str) -> Node {
     let auth_port = free_port();
     let mut api_port = 0;
     let ca = ca.map(|p| format!("<ca>{}</ca>", p.display())).unwrap_or_default();
-    let server = serve_prepared("Cluster buckets ready", |_, port, config| {
+    let server = serve_prepared(ready, |_, port, config| {
         let api = config.split("<api>").nth(1).and_then(|a| a.split("<port>").nth(1)).and_then(|p| p.split('<').next());
         api_port = api.and_then(|p| p.parse().ok()).expect("API port");
         let remote =
@@ -261,4 +266,59 @@ fn a_rule_changed_through_one_node_is_in_force_on_the_others_within_seconds() {
     assert!(answer.contains("\"error\": 1") || answer.contains("\"error\":1"), "{answer}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(std::fs::read_to_string(a.server.home().join("etc/rules/local_rules.xml")).ok().as_deref(), Some(rules));
+}
+
+#[test]
+fn bad_values_in_nats_are_ignored_counted_and_harm_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let a = node("node-a", &nats.url(), None);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let client = async_nats::connect(nats.url()).await.expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let agents = js.get_key_value("vigil_vigil_agents").await.expect("agents bucket");
+        // Not sealed with the cluster key; sealed garbage; a key naming no agent.
+        agents.put("agent.77", "{\"id\":\"077\"}".into()).await.expect("put");
+        agents.put("agent.78", vec![1u8; 64].into()).await.expect("put");
+        agents.put("agent.x", "x".into()).await.expect("put");
+        // Larger than the bucket takes: NATS itself refuses it.
+        assert!(agents.put("agent.79", vec![0u8; 128 * 1024].into()).await.is_err());
+        // A heartbeat that is not one, and a node of another version.
+        let nodes = js.get_key_value("vigil_vigil_nodes").await.expect("nodes bucket");
+        nodes.put("node.00", "not json".into()).await.expect("put");
+        let other =
+            r#"{"name":"old-node","address":"127.0.0.9","version":"0.0.1","agents":0,"eps":0,"started":0,"seen":0}"#;
+        nodes.put("node.6f6c64", other.into()).await.expect("put");
+    });
+    wait_for("the bad records to be seen", Duration::from_secs(5), || {
+        log(a.server.home()).contains("registry record ignored")
+            && log(a.server.home()).contains("another vigil version")
+    });
+    // Nothing of it reached the store; enrollment goes on.
+    let keys = std::fs::read_to_string(a.server.home().join("etc/client.keys")).unwrap_or_default();
+    assert!(!keys.contains("077"), "{keys}");
+    let agent = enroll(&a, "web01").expect("enrolled");
+    assert!(accepted(&a, &agent));
+    let metrics = api_text(&a, "GET", "/metrics", None);
+    let corrupt = metrics.lines().find_map(|l| l.strip_prefix("vigil_cluster_records_corrupt_total ")).expect("metric");
+    assert!(corrupt.parse::<u64>().expect("a count") >= 3, "{metrics}");
+    let nodes = api_get(&a, "/cluster/nodes");
+    assert_eq!(nodes["data"]["total_affected_items"], 2, "{nodes}");
+}
+
+#[test]
+fn wrong_nats_credentials_are_reported_and_nothing_is_enrolled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start_with_args(dir.path(), &["--user", "vigil", "--pass", "right-password"]);
+    let url = format!("nats://vigil:wrong-password@127.0.0.1:{}", nats.port);
+    let a = node_ready("node-a", &url, None, "Enrollment service listening");
+    wait_for("the refusal in the log", Duration::from_secs(10), || log(a.server.home()).contains("uthorization"));
+    let Err(refused) = enroll(&a, "web01") else { panic!("enrolled without the registry") };
+    assert!(refused.contains("Cluster registry unreachable"), "{refused}");
+    let status = common::run(a.server.home(), &["cluster", "status"]);
+    assert!(!status.status.success());
+    let error = String::from_utf8_lossy(&status.stderr);
+    assert!(error.contains("cannot connect to NATS"), "{error}");
+    assert!(!log(a.server.home()).contains("wrong-password"), "the password must not be logged");
 }

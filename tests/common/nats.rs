@@ -38,6 +38,15 @@ impl Nats {
             args.extend(["--tls".into(), "--tlscert".into(), cert.display().to_string()]);
             args.extend(["--tlskey".into(), key.display().to_string()]);
         }
+        Self::start_args(dir, args)
+    }
+
+    /// Starts a server storing under `dir` with extra command-line `args`.
+    pub fn start_with_args(dir: &Path, args: &[&str]) -> Self {
+        Self::start_args(dir, args.iter().map(|a| (*a).to_owned()).collect())
+    }
+
+    fn start_args(dir: &Path, args: Vec<String>) -> Self {
         let mut nats = Self { child: None, port: free_port(), store: dir.join("jetstream"), args };
         nats.resume();
         nats
