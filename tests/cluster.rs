@@ -223,6 +223,10 @@ fn an_active_response_reaches_an_agent_connected_to_another_node() {
         .find(|m| m.starts_with("#!-execd "))
         .expect("the active response, through B");
     assert!(message.contains("198.51.100.7") && message.contains("firewall-drop"), "{message}");
+    // A shows the agent as B's, active.
+    let shown = api_get(&a, &format!("/agents?agents_list={}", agent.id));
+    let item = &shown["data"]["affected_items"][0];
+    assert_eq!((item["status"].as_str(), item["node_name"].as_str()), (Some("active"), Some("node-b")), "{shown}");
 
     // An agent connected nowhere gets a clear refusal.
     let lone = enroll(&a, "db01").expect("enrolled");

@@ -77,6 +77,8 @@ pub struct Cluster {
     pub stats: Arc<Stats>,
     /// The nodes alive, as of the last heartbeat.
     pub view: Arc<View>,
+    /// Which node holds each agent's connection.
+    pub holders: Arc<Holders>,
     client: OnceLock<async_nats::Client>,
     registry: OnceLock<Registry>,
     files: OnceLock<kv::Store>,
@@ -117,6 +119,7 @@ impl Cluster {
             node_name: config.node_name.clone(),
             stats: Arc::new(Stats::default()),
             view: Arc::new(View::default()),
+            holders: Arc::new(Holders::default()),
             client: OnceLock::new(),
             registry: OnceLock::new(),
             files: OnceLock::new(),
@@ -137,7 +140,7 @@ impl Cluster {
             tokio::spawn(files::follow(buckets.files, home, reload, Arc::clone(&started.stats)));
             let stats = Arc::clone(&started.stats);
             tokio::spawn(mirror::run(registry, buckets.agents, store, changed, Arc::clone(&stats)));
-            let holders = Arc::new(Holders::default());
+            let holders = Arc::clone(&started.holders);
             tokio::spawn(Arc::clone(&holders).follow(buckets.connections.clone(), Arc::clone(&stats)));
             let node = started.node_name.clone();
             let view = Arc::clone(&started.view);

@@ -163,7 +163,7 @@ pub struct AgentView<'a> {
     #[serde(rename = "dateAdd")]
     date_add: String,
     manager: &'a str,
-    node_name: &'a str,
+    node_name: std::borrow::Cow<'a, str>,
     group_config_status: &'static str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     group: &'a [crate::store::GroupName],
@@ -185,17 +185,23 @@ pub struct AgentView<'a> {
 
 impl<'a> AgentView<'a> {
     /// The view of `a` served by `api`.
+    /// In a cluster, an agent connected to another node shows as active there.
     pub fn new(api: &'a Api, a: &'a Agent) -> Self {
+        let elsewhere = api.services.cluster.as_ref().and_then(|c| c.holders.get(a.id)).filter(|h| h.node != api.node_name());
+        let (status, node_name) = match elsewhere {
+            Some(holder) if a.status != Status::Active => ("active", holder.node.into()),
+            _ => (a.status.as_str(), a.node_name.as_deref().unwrap_or(api.node_name()).into()),
+        };
         Self {
             id: a.id.to_string(),
             name: a.name.as_str(),
             ip: a.last_ip.as_deref().unwrap_or(a.ip.as_str()),
             register_ip: a.ip.as_str(),
-            status: a.status.as_str(),
+            status,
             status_code: a.status_code,
             date_add: iso(a.registered_at),
             manager: &api.hostname,
-            node_name: a.node_name.as_deref().unwrap_or(api.node_name()),
+            node_name,
             group_config_status: if a.config_synced { "synced" } else { "not synced" },
             group: &a.groups,
             version: a.version.as_deref(),
