@@ -23,6 +23,7 @@ struct Node {
     server: Running,
     auth_port: u16,
     api_port: u16,
+    token: std::cell::OnceCell<String>,
 }
 
 fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
@@ -31,9 +32,14 @@ fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
 
 /// [`node`], started once `ready` is in its log.
 fn node_ready(name: &str, url: &str, ca: Option<&Path>, ready: &str) -> Node {
+    let ca = ca.map(|p| format!("<ca>{}</ca>", p.display())).unwrap_or_default();
+    node_with(name, &format!("<url>{url}</url>{ca}"), ready)
+}
+
+/// A node whose `<nats>` block holds `nats`, started once `ready` is in its log.
+fn node_with(name: &str, nats: &str, ready: &str) -> Node {
     let auth_port = free_port();
     let mut api_port = 0;
-    let ca = ca.map(|p| format!("<ca>{}</ca>", p.display())).unwrap_or_default();
     let server = serve_prepared(ready, |_, port, config| {
         let api = config.split("<api>").nth(1).and_then(|a| a.split("<port>").nth(1)).and_then(|p| p.split('<').next());
         api_port = api.and_then(|p| p.parse().ok()).expect("API port");
@@ -41,16 +47,20 @@ fn node_ready(name: &str, url: &str, ca: Option<&Path>, ready: &str) -> Node {
             format!("<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>");
         let cluster = format!(
             "<cluster><name>vigil</name><node_name>{name}</node_name><key>{CLUSTER_KEY}</key>\
-             <nats><url>{url}</url>{ca}</nats><disabled>no</disabled></cluster>"
+             <nats>{nats}</nats><disabled>no</disabled></cluster>"
         );
         let config = replace_block(&config, "remote", &remote);
         // The last <cluster>: the header comment names the element too.
         let start = config.rfind("<cluster>").expect("a cluster block");
         let config = format!("{}{}", &config[..start], replace_block(&config[start..], "cluster", &cluster));
-        config.replace("<port>1515</port>", &format!("<port>{auth_port}</port>"))
+        // Tests poll the API: no rate limit in the way.
+        config.replace("<port>1515</port>", &format!("<port>{auth_port}</port>")).replace(
+            "<max_request_per_minute>300</max_request_per_minute>",
+            "<max_request_per_minute>0</max_request_per_minute>",
+        )
     });
     wait_for("the API", Duration::from_secs(10), || log(server.home()).contains("API listening"));
-    Node { server, auth_port, api_port }
+    Node { server, auth_port, api_port, token: std::cell::OnceCell::new() }
 }
 
 /// `vigil enroll` against `node`: the client.keys line, or the error it printed.
@@ -90,9 +100,12 @@ fn api_text(node: &Node, method: &str, uri: &str, body: Option<(&str, &str)>) ->
         let out = Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().expect("curl");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let auth = curl(&["-u", &format!("wazuh:{password}"), "-X", "POST", &format!("{base}/security/user/authenticate")]);
-    let auth: serde_json::Value = serde_json::from_str(&auth).expect("JSON answer");
-    let token = auth["data"]["token"].as_str().expect("token").to_owned();
+    let token = node.token.get_or_init(|| {
+        let auth =
+            curl(&["-u", &format!("wazuh:{password}"), "-X", "POST", &format!("{base}/security/user/authenticate")]);
+        let auth: serde_json::Value = serde_json::from_str(&auth).expect("JSON answer");
+        auth["data"]["token"].as_str().expect("token").to_owned()
+    });
     let mut args = vec!["-X", method];
     let content_type;
     if let Some((kind, body)) = body {
@@ -325,4 +338,76 @@ fn wrong_nats_credentials_are_reported_and_nothing_is_enrolled() {
     let error = String::from_utf8_lossy(&status.stderr);
     assert!(error.contains("cannot connect to NATS"), "{error}");
     assert!(!log(a.server.home()).contains("wrong-password"), "the password must not be logged");
+}
+
+/// Connects `agent` to `node` and has it announce itself: held by that node from then on.
+fn connect<'a>(node: &Node, agent: &'a Agent) -> Connection<'a> {
+    let mut connection = Connection::open(node.server.port, agent);
+    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    connection.send(KEEPALIVE.as_bytes());
+    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    connection
+}
+
+/// The node `node` says holds `agent`, and the status it shows.
+fn shown(node: &Node, agent: &Agent) -> (String, String) {
+    let shown = api_get(node, &format!("/agents?agents_list={}", agent.id));
+    let item = &shown["data"]["affected_items"][0];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    (text(&item["node_name"]), text(&item["status"]))
+}
+
+#[test]
+fn a_killed_node_leaves_the_list_and_its_agents_are_served_by_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let a = node("node-a", &nats.url(), None);
+    let mut b = node("node-b", &nats.url(), None);
+    let agent = enroll(&a, "web01").expect("enrolled on A");
+    wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &agent));
+    let on_b = connect(&b, &agent);
+    wait_for("A to see the agent on B", Duration::from_secs(5), || shown(&a, &agent).0 == "node-b");
+
+    wait_for("both in the list", Duration::from_secs(5), || {
+        api_get(&a, "/cluster/nodes")["data"]["total_affected_items"] == 2
+    });
+    // B dies without a word; the agent reconnects to A and is served at once.
+    let _ = b.server.child.kill();
+    let _ = b.server.child.wait();
+    drop(on_b);
+    let _on_a = connect(&a, &agent);
+    wait_for("A to hold the agent", Duration::from_secs(5), || shown(&a, &agent) == ("node-a".into(), "active".into()));
+    // B leaves the list once its heartbeat expires.
+    let killed = Instant::now();
+    wait_for("B to leave the list", Duration::from_secs(20), || {
+        let nodes = api_get(&a, "/cluster/nodes");
+        nodes["data"]["total_affected_items"] == 1 && nodes["data"]["affected_items"][0]["name"] == "node-a"
+    });
+    eprintln!("B left the list {:?} after it was killed", killed.elapsed());
+}
+
+#[test]
+fn losing_one_nats_server_of_three_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut servers = Nats::cluster(dir.path(), 3);
+    let urls: String = servers.iter().map(|s| format!("<url>{}</url>", s.url())).collect();
+    let nats = format!("{urls}<replicas>3</replicas>");
+    let a = node_with("node-a", &nats, "Cluster buckets ready");
+    let b = node_with("node-b", &nats, "Cluster buckets ready");
+    let first = enroll(&a, "web01").expect("enrolled");
+    wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &first));
+
+    servers[0].stop();
+    // JetStream elects new leaders among the two left; enrollment resumes within seconds.
+    let start = Instant::now();
+    let second = loop {
+        match enroll(&b, "db01") {
+            Ok(agent) => break agent,
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(30), "still refused: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    wait_for("A to learn B's agent", Duration::from_secs(5), || accepted(&a, &second));
+    assert!(accepted(&b, &first), "the first agent is still known");
 }

@@ -52,6 +52,28 @@ impl Nats {
         nats
     }
 
+    /// `count` servers clustered on loopback, each storing under `dir`, JetStream replicated
+    /// among them; returns once they answer.
+    pub fn cluster(dir: &Path, count: usize) -> Vec<Self> {
+        let routes: Vec<u16> = (0..count).map(|_| free_port()).collect();
+        let all = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        (0..count)
+            .map(|i| {
+                let args = vec![
+                    "--server_name".to_owned(),
+                    format!("n{i}"),
+                    "--cluster_name".to_owned(),
+                    "vigil-test".to_owned(),
+                    "--cluster".to_owned(),
+                    format!("nats://127.0.0.1:{}", routes[i]),
+                    "--routes".to_owned(),
+                    all.clone(),
+                ];
+                Self::start_args(&dir.join(format!("n{i}")), args)
+            })
+            .collect()
+    }
+
     /// The client URL.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)

@@ -187,7 +187,8 @@ impl<'a> AgentView<'a> {
     /// The view of `a` served by `api`.
     /// In a cluster, an agent connected to another node shows as active there.
     pub fn new(api: &'a Api, a: &'a Agent) -> Self {
-        let elsewhere = api.services.cluster.as_ref().and_then(|c| c.holders.get(a.id)).filter(|h| h.node != api.node_name());
+        let elsewhere =
+            api.services.cluster.as_ref().and_then(|c| c.holders.get(a.id)).filter(|h| h.node != api.node_name());
         let (status, node_name) = match elsewhere {
             Some(holder) if a.status != Status::Active => ("active", holder.node.into()),
             _ => (a.status.as_str(), a.node_name.as_deref().unwrap_or(api.node_name()).into()),
