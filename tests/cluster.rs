@@ -33,14 +33,16 @@ fn node(name: &str, url: &str, ca: Option<&Path>) -> Node {
 /// [`node`], started once `ready` is in its log.
 fn node_ready(name: &str, url: &str, ca: Option<&Path>, ready: &str) -> Node {
     let ca = ca.map(|p| format!("<ca>{}</ca>", p.display())).unwrap_or_default();
-    node_with(name, &format!("<url>{url}</url>{ca}"), ready)
+    node_with(name, &format!("<url>{url}</url>{ca}"), ready, |_| {})
 }
 
-/// A node whose `<nats>` block holds `nats`, started once `ready` is in its log.
-fn node_with(name: &str, nats: &str, ready: &str) -> Node {
+/// A node whose `<nats>` block holds `nats`, started once `ready` is in its log; `before` works
+/// on its home first.
+fn node_with(name: &str, nats: &str, ready: &str, before: impl FnOnce(&Path)) -> Node {
     let auth_port = free_port();
     let mut api_port = 0;
-    let server = serve_prepared(ready, |_, port, config| {
+    let server = serve_prepared(ready, |home, port, config| {
+        before(home);
         let api = config.split("<api>").nth(1).and_then(|a| a.split("<port>").nth(1)).and_then(|p| p.split('<').next());
         api_port = api.and_then(|p| p.parse().ok()).expect("API port");
         let remote =
@@ -393,8 +395,8 @@ fn losing_one_nats_server_of_three_loses_nothing() {
     let mut servers = Nats::cluster(dir.path(), 3);
     let urls: String = servers.iter().map(|s| format!("<url>{}</url>", s.url())).collect();
     let nats = format!("{urls}<replicas>3</replicas>");
-    let a = node_with("node-a", &nats, "Cluster buckets ready");
-    let b = node_with("node-b", &nats, "Cluster buckets ready");
+    let a = node_with("node-a", &nats, "Cluster buckets ready", |_| {});
+    let b = node_with("node-b", &nats, "Cluster buckets ready", |_| {});
     let first = enroll(&a, "web01").expect("enrolled");
     wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &first));
 
@@ -410,4 +412,30 @@ fn losing_one_nats_server_of_three_loses_nothing() {
     };
     wait_for("A to learn B's agent", Duration::from_secs(5), || accepted(&a, &second));
     assert!(accepted(&b, &first), "the first agent is still known");
+}
+
+#[test]
+fn a_single_node_joining_a_cluster_brings_its_agents_and_the_registry_wins_conflicts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let b = node("node-b", &nats.url(), None);
+    let taken = enroll(&b, "taken01").expect("enrolled on B");
+    assert_eq!(taken.id, "001");
+    let mut old = Vec::new();
+    let url = format!("<url>{}</url>", nats.url());
+    let a = node_with("node-a", &url, "Agent registry mirrored", |home| {
+        // Registered while A served alone: 001 is B's id already, taken01 B's name.
+        for name in ["old01", "old02", "taken01"] {
+            old.push(common::agent::add_agent(home, name, Cipher::Aes));
+        }
+    });
+    // old02 (002) reaches B with its key.
+    wait_for("B to learn A's old02", Duration::from_secs(5), || accepted(&b, &old[1]));
+    // The registry's 001 and taken01 win on A; A's old01 and taken01 must enroll again.
+    wait_for("A to use the registry's key for 001", Duration::from_secs(3), || accepted(&a, &taken));
+    assert!(!accepted(&a, &old[0]) && !accepted(&b, &old[0]));
+    assert!(!accepted(&b, &old[2]));
+    let text = log(a.server.home());
+    assert!(text.contains("the registry holds another agent under its id"), "{text}");
+    assert!(text.contains("the registry gives its name to another agent"), "{text}");
 }

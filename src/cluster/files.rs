@@ -86,7 +86,7 @@ pub async fn follow(
     let mut last: Option<u64> = None;
     loop {
         let watch = match last {
-            None => bucket.watch("file.>").await,
+            None => bucket.watch_with_history("file.>").await,
             Some(revision) => bucket.watch_from_revision("file.>", revision + 1).await,
         };
         let watch = match watch {

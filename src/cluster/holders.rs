@@ -72,7 +72,7 @@ impl Holders {
     /// Follows the bucket for good.
     pub async fn follow(self: Arc<Self>, bucket: kv::Store, stats: Arc<Stats>) {
         loop {
-            match bucket.watch("conn.>").await {
+            match bucket.watch_with_history("conn.>").await {
                 Ok(mut watch) => {
                     while let Some(entry) = watch.next().await {
                         let Ok(entry) = entry else { break };

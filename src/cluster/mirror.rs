@@ -2,6 +2,7 @@
 //! reads keys from LMDB as before and never waits on the network. Records are applied in
 //! batches (one store transaction for whatever arrived together), in the order NATS stored them.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,14 +13,18 @@ use tracing::{error, info, warn};
 use super::record::Record;
 use super::registry::{Registry, agent_id_of};
 use super::stats::Stats;
-use crate::store::{Store, StoreError, Writer};
+use crate::store::{Agent, AgentId, Store, StoreError, Writer};
 
 /// Most records applied in one transaction.
 const BATCH: usize = 512;
 /// Pause before watching again after the watch failed.
 const REWATCH: Duration = Duration::from_secs(1);
+/// Silence from a new watch that means the registry holds no agent.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// Keeps `store` following the registry for good; `changed` runs after each batch that changed it.
+/// Once caught up the first time, the agents this node has that the registry never knew (a
+/// single node joining a cluster) are added to it.
 pub async fn run(
     registry: Registry,
     kv: kv::Store,
@@ -28,9 +33,11 @@ pub async fn run(
     stats: Arc<Stats>,
 ) {
     let mut last: Option<u64> = None;
+    // Ids the registry holds or held, until the first catch-up.
+    let mut known = Some(HashSet::new());
     loop {
         let watch = match last {
-            None => kv.watch("agent.>").await,
+            None => kv.watch_with_history("agent.>").await,
             Some(revision) => kv.watch_from_revision("agent.>", revision + 1).await,
         };
         let watch = match watch {
@@ -43,7 +50,19 @@ pub async fn run(
             }
         };
         let mut batches = watch.ready_chunks(BATCH);
-        while let Some(batch) = batches.next().await {
+        loop {
+            // An empty registry sends nothing: a quiet first moment means caught up.
+            let next = match &known {
+                Some(_) => tokio::time::timeout(QUIET, batches.next()).await.ok(),
+                None => Some(batches.next().await),
+            };
+            let Some(batch) = next else {
+                if let Some(known) = known.take() {
+                    caught_up(&registry, &store, &known, &stats).await;
+                }
+                continue;
+            };
+            let Some(batch) = batch else { break };
             let mut entries = Vec::with_capacity(batch.len());
             let mut failed = None;
             for item in batch {
@@ -52,16 +71,20 @@ pub async fn run(
                     Err(e) => failed = Some(e),
                 }
             }
+            if let Some(known) = &mut known {
+                known.extend(entries.iter().filter_map(|e| agent_id_of(&e.key)));
+            }
             if let Some(entry) = entries.last() {
                 last = Some(entry.revision);
-                if entry.seen_current && !stats.synced() {
-                    info!(stage = "cluster", agents = store.agents().map_or(0, |a| a.len()), "Agent registry mirrored");
-                    stats.set_synced();
-                }
             }
             apply_until_stored(&registry, &store, &entries, &stats).await;
             if !entries.is_empty() {
                 changed();
+            }
+            if entries.last().is_some_and(|e| e.seen_current)
+                && let Some(known) = known.take()
+            {
+                caught_up(&registry, &store, &known, &stats).await;
             }
             if let Some(e) = failed {
                 stats.watch_errors.inc();
@@ -70,6 +93,32 @@ pub async fn run(
             }
         }
         tokio::time::sleep(REWATCH).await;
+    }
+}
+
+/// The mirror has caught up with the registry: agents of this node the registry never held
+/// are added to it (they keep their ids, names and keys); one that conflicts stays on this node
+/// only, logged.
+async fn caught_up(registry: &Registry, store: &Store, known: &HashSet<AgentId>, stats: &Stats) {
+    let agents = store.agents().unwrap_or_default();
+    info!(stage = "cluster", agents = agents.len(), "Agent registry mirrored");
+    stats.set_synced();
+    let unknown: Vec<Agent> = agents.into_iter().filter(|a| !known.contains(&a.id)).collect();
+    let Some(largest) = unknown.iter().map(|a| a.id).max() else { return };
+    info!(stage = "cluster", count = unknown.len(), "Agents of this node not in the registry: adding them");
+    if let Err(e) = registry.reserve_id(largest).await {
+        return error!(stage = "cluster", "cannot add this node's agents to the registry: {e}");
+    }
+    for agent in unknown {
+        match registry.enroll(&agent, &[]).await {
+            Ok(()) => stats.writes.inc(),
+            Err(e) => error!(
+                stage = "cluster",
+                agent = %agent.id,
+                name = %agent.name,
+                "agent not added to the registry, it stays on this node only: {e}"
+            ),
+        }
     }
 }
 
@@ -138,11 +187,20 @@ fn adopt(w: &mut Writer<'_>, record: &Record) -> Result<(), StoreError> {
     if let Some(other) = w.agent_by_name(record.name.as_str())?
         && other.id != record.id
     {
-        info!(stage = "cluster", agent = %other.id, name = %other.name, by = %record.id, "Agent replaced in the cluster");
+        warn!(stage = "cluster", agent = %other.id, name = %other.name, by = %record.id, "Agent replaced: the registry gives its name to another agent");
         w.remove_agent(other.id, true)?;
     }
     match existing {
-        Some(_) => {
+        Some(local) => {
+            if local.name != record.name || local.key != record.key {
+                warn!(
+                    stage = "cluster",
+                    agent = %record.id,
+                    name = %local.name,
+                    by = %record.name,
+                    "Agent replaced: the registry holds another agent under its id; it must enroll again"
+                );
+            }
             w.update(record.id, |a| record.apply_to(a))?;
         }
         None => match w.insert(&record.to_agent()) {

@@ -31,6 +31,8 @@ use crate::store::Store;
 
 /// How often each core re-reads the agents (removed agents, replaced keys).
 const KEYS_REFRESH: Duration = Duration::from_secs(10);
+/// How often the cores look whether an agent's key changed.
+const KEYS_CHECK: Duration = Duration::from_secs(1);
 
 /// A socket every core opens, with `SO_REUSEPORT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,8 +350,17 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
     }
     let refresher = Rc::clone(&core);
     compio::runtime::spawn(async move {
+        let mut seen = refresher.store.keys_generation();
+        let mut last = std::time::Instant::now();
         loop {
-            compio::time::sleep(KEYS_REFRESH).await;
+            compio::time::sleep(KEYS_CHECK).await;
+            // Re-read when an agent was added, removed or re-keyed (by the API, enrollment or
+            // another node), and every KEYS_REFRESH in any case.
+            let generation = refresher.store.keys_generation();
+            if generation == seen && last.elapsed() < KEYS_REFRESH {
+                continue;
+            }
+            (seen, last) = (generation, std::time::Instant::now());
             match refresher.keys.borrow_mut().refresh(&refresher.store) {
                 Ok(()) => refresher.stats.keys_reloads.inc(),
                 Err(e) => warn!("cannot re-read the agents: {e}"),

@@ -13,6 +13,8 @@ pub mod state;
 pub mod wazuh;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use heed::byteorder::BigEndian;
 use heed::types::{Bytes, SerdeJson, Str, U32, U64};
@@ -105,6 +107,9 @@ pub struct Store {
     groups: Database<Str, SerdeJson<Group>>,
     meta: Database<Str, Bytes>,
     state: StateDb,
+    /// Bumped by every commit that added, removed or re-keyed an agent, so key caches know
+    /// when to look again.
+    keys_generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,6 +142,7 @@ impl Store {
             meta: env.create_database(&mut wtxn, Some("meta")).map_err(open_err)?,
             env: env.clone(),
             state,
+            keys_generation: Arc::new(AtomicU64::new(0)),
         };
         if store.meta.get(&wtxn, COUNTS).map_err(open_err)?.is_none() {
             let counts = Counts::scan(&store, &wtxn).map_err(open_err)?;
@@ -155,10 +161,13 @@ impl Store {
     /// agents it removed is deleted after the commit (an agent id is never handed out again, so
     /// a crash in between leaves only rows nobody reads, dropped at the next removal or start).
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new() };
+        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new(), keys_changed: false };
         let value = f(&mut writer)?;
-        let Writer { txn, removed, .. } = writer;
+        let Writer { txn, removed, keys_changed, .. } = writer;
         txn.commit()?;
+        if keys_changed {
+            self.keys_generation.fetch_add(1, Ordering::Release);
+        }
         for id in removed {
             self.state.forget(id.into())?;
         }
@@ -168,7 +177,7 @@ impl Store {
     /// Runs `f` in a write transaction that is always rolled back: what `f` would do, decided
     /// against the store as it is, without doing it (the cluster claims the outcome first).
     pub fn rehearse<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new() };
+        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new(), keys_changed: false };
         // Dropping the writer aborts its transaction.
         f(&mut writer)
     }
@@ -176,6 +185,11 @@ impl Store {
     /// The largest id ever handed out here.
     pub fn last_id_handed_out(&self) -> Result<u32> {
         self.read(|r| r.last_id_handed_out())
+    }
+
+    /// Changes with every commit that added, removed or re-keyed an agent.
+    pub fn keys_generation(&self) -> u64 {
+        self.keys_generation.load(Ordering::Acquire)
     }
 
     /// The agents' module state.
@@ -401,6 +415,8 @@ pub struct Writer<'a> {
     txn: RwTxn<'a>,
     /// Agents removed in this transaction, whose state goes once it commits.
     removed: Vec<AgentId>,
+    /// An agent was added, removed, renamed or re-keyed.
+    keys_changed: bool,
 }
 
 impl Writer<'_> {
@@ -468,6 +484,7 @@ impl Writer<'_> {
             }
         }
         self.put(None, agent)?;
+        self.keys_changed = true;
         let position = self.next_position()?;
         self.store.order.put(&mut self.txn, &raw, &position)?;
         Ok(())
@@ -479,6 +496,7 @@ impl Writer<'_> {
         let mut new = old.clone();
         f(&mut new);
         new.id = id;
+        self.keys_changed |= new.key != old.key || new.name != old.name || new.ip != old.ip;
         self.put(Some(&old), &new)?;
         Ok(new)
     }
@@ -493,6 +511,7 @@ impl Writer<'_> {
         self.store.agents.delete(&mut self.txn, &raw)?;
         self.count(&agent, -1)?;
         self.removed.push(id);
+        self.keys_changed = true;
         if purge {
             self.store.order.delete(&mut self.txn, &raw)?;
         } else {
