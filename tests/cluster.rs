@@ -180,35 +180,46 @@ fn nodes_share_one_registry_over_tls() {
 }
 
 #[test]
-fn without_nats_enrollment_is_refused_and_agents_keep_flowing() {
+fn without_nats_enrollment_is_refused_agents_keep_flowing_and_all_catches_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut nats = Nats::start(dir.path(), None);
     let a = node("node-a", &nats.url(), None);
+    let b = node("node-b", &nats.url(), None);
     let agent = enroll(&a, "web01").expect("enrolled");
-    let mut connection = Connection::open(a.server.port, &agent);
-    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
-    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let late = enroll(&a, "web02").expect("enrolled");
+    let mut connection = connect(&a, &agent);
 
     nats.stop();
     wait_for("the node to notice", Duration::from_secs(10), || log(a.server.home()).contains("Disconnected from NATS"));
     let Err(refused) = enroll(&a, "db01") else { panic!("enrolled without the registry") };
     assert!(refused.contains("Cluster registry unreachable"), "{refused}");
-    // The connected agent is still served.
-    connection.send(KEEPALIVE.as_bytes());
-    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    // Connected agents are still served, and a known agent still connects.
+    keepalive(&mut connection);
+    let _late_connection = connect(&a, &late);
+    // .ci/heavy holds NATS down for 30 s.
+    let outage: u64 = std::env::var("VIGIL_NATS_OUTAGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let until = Instant::now() + Duration::from_secs(outage);
+    while Instant::now() < until {
+        keepalive(&mut connection);
+        std::thread::sleep(Duration::from_secs(1));
+    }
 
     nats.resume();
     let start = Instant::now();
     loop {
         match enroll(&a, "db01") {
             Ok(enrolled) => {
-                assert_ne!(enrolled.id, agent.id);
+                assert!(enrolled.id != agent.id && enrolled.id != late.id);
                 break;
             }
             Err(e) => assert!(start.elapsed() < Duration::from_secs(15), "still refused after NATS returned: {e}"),
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    // What A could not write meanwhile reaches the others.
+    wait_for("B to see the agent that connected during the outage", Duration::from_secs(10), || {
+        shown(&b, &late) == ("node-a".into(), "active".into())
+    });
 }
 
 #[test]
@@ -352,6 +363,13 @@ fn connect<'a>(node: &Node, agent: &'a Agent) -> Connection<'a> {
     connection
 }
 
+/// Sends a keepalive and waits for its ack (past the group files the manager pushes).
+fn keepalive(connection: &mut Connection<'_>) {
+    connection.send(KEEPALIVE.as_bytes());
+    let acked = std::iter::from_fn(|| connection.receive()).take(50).any(|m| m == b"#!-agent ack ");
+    assert!(acked, "no keepalive ack");
+}
+
 /// The node `node` says holds `agent`, and the status it shows.
 fn shown(node: &Node, agent: &Agent) -> (String, String) {
     let shown = api_get(node, &format!("/agents?agents_list={}", agent.id));
@@ -381,12 +399,10 @@ fn a_killed_node_leaves_the_list_and_its_agents_are_served_by_another() {
     let _on_a = connect(&a, &agent);
     wait_for("A to hold the agent", Duration::from_secs(5), || shown(&a, &agent) == ("node-a".into(), "active".into()));
     // B leaves the list once its heartbeat expires.
-    let killed = Instant::now();
     wait_for("B to leave the list", Duration::from_secs(20), || {
         let nodes = api_get(&a, "/cluster/nodes");
         nodes["data"]["total_affected_items"] == 1 && nodes["data"]["affected_items"][0]["name"] == "node-a"
     });
-    eprintln!("B left the list {:?} after it was killed", killed.elapsed());
 }
 
 #[test]

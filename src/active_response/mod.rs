@@ -133,7 +133,9 @@ impl Dispatch {
         let Some(commands) = &self.commands else {
             return self.error(&format!("{name}: the agent connection service is not running"));
         };
+        // An agent connected to another node: that node announced its version.
         let version = self.store.agent(agent).ok().flatten().and_then(|a| a.version);
+        let version = version.or_else(|| commands.version_elsewhere(agent));
         let Some(form) = version.as_deref().and_then(message::form) else {
             return self.error(&format!("{name} for agent {agent}: Unable to read agent version."));
         };

@@ -55,17 +55,25 @@ pub async fn change_file(api: &Api, relative: &str, contents: Option<Vec<u8>>) -
         .map_err(|e| ApiError::wazuh(1005, format!("Error writing file {relative}: {e}")))?;
     match compile_and_swap(api, Some(relative.to_owned())).await {
         Ok(warnings) => {
-            if let Some(cluster) = cluster {
-                cluster.share_file(relative, contents.as_deref()).await.map_err(unshared)?;
+            let Some(cluster) = cluster else { return Ok(warnings) };
+            let Err(e) = cluster.share_file(relative, contents.as_deref()).await else { return Ok(warnings) };
+            // Not stored for the others: this node must not differ from them either.
+            restore(&path, relative, before.as_deref());
+            if let Err(again) = compile_and_swap(api, None).await {
+                tracing::error!(stage = "api", file = relative, "cannot put the previous ruleset back: {again:?}");
             }
-            Ok(warnings)
+            Err(unshared(e))
         }
         Err(e) => {
-            if let Err(undo) = write(&path, before.as_deref()) {
-                tracing::error!(stage = "api", file = relative, "cannot restore the previous file: {undo}");
-            }
+            restore(&path, relative, before.as_deref());
             Err(e)
         }
+    }
+}
+
+fn restore(path: &Path, relative: &str, before: Option<&[u8]>) {
+    if let Err(undo) = write(path, before) {
+        tracing::error!(stage = "api", file = relative, "cannot restore the previous file: {undo}");
     }
 }
 

@@ -42,7 +42,7 @@ pub fn run(command: ClusterCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let text =
         runtime.block_on(async {
-            let options = connect::options(&config, home.root(), false)?;
+            let options = connect::options(&config, home.root(), false, None)?;
             let client = tokio::time::timeout(TIMEOUT, options.connect(connect::addresses(&config.nats.urls)?))
                 .await
                 .context("NATS did not answer in time")?

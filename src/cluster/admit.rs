@@ -3,10 +3,11 @@
 //! each admitted agent is claimed in the registry, and only what the registry accepted is
 //! written to the local store. Another node's mirror learns of it through its watch.
 
-use super::Cluster;
+use super::record::Record;
 use super::registry::RegistryError;
+use super::{Cluster, bounded};
 use crate::enroll::policy::Enrolled;
-use crate::store::{Agent, Store, StoreError, Writer};
+use crate::store::{Agent, AgentId, Store, StoreError, Writer};
 
 /// Why nothing was registered.
 #[derive(Debug, thiserror::Error)]
@@ -33,24 +34,30 @@ impl Cluster {
         purge: bool,
     ) -> Result<Vec<Result<Enrolled, E>>, AdmitError> {
         let registry = self.registry()?;
-        let first = registry.reserve_ids(count.max(1), store.last_id_handed_out()?).await.inspect_err(|_| {
-            self.stats.unavailable.inc();
-        })?;
+        let count = count.max(1);
+        let first = bounded(registry.reserve_ids(count, store.last_id_handed_out()?))
+            .await
+            .inspect_err(|_| self.stats.unavailable.inc())?;
+        let reserved = first..first.saturating_add(count);
         let planned = store.rehearse(|w| {
-            w.raise_id_counter(first - 1)?;
+            w.use_id_block(reserved.clone());
             plan(w)
         })?;
-        let reserved = first..first.saturating_add(count.max(1));
         let mut decided = Vec::with_capacity(planned.len());
         for decision in planned {
             let Ok(enrolled) = decision else {
                 decided.push(decision);
                 continue;
             };
-            let mut claimed = registry.enroll(&enrolled.agent, &enrolled.replaced).await;
-            if claimed.is_ok() && !reserved.contains(&enrolled.agent.id.get()) {
-                claimed = registry.reserve_id(enrolled.agent.id).await;
-            }
+            let agent = &enrolled.agent;
+            // An id given by the caller (POST /agents/insert) is kept from later reservations first.
+            let claimed = bounded(async {
+                if !reserved.contains(&agent.id.get()) {
+                    registry.reserve_id(agent.id).await?;
+                }
+                registry.enroll(agent, &enrolled.replaced).await
+            })
+            .await;
             match claimed {
                 Ok(()) => {
                     self.stats.writes.inc();
@@ -60,8 +67,8 @@ impl Cluster {
                     if matches!(e, RegistryError::Unavailable(_)) {
                         self.stats.unavailable.inc();
                     }
-                    tracing::warn!(stage = "cluster", name = %enrolled.agent.name, "registry refused the agent: {e}");
-                    decided.push(Err(refused(e, &enrolled.agent)));
+                    tracing::warn!(stage = "cluster", name = %agent.name, "registry refused the agent: {e}");
+                    decided.push(Err(refused(e, agent)));
                 }
             }
         }
@@ -74,17 +81,26 @@ impl Cluster {
         Ok(decided)
     }
 
-    /// Stores `agent`'s changed identity (its groups) for every node.
-    pub async fn share_agent(&self, agent: &Agent) -> Result<(), RegistryError> {
-        self.registry()?.update(agent).await.inspect_err(|_| self.stats.unavailable.inc())?;
+    /// Stores a change to `agent`'s identity (its groups) for every node, then here: decided by
+    /// `change` on the agent as this node has it. With NATS unreachable nothing changes.
+    pub async fn change_agent(
+        &self,
+        store: &Store,
+        id: AgentId,
+        change: impl FnOnce(&mut Agent),
+    ) -> Result<Agent, AdmitError> {
+        let registry = self.registry()?;
+        let changed = store.rehearse(|w| w.update(id, change))?;
+        bounded(registry.update(&changed)).await.inspect_err(|_| self.stats.unavailable.inc())?;
         self.stats.writes.inc();
-        Ok(())
+        let record = Record::of(&changed);
+        Ok(store.write(|w| w.update(id, |a| record.apply_to(a)))?)
     }
 
     /// Removes `agent` from the registry, then here (keeping its `!` line unless `purge`).
     pub async fn remove(&self, store: &Store, agent: &Agent, purge: bool) -> Result<(), AdmitError> {
         let registry = self.registry()?;
-        registry.remove(agent).await.inspect_err(|_| self.stats.unavailable.inc())?;
+        bounded(registry.remove(agent)).await.inspect_err(|_| self.stats.unavailable.inc())?;
         self.stats.writes.inc();
         store.write(|w| match w.agent(agent.id)? {
             Some(_) => w.remove_agent(agent.id, purge).map(drop),

@@ -14,6 +14,8 @@ use crate::config::Cluster as Config;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a request (a KV operation) waits for its answer before failing.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the server is pinged.
+const PING_INTERVAL: Duration = Duration::from_secs(5);
 
 fn resolve(home: &Path, path: &str) -> PathBuf {
     home.join(path)
@@ -21,7 +23,13 @@ fn resolve(home: &Path, path: &str) -> PathBuf {
 
 /// The connection options `config` asks for; files are read now, so a wrong path fails the start.
 /// A server keeps trying to connect (`retry`); a command gives up at once.
-pub fn options(config: &Config, home: &Path, retry: bool) -> Result<ConnectOptions, ClusterError> {
+/// Each (re)connection bumps `reconnects`, when given.
+pub fn options(
+    config: &Config,
+    home: &Path,
+    retry: bool,
+    reconnects: Option<tokio::sync::watch::Sender<u64>>,
+) -> Result<ConnectOptions, ClusterError> {
     let nats = &config.nats;
     let mut options = ConnectOptions::new();
     if retry {
@@ -31,13 +39,23 @@ pub fn options(config: &Config, home: &Path, retry: bool) -> Result<ConnectOptio
         .name(format!("vigil {}", config.node_name))
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(REQUEST_TIMEOUT))
-        .event_callback(|event| async move {
-            match event {
-                Event::Connected => info!(stage = "cluster", "Connected to NATS"),
-                Event::Disconnected => warn!(stage = "cluster", "Disconnected from NATS; reconnecting"),
-                Event::ClientError(e) => warn!(stage = "cluster", "NATS: {e}"),
-                Event::ServerError(e) => warn!(stage = "cluster", "NATS server: {e}"),
-                other => tracing::debug!(stage = "cluster", "NATS: {other}"),
+        // A link that silently drops packets (a partition) is noticed within a few pings.
+        .ping_interval(PING_INTERVAL)
+        .event_callback(move |event| {
+            let reconnects = reconnects.clone();
+            async move {
+                match event {
+                    Event::Connected => {
+                        info!(stage = "cluster", "Connected to NATS");
+                        if let Some(reconnects) = reconnects {
+                            reconnects.send_modify(|n| *n += 1);
+                        }
+                    }
+                    Event::Disconnected => warn!(stage = "cluster", "Disconnected from NATS; reconnecting"),
+                    Event::ClientError(e) => warn!(stage = "cluster", "NATS: {e}"),
+                    Event::ServerError(e) => warn!(stage = "cluster", "NATS server: {e}"),
+                    other => tracing::debug!(stage = "cluster", "NATS: {other}"),
+                }
             }
         });
     if let Some(file) = &nats.credentials {
@@ -86,5 +104,22 @@ pub async fn connect(options: ConnectOptions, urls: &[String]) -> Option<async_n
             error!(stage = "cluster", "cannot connect to NATS: {e}; the cluster service is not running");
             None
         }
+    }
+}
+
+/// The next item of `stream`, or `None` as soon as NATS reconnected: a watch does not survive a
+/// server restart unnoticed for long, so its owner starts it again from where it was.
+pub async fn next_or_reconnect<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+    reconnects: &mut tokio::sync::watch::Receiver<u64>,
+) -> Option<S::Item> {
+    use futures_util::StreamExt as _;
+    tokio::select! {
+        item = stream.next() => item,
+        changed = reconnects.changed() => match changed {
+            Ok(()) => None,
+            // No more reconnections to hear of: only the stream matters.
+            Err(_) => stream.next().await,
+        },
     }
 }

@@ -11,14 +11,17 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::StreamExt as _;
 use tracing::{error, info, warn};
 
-use super::Cluster;
+use super::connect::next_or_reconnect;
 use super::registry::RegistryError;
+use super::seal::Sealer;
 use super::stats::Stats;
+use super::{Cluster, bounded};
 
-/// Largest file the bucket takes (NATS's default payload limit is 1 MiB, headers included).
+/// Largest file the cluster shares (NATS's default payload limit is 1 MiB, headers and the
+/// sealing's 29 bytes included).
 pub const MAX_FILE: usize = 1_000_000;
 /// Where shared files live, home-relative; the first three are the ruleset.
 const SHARED: [&str; 4] = ["etc/rules/", "etc/decoders/", "etc/lists/", "etc/shared/"];
@@ -63,12 +66,15 @@ impl Cluster {
             Some(bytes) if bytes.len() > MAX_FILE => {
                 Err(RegistryError::Unavailable(format!("{relative} is larger than {MAX_FILE} bytes")))
             }
-            Some(bytes) => bucket
-                .put(key(relative), Bytes::copy_from_slice(bytes))
-                .await
-                .map(drop)
-                .map_err(|e| unavailable(e.to_string())),
-            None => bucket.delete(key(relative)).await.map_err(|e| unavailable(e.to_string())),
+            Some(bytes) => {
+                let sealed = self.files_sealer.seal(&key(relative), bytes)?;
+                let put = bucket.put(key(relative), Bytes::from(sealed));
+                bounded(async { put.await.map(drop).map_err(|e| unavailable(e.to_string())) }).await
+            }
+            None => {
+                let delete = bucket.delete(key(relative));
+                bounded(async { delete.await.map_err(|e| unavailable(e.to_string())) }).await
+            }
         }?;
         self.stats.writes.inc();
         Ok(())
@@ -76,15 +82,19 @@ impl Cluster {
 }
 
 /// Keeps the files under `home` following the bucket for good; `reload` puts a changed
-/// ruleset in force (blocking: it compiles).
+/// ruleset in force (blocking: it compiles). Values not sealed with the cluster key are ignored;
+/// a file that cannot be written is tried again.
 pub async fn follow(
     bucket: kv::Store,
     home: std::path::PathBuf,
+    sealer: Arc<Sealer>,
     reload: Option<Arc<dyn Fn() + Send + Sync>>,
+    mut reconnects: tokio::sync::watch::Receiver<u64>,
     stats: Arc<Stats>,
 ) {
     let mut last: Option<u64> = None;
     loop {
+        reconnects.borrow_and_update();
         let watch = match last {
             None => bucket.watch_with_history("file.>").await,
             Some(revision) => bucket.watch_from_revision("file.>", revision + 1).await,
@@ -99,46 +109,61 @@ pub async fn follow(
             }
         };
         let mut batches = watch.ready_chunks(64);
-        while let Some(batch) = batches.next().await {
+        while let Some(batch) = next_or_reconnect(&mut batches, &mut reconnects).await {
             let mut ruleset_changed = false;
-            let mut failed = false;
+            let mut stop = false;
             for entry in batch {
                 let Ok(entry) = entry else {
-                    failed = true;
-                    continue;
+                    stats.watch_errors.inc();
+                    stop = true;
+                    break;
                 };
-                last = Some(entry.revision);
-                let Some(relative) = relative_of(&entry.key).filter(|r| shared(r)) else {
-                    stats.corrupt.inc();
-                    warn!(stage = "cluster", key = %entry.key, "shared file key names no shared file; ignored");
-                    continue;
-                };
-                let contents = (entry.operation == Operation::Put).then_some(&entry.value[..]);
-                if contents.is_some_and(|c| c.len() > MAX_FILE) {
-                    stats.corrupt.inc();
-                    warn!(stage = "cluster", file = %relative, "shared file too large; ignored");
-                    continue;
-                }
-                match write(&home.join(&relative), contents) {
-                    Ok(true) => {
-                        stats.applied.inc();
-                        info!(stage = "cluster", file = %relative, "Shared file changed by another node");
-                        ruleset_changed |= is_ruleset(&relative);
+                match apply(&home, &sealer, &entry, &stats) {
+                    Ok(changed) => ruleset_changed |= changed,
+                    Err(e) => {
+                        // Watched again from this entry after a pause.
+                        error!(stage = "cluster", key = %entry.key, "cannot write a shared file: {e}; retrying");
+                        stop = true;
+                        break;
                     }
-                    Ok(false) => {}
-                    Err(e) => error!(stage = "cluster", file = %relative, "cannot write a shared file: {e}"),
                 }
+                last = Some(entry.revision);
             }
             if ruleset_changed && let Some(reload) = reload.clone() {
                 let _ = tokio::task::spawn_blocking(move || reload()).await;
             }
-            if failed {
-                stats.watch_errors.inc();
+            if stop {
                 break;
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Writes one entry's file; whether the ruleset changed. Bad entries are counted and skipped.
+fn apply(home: &Path, sealer: &Sealer, entry: &kv::Entry, stats: &Stats) -> std::io::Result<bool> {
+    let Some(relative) = relative_of(&entry.key).filter(|r| shared(r)) else {
+        stats.corrupt.inc();
+        warn!(stage = "cluster", key = %entry.key, "shared file key names no shared file; ignored");
+        return Ok(false);
+    };
+    let contents = match entry.operation {
+        Operation::Put => match sealer.open(&entry.key, &entry.value) {
+            Ok(plain) => Some(plain),
+            Err(e) => {
+                stats.corrupt.inc();
+                warn!(stage = "cluster", file = %relative, "shared file ignored: {e}");
+                return Ok(false);
+            }
+        },
+        _ => None,
+    };
+    if !write(&home.join(&relative), contents.as_deref())? {
+        return Ok(false);
+    }
+    stats.applied.inc();
+    info!(stage = "cluster", file = %relative, "Shared file changed by another node");
+    Ok(is_ruleset(&relative))
 }
 
 /// Makes the file at `path` hold `contents` (`None`: absent); whether it changed.

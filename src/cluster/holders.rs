@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::connect::next_or_reconnect;
 use super::members::View;
 use super::stats::Stats;
 use crate::remote::commands::Commands;
@@ -28,8 +28,11 @@ const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 pub struct Holder {
     /// The node's name.
     pub node: String,
-    /// When it saw the agent connect, Unix milliseconds.
+    /// When the agent connected to it, Unix milliseconds.
     pub since: i64,
+    /// The agent's version, as it announced it (`Wazuh v4.14.7`).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 fn key(id: AgentId) -> String {
@@ -70,11 +73,17 @@ impl Holders {
     }
 
     /// Follows the bucket for good.
-    pub async fn follow(self: Arc<Self>, bucket: kv::Store, stats: Arc<Stats>) {
+    pub async fn follow(
+        self: Arc<Self>,
+        bucket: kv::Store,
+        mut reconnects: tokio::sync::watch::Receiver<u64>,
+        stats: Arc<Stats>,
+    ) {
         loop {
+            reconnects.borrow_and_update();
             match bucket.watch_with_history("conn.>").await {
                 Ok(mut watch) => {
-                    while let Some(entry) = watch.next().await {
+                    while let Some(entry) = next_or_reconnect(&mut watch, &mut reconnects).await {
                         let Ok(entry) = entry else { break };
                         let Some(id) =
                             entry.key.strip_prefix("conn.").and_then(|i| i.parse().ok()).and_then(AgentId::new)
@@ -110,21 +119,28 @@ pub async fn publish(
     node: String,
     commands: Arc<Commands>,
     holders: Arc<Holders>,
+    store: crate::store::Store,
     stats: Arc<Stats>,
 ) {
     let mut published: HashMap<AgentId, i64> = HashMap::new();
     loop {
         tokio::time::sleep(PUBLISH_EVERY).await;
-        let connected: HashSet<AgentId> = commands.connected().into_iter().collect();
+        let since: HashMap<AgentId, i64> = commands.connected_since().into_iter().collect();
+        let connected: HashSet<AgentId> = since.keys().copied().collect();
         // A claim deleted behind this node's back (swept while it was cut off) is made again.
         published.retain(|id, _| holders.get(*id).is_some());
         let mut reachable = true;
         let new: Vec<AgentId> = connected.iter().filter(|id| !published.contains_key(id)).copied().collect();
         for id in new {
-            let since = now_ms();
-            match claim(&bucket, id, &node, since).await {
+            let holder = Holder {
+                node: node.clone(),
+                since: since.get(&id).copied().unwrap_or_else(now_ms),
+                version: store.agent(id).ok().flatten().and_then(|a| a.version),
+            };
+            let claimed = tokio::time::timeout(super::OP_TIMEOUT, claim(&bucket, id, &holder)).await;
+            match claimed.unwrap_or_else(|_| Err("NATS did not answer in time".into())) {
                 Ok(()) => {
-                    published.insert(id, since);
+                    published.insert(id, holder.since);
                 }
                 Err(e) => {
                     warn!(stage = "cluster", agent = %id, "connection claim not written: {e}; retrying");
@@ -138,7 +154,7 @@ pub async fn publish(
         }
         let gone: Vec<AgentId> = published.keys().filter(|id| !connected.contains(id)).copied().collect();
         for id in gone {
-            if release(&bucket, id, &node).await.is_ok() {
+            if tokio::time::timeout(super::OP_TIMEOUT, release(&bucket, id, &node)).await.is_ok_and(|r| r.is_ok()) {
                 published.remove(&id);
             }
         }
@@ -146,9 +162,10 @@ pub async fn publish(
     }
 }
 
-/// Claims `id` for `node`, unless a later connection elsewhere holds it.
-async fn claim(bucket: &kv::Store, id: AgentId, node: &str, since: i64) -> Result<(), String> {
-    let value = Bytes::from(serde_json::to_vec(&Holder { node: node.to_owned(), since }).map_err(|e| e.to_string())?);
+/// Claims `id` for `holder`, unless a later connection to another node holds it.
+async fn claim(bucket: &kv::Store, id: AgentId, holder: &Holder) -> Result<(), String> {
+    let (node, since) = (holder.node.as_str(), holder.since);
+    let value = Bytes::from(serde_json::to_vec(holder).map_err(|e| e.to_string())?);
     for _ in 0..16 {
         let current = bucket.entry(key(id)).await.map_err(|e| e.to_string())?;
         let written = match current {
@@ -200,7 +217,8 @@ pub async fn sweep(bucket: kv::Store, holders: Arc<Holders>, view: Arc<View>, no
         let before = now_ms() - super::members::NODE_TTL.as_millis() as i64;
         for (id, revision) in holders.orphans(&alive, before) {
             // A claim renewed meanwhile has another revision and stays.
-            let _ = bucket.delete_expect_revision(key(id), Some(revision)).await;
+            let deleted = bucket.delete_expect_revision(key(id), Some(revision));
+            let _ = tokio::time::timeout(super::OP_TIMEOUT, deleted).await;
         }
     }
 }

@@ -143,7 +143,8 @@ impl Heartbeat {
             self.me.agents = load.agents;
             self.me.eps = load.eps;
             self.me.seen = crate::server::now();
-            match self.beat(&mut leading, &mut warned).await {
+            let beat = tokio::time::timeout(super::OP_TIMEOUT, self.beat(&mut leading, &mut warned)).await;
+            match beat.unwrap_or_else(|_| Err("NATS did not answer in time".into())) {
                 Ok(()) => self.stats.heartbeats.inc(),
                 Err(e) => warn!(stage = "cluster", "heartbeat not written: {e}"),
             }

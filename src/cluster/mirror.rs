@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, Entry, Operation};
-use futures_util::StreamExt;
+use futures_util::StreamExt as _;
 use tracing::{error, info, warn};
 
+use super::bounded;
+use super::connect::next_or_reconnect;
 use super::record::Record;
 use super::registry::{Registry, agent_id_of};
 use super::stats::Stats;
@@ -30,12 +32,14 @@ pub async fn run(
     kv: kv::Store,
     store: Store,
     changed: Arc<dyn Fn() + Send + Sync>,
+    mut reconnects: tokio::sync::watch::Receiver<u64>,
     stats: Arc<Stats>,
 ) {
     let mut last: Option<u64> = None;
     // Ids the registry holds or held, until the first catch-up.
     let mut known = Some(HashSet::new());
     loop {
+        reconnects.borrow_and_update();
         let watch = match last {
             None => kv.watch_with_history("agent.>").await,
             Some(revision) => kv.watch_from_revision("agent.>", revision + 1).await,
@@ -53,11 +57,14 @@ pub async fn run(
         loop {
             // An empty registry sends nothing: a quiet first moment means caught up.
             let next = match &known {
-                Some(_) => tokio::time::timeout(QUIET, batches.next()).await.ok(),
-                None => Some(batches.next().await),
+                Some(_) => tokio::time::timeout(QUIET, next_or_reconnect(&mut batches, &mut reconnects)).await.ok(),
+                None => Some(next_or_reconnect(&mut batches, &mut reconnects).await),
             };
             let Some(batch) = next else {
-                if let Some(known) = known.take() {
+                // Quiet, and nothing in the bucket at all: an empty registry. Otherwise (a
+                // watch stalled mid-way) wait for the entry that says the watch caught up.
+                let empty = kv.status().await.is_ok_and(|status| status.values() == 0);
+                if empty && let Some(known) = known.take() {
                     caught_up(&registry, &store, &known, &stats).await;
                 }
                 continue;
@@ -106,11 +113,11 @@ async fn caught_up(registry: &Registry, store: &Store, known: &HashSet<AgentId>,
     let unknown: Vec<Agent> = agents.into_iter().filter(|a| !known.contains(&a.id)).collect();
     let Some(largest) = unknown.iter().map(|a| a.id).max() else { return };
     info!(stage = "cluster", count = unknown.len(), "Agents of this node not in the registry: adding them");
-    if let Err(e) = registry.reserve_id(largest).await {
+    if let Err(e) = bounded(registry.reserve_id(largest)).await {
         return error!(stage = "cluster", "cannot add this node's agents to the registry: {e}");
     }
     for agent in unknown {
-        match registry.enroll(&agent, &[]).await {
+        match bounded(registry.enroll(&agent, &[])).await {
             Ok(()) => stats.writes.inc(),
             Err(e) => error!(
                 stage = "cluster",

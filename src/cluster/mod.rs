@@ -82,12 +82,25 @@ pub struct Cluster {
     client: OnceLock<async_nats::Client>,
     registry: OnceLock<Registry>,
     files: OnceLock<kv::Store>,
+    /// Seals shared files.
+    files_sealer: Arc<Sealer>,
 }
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster").field("name", &self.name).field("node_name", &self.node_name).finish()
     }
+}
+
+/// Longest a registry operation may take: a NATS that stopped answering (restarting, cut off)
+/// must fail the operation, not hang whoever waits for it.
+pub const OP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `operation`, failed as unavailable when it takes longer than [`OP_TIMEOUT`].
+pub async fn bounded<T>(operation: impl Future<Output = Result<T, RegistryError>>) -> Result<T, RegistryError> {
+    tokio::time::timeout(OP_TIMEOUT, operation)
+        .await
+        .unwrap_or_else(|_| Err(RegistryError::Unavailable("NATS did not answer in time".into())))
 }
 
 /// This node's address as agents reach it (the first non-loopback address, else loopback).
@@ -113,7 +126,9 @@ impl Cluster {
             return Err(ClusterError::NoUrls);
         }
         let sealer = Arc::new(Sealer::new(key.expose(), &format!("agents of {}", config.name))?);
-        let options = connect::options(config, home, true)?;
+        // Watches start again at each reconnection (a restarted server lost them).
+        let (reconnected, reconnects) = tokio::sync::watch::channel(0u64);
+        let options = connect::options(config, home, true, Some(reconnected))?;
         let cluster = Arc::new(Self {
             name: config.name.clone(),
             node_name: config.node_name.clone(),
@@ -123,7 +138,9 @@ impl Cluster {
             client: OnceLock::new(),
             registry: OnceLock::new(),
             files: OnceLock::new(),
+            files_sealer: Arc::new(Sealer::new(key.expose(), &format!("files of {}", config.name))?),
         });
+        let commands_sealer = Arc::new(Sealer::new(key.expose(), &format!("commands of {}", config.name))?);
         let started = Arc::clone(&cluster);
         let urls = config.nats.urls.clone();
         let replicas = config.nats.replicas;
@@ -137,23 +154,48 @@ impl Cluster {
             let Wiring { store, changed, load, address, commands, reload } = wiring;
             let _ = started.files.set(buckets.files.clone());
             let home = home.clone();
-            tokio::spawn(files::follow(buckets.files, home, reload, Arc::clone(&started.stats)));
+            let sealer = Arc::clone(&started.files_sealer);
+            tokio::spawn(files::follow(
+                buckets.files,
+                home,
+                sealer,
+                reload,
+                reconnects.clone(),
+                Arc::clone(&started.stats),
+            ));
             let stats = Arc::clone(&started.stats);
-            tokio::spawn(mirror::run(registry, buckets.agents, store, changed, Arc::clone(&stats)));
+            tokio::spawn(mirror::run(
+                registry,
+                buckets.agents,
+                store.clone(),
+                changed,
+                reconnects.clone(),
+                Arc::clone(&stats),
+            ));
             let holders = Arc::clone(&started.holders);
-            tokio::spawn(Arc::clone(&holders).follow(buckets.connections.clone(), Arc::clone(&stats)));
+            tokio::spawn(Arc::clone(&holders).follow(
+                buckets.connections.clone(),
+                reconnects.clone(),
+                Arc::clone(&stats),
+            ));
             let node = started.node_name.clone();
             let view = Arc::clone(&started.view);
             tokio::spawn(holders::sweep(buckets.connections.clone(), Arc::clone(&holders), view, node.clone()));
             if let Some(commands) = commands {
                 let subject = relay::subject(&started.name, &node);
-                tokio::spawn(relay::serve(client.clone(), subject, Arc::clone(&commands)));
+                tokio::spawn(relay::serve(
+                    client.clone(),
+                    subject,
+                    Arc::clone(&commands),
+                    Arc::clone(&commands_sealer),
+                ));
                 let connections = buckets.connections.clone();
                 tokio::spawn(holders::publish(
                     connections,
                     node.clone(),
                     Arc::clone(&commands),
                     Arc::clone(&holders),
+                    store.clone(),
                     Arc::clone(&stats),
                 ));
                 commands.set_relay(Arc::new(relay::NatsRelay {
@@ -163,6 +205,7 @@ impl Cluster {
                     holders,
                     runtime: tokio::runtime::Handle::current(),
                     stats,
+                    sealer: commands_sealer,
                 }));
             }
             let me = NodeInfo {
@@ -234,7 +277,7 @@ impl Buckets {
                     connections: open_bucket(js, config("connections", Duration::ZERO)).await?,
                     files: open_bucket(
                         js,
-                        kv::Config { max_value_size: files::MAX_FILE as i32, ..config("files", Duration::ZERO) },
+                        kv::Config { max_value_size: files::MAX_FILE as i32 + 64, ..config("files", Duration::ZERO) },
                     )
                     .await?,
                     nodes: open_bucket(js, config("nodes", members::NODE_TTL)).await?,

@@ -20,6 +20,9 @@ use crate::store::{Agent, AgentId, AgentIp, AgentName};
 const IDS: &str = "ids";
 /// How many times a compare-and-set is retried against concurrent writers.
 const CAS_TRIES: usize = 64;
+/// A claim whose agent has no record is taken over after this long (an enrollment that failed
+/// half-way, a removal whose release was lost).
+const STALE_CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why the registry refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +39,9 @@ pub enum RegistryError {
     /// The id is in use cluster-wide.
     #[error("Duplicate agent id: {0}")]
     IdTaken(AgentId),
+    /// The agent is no longer registered.
+    #[error("agent {0} is no longer registered")]
+    Gone(AgentId),
     /// Every 8-digit id is taken.
     #[error("no agent id left (the largest id is {})", AgentId::MAX)]
     IdsExhausted,
@@ -145,31 +151,35 @@ impl Registry {
     }
 
     /// Registers `agent`, taking over the names and addresses of `replaced` (agents `<force>`
-    /// lets it replace, which leave the registry). On failure nothing it claimed stays claimed.
+    /// lets it replace, which leave the registry). On failure what it claimed is given back.
     pub async fn enroll(&self, agent: &Agent, replaced: &[Agent]) -> Result<(), RegistryError> {
         let from = |pick: &dyn Fn(&Agent) -> bool| replaced.iter().find(|r| pick(r)).map(|r| r.id);
         let name = name_key(&agent.name);
-        self.claim(&name, agent.id, from(&|r| r.name == agent.name))
+        let by_name = self
+            .claim(&name, agent.id, from(&|r| r.name == agent.name))
             .await?
-            .then_some(())
             .ok_or_else(|| RegistryError::NameTaken(agent.name.clone()))?;
-        let ip = (!agent.ip.is_any()).then(|| ip_key(&agent.ip));
-        if let Some(ip) = &ip {
-            let claimed = self.claim(ip, agent.id, from(&|r| r.ip == agent.ip)).await;
-            if !matches!(claimed, Ok(true)) {
-                self.release(&name, agent.id).await;
-                return Err(claimed.err().unwrap_or_else(|| RegistryError::IpTaken(agent.ip.clone())));
+        let mut claims = vec![(name, by_name)];
+        if !agent.ip.is_any() {
+            let ip = ip_key(&agent.ip);
+            match self.claim(&ip, agent.id, from(&|r| r.ip == agent.ip)).await {
+                Ok(Some(how)) => claims.push((ip, how)),
+                failed => {
+                    self.undo(&claims, agent.id).await;
+                    return Err(failed.err().unwrap_or_else(|| RegistryError::IpTaken(agent.ip.clone())));
+                }
             }
         }
         if let Err(e) = self.create_record(agent).await {
-            self.release(&name, agent.id).await;
-            if let Some(ip) = &ip {
-                self.release(ip, agent.id).await;
-            }
+            self.undo(&claims, agent.id).await;
             return Err(e);
         }
+        // The new agent is registered: a replaced one left behind (NATS failing now) is dropped
+        // by every mirror, its name being the new agent's.
         for old in replaced {
-            self.remove(old).await?;
+            if let Err(e) = self.remove(old).await {
+                tracing::warn!(stage = "cluster", agent = %old.id, "replaced agent still in the registry: {e}");
+            }
         }
         Ok(())
     }
@@ -184,11 +194,22 @@ impl Registry {
         Ok(())
     }
 
-    /// Stores `agent`'s changed identity (groups, say) for every node.
+    /// Stores `agent`'s changed identity (groups, say) for every node, unless it left the
+    /// registry or changed meanwhile (compare-and-set: a removal is never undone by an update).
     pub async fn update(&self, agent: &Agent) -> Result<(), RegistryError> {
         let key = agent_key(agent.id);
         let value = self.seal(&key, agent)?;
-        self.kv.put(&key, value).await.map(drop).map_err(unavailable)
+        let current = self.kv.entry(&key).await.map_err(unavailable)?;
+        let Some(current) = current.filter(|e| e.operation == Operation::Put) else {
+            return Err(RegistryError::Gone(agent.id));
+        };
+        match self.kv.update(&key, value, current.revision).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => {
+                Err(RegistryError::Unavailable(format!("agent {} changed meanwhile; try again", agent.id)))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn create_record(&self, agent: &Agent) -> Result<(), RegistryError> {
@@ -206,13 +227,18 @@ impl Registry {
         Ok(Bytes::from(self.sealer.seal(key, &plain)?))
     }
 
-    /// Claims `key` for `holder`: `Ok(true)` when it was free (or deleted), or held by
-    /// `replacing` and moved over atomically; `Ok(false)` when someone else holds it.
-    async fn claim(&self, key: &str, holder: AgentId, replacing: Option<AgentId>) -> Result<bool, RegistryError> {
+    /// Claims `key` for `holder`: how it was obtained (created, moved from `replacing` or from
+    /// an owner that is gone, or already `holder`'s), or `None` when another agent holds it.
+    async fn claim(
+        &self,
+        key: &str,
+        holder: AgentId,
+        replacing: Option<AgentId>,
+    ) -> Result<Option<Claimed>, RegistryError> {
         let value = || Bytes::from(holder.get().to_string());
         for _ in 0..CAS_TRIES {
             match self.kv.create(key, value()).await {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(Some(Claimed::Created)),
                 Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {}
                 Err(e) => return Err(unavailable(e)),
             }
@@ -222,28 +248,70 @@ impl Registry {
             }
             let owner = parse_u32(&current.value);
             if owner == holder.get() {
-                return Ok(true);
+                return Ok(Some(Claimed::Held));
             }
-            if replacing.is_none_or(|r| r.get() != owner) {
-                return Ok(false);
+            let replaced = replacing.is_some_and(|r| r.get() == owner);
+            if !replaced && !self.stale(owner, &current).await? {
+                return Ok(None);
             }
             match self.kv.update(key, value(), current.revision).await {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(AgentId::new(owner).map(Claimed::Moved)),
                 Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => {}
                 Err(e) => return Err(unavailable(e)),
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
-    /// Deletes the claim `key` if `holder` still holds it. Best effort: a claim left behind by
-    /// a failure names an agent that no longer exists, and is taken over as a deleted one is.
+    /// Whether a claim held by `owner` was left behind: old enough that no enrollment is still
+    /// completing it, and no record of `owner` exists.
+    async fn stale(&self, owner: u32, claim: &kv::Entry) -> Result<bool, RegistryError> {
+        let age = crate::server::now().saturating_sub(claim.created.unix_timestamp());
+        if age < STALE_CLAIM.as_secs() as i64 {
+            return Ok(false);
+        }
+        let Some(owner) = AgentId::new(owner) else { return Ok(true) };
+        let record = self.kv.entry(agent_key(owner)).await.map_err(unavailable)?;
+        Ok(record.is_none_or(|r| r.operation != Operation::Put))
+    }
+
+    /// Gives back the claims a failed enrollment of `holder` obtained: created ones deleted,
+    /// moved ones returned to the agent they were taken from. Best effort (see [`Self::stale`]).
+    async fn undo(&self, claims: &[(String, Claimed)], holder: AgentId) {
+        for (key, how) in claims {
+            match how {
+                Claimed::Created => self.release(key, holder).await,
+                Claimed::Moved(from) => {
+                    let Ok(Some(current)) = self.kv.entry(key.clone()).await else { continue };
+                    if current.operation == Operation::Put && parse_u32(&current.value) == holder.get() {
+                        let back = Bytes::from(from.get().to_string());
+                        let _ = self.kv.update(key, back, current.revision).await;
+                    }
+                }
+                Claimed::Held => {}
+            }
+        }
+    }
+
+    /// Deletes the claim `key` if `holder` still holds it. Best effort: a claim left behind
+    /// is taken over once [`Self::stale`] says so.
     async fn release(&self, key: &str, holder: AgentId) {
         let Ok(Some(current)) = self.kv.entry(key).await else { return };
         if current.operation == Operation::Put && parse_u32(&current.value) == holder.get() {
             let _ = self.kv.delete_expect_revision(key, Some(current.revision)).await;
         }
     }
+}
+
+/// How a claim was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claimed {
+    /// It was free.
+    Created,
+    /// Taken from this agent (replaced, or gone).
+    Moved(AgentId),
+    /// `holder` had it already (a retry).
+    Held,
 }
 
 fn parse_u32(value: &[u8]) -> u32 {

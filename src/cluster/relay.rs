@@ -1,6 +1,7 @@
 //! Commands for agents connected to another node (active responses, restarts, `#!-req`
 //! requests, `force_reconnect`): sent as a NATS request to the subject of the node holding the
-//! agent ([`super::holders`]), which delivers it through its own connection and answers.
+//! agent ([`super::holders`]), which delivers it through its own connection and answers. Both
+//! ways are sealed with the cluster key.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::holders::Holders;
+use super::seal::Sealer;
 use super::stats::Stats;
 use crate::remote::commands::{Commands, Kind, Relay, SendError};
 use crate::store::AgentId;
@@ -21,6 +23,10 @@ use crate::store::AgentId;
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest command accepted from another node.
 const MAX_COMMAND: usize = 64 * 1024;
+/// Commands from other nodes handled at once.
+const MAX_IN_FLIGHT: usize = 64;
+/// Longest another node may have a request wait for its agent.
+const MAX_REQUEST_WAIT: Duration = Duration::from_secs(300);
 
 /// The subject on which `node` of `cluster` takes commands.
 pub fn subject(cluster: &str, node: &str) -> String {
@@ -51,8 +57,10 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-/// Takes commands for this node's agents for good.
-pub async fn serve(client: async_nats::Client, subject: String, commands: Arc<Commands>) {
+/// Takes commands for this node's agents for good. Commands are sealed with the cluster key:
+/// another NATS user cannot order an active response.
+pub async fn serve(client: async_nats::Client, subject: String, commands: Arc<Commands>, sealer: Arc<Sealer>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let mut inbox = match client.subscribe(subject.clone()).await {
             Ok(inbox) => inbox,
@@ -64,23 +72,40 @@ pub async fn serve(client: async_nats::Client, subject: String, commands: Arc<Co
         };
         while let Some(message) = inbox.next().await {
             let Some(reply) = message.reply else { continue };
-            let commands = Arc::clone(&commands);
-            let client = client.clone();
+            let (commands, client, sealer) = (Arc::clone(&commands), client.clone(), Arc::clone(&sealer));
+            let subject = subject.clone();
+            let slot = Arc::clone(&slots).try_acquire_owned();
             tokio::spawn(async move {
-                let payload = message.payload;
-                let answer = tokio::task::spawn_blocking(move || execute(&commands, &payload))
-                    .await
-                    .unwrap_or_else(|e| Answer { error: Some(e.to_string()), answer: None });
+                let answer = match (slot, sealer.open(&subject, &message.payload)) {
+                    (Err(_), _) => Answer::failed("too many commands at once".into()),
+                    (_, Err(e)) => Answer::failed(format!("command refused: {e}")),
+                    (Ok(_slot), Ok(plain)) => tokio::task::spawn_blocking(move || execute(&commands, &plain))
+                        .await
+                        .unwrap_or_else(|e| Answer::failed(e.to_string())),
+                };
                 let bytes = serde_json::to_vec(&answer).unwrap_or_default();
-                let _ = client.publish(reply, Bytes::from(bytes)).await;
+                if let Ok(sealed) = sealer.seal(&answer_context(&subject), &bytes) {
+                    let _ = client.publish(reply, Bytes::from(sealed)).await;
+                }
             });
         }
     }
 }
 
+impl Answer {
+    fn failed(error: String) -> Self {
+        Self { error: Some(error), answer: None }
+    }
+}
+
+/// What an answer is sealed for: the command's subject, marked as an answer.
+fn answer_context(subject: &str) -> String {
+    format!("{subject}:answer")
+}
+
 /// Delivers one command here; blocking (a request waits for the agent).
 fn execute(commands: &Commands, raw: &[u8]) -> Answer {
-    let failed = |e: String| Answer { error: Some(e), answer: None };
+    let failed = Answer::failed;
     if raw.len() > MAX_COMMAND {
         return failed(format!("command of {} bytes refused (limit {MAX_COMMAND})", raw.len()));
     }
@@ -99,7 +124,8 @@ fn execute(commands: &Commands, raw: &[u8]) -> Answer {
             Err(e) => failed(e.to_string()),
         },
         None => {
-            let answer = commands.request(agent, &payload, Duration::from_millis(command.timeout_ms));
+            let timeout = Duration::from_millis(command.timeout_ms).min(MAX_REQUEST_WAIT);
+            let answer = commands.request(agent, &payload, timeout);
             Answer { error: None, answer: Some(b64().encode(answer)) }
         }
     }
@@ -120,6 +146,8 @@ pub struct NatsRelay {
     pub runtime: tokio::runtime::Handle,
     /// Counters.
     pub stats: Arc<Stats>,
+    /// Seals commands and opens answers with the cluster key.
+    pub sealer: Arc<Sealer>,
 }
 
 impl NatsRelay {
@@ -130,18 +158,21 @@ impl NatsRelay {
             self.stats.relay_failures.inc();
             SendError::Relay(agent, holder.node.clone(), e)
         };
-        let body = Bytes::from(serde_json::to_vec(command).map_err(|e| fail(e.to_string()))?);
+        let subject = subject(&self.cluster, &holder.node);
+        let plain = serde_json::to_vec(command).map_err(|e| fail(e.to_string()))?;
+        let body = Bytes::from(self.sealer.seal(&subject, &plain).map_err(|e| fail(e.to_string()))?);
         let request = async_nats::Request::new().payload(body).timeout(Some(timeout));
         let (tell, told) = std::sync::mpsc::sync_channel(1);
         let client = self.client.clone();
-        let subject = subject(&self.cluster, &holder.node);
+        let context = answer_context(&subject);
         let started = Instant::now();
         self.runtime.spawn(async move {
             let _ = tell.send(client.send_request(subject, request).await.map_err(|e| e.to_string()));
         });
         let message =
             told.recv_timeout(timeout + Duration::from_secs(1)).map_err(|_| fail("no answer".into()))?.map_err(fail)?;
-        let answer: Answer = serde_json::from_slice(&message.payload).map_err(|e| fail(format!("bad answer: {e}")))?;
+        let plain = self.sealer.open(&context, &message.payload).map_err(|e| fail(format!("bad answer: {e}")))?;
+        let answer: Answer = serde_json::from_slice(&plain).map_err(|e| fail(format!("bad answer: {e}")))?;
         if let Some(e) = answer.error {
             return Err(fail(e));
         }
@@ -155,6 +186,10 @@ impl Relay for NatsRelay {
     fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError> {
         let command = Command { agent: agent.get(), payload: b64().encode(payload), kind: Some(kind), timeout_ms: 0 };
         self.call(agent, &command, SEND_TIMEOUT).map(drop)
+    }
+
+    fn version(&self, agent: AgentId) -> Option<String> {
+        self.holders.get(agent)?.version
     }
 
     fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Result<Vec<u8>, SendError> {

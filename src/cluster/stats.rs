@@ -66,6 +66,18 @@ impl Stats {
             self.watch_delay_ms.load(Ordering::Relaxed),
         );
         page.gauge(
+            "vigil_cluster_command_rtt_milliseconds",
+            "Round trip of the last command passed to another node.",
+            &[],
+            self.relay_rtt_ms.load(Ordering::Relaxed),
+        );
+        page.gauge(
+            "vigil_cluster_agents_held",
+            "Agents whose connection this node has claimed.",
+            &[],
+            self.holders.load(Ordering::Relaxed),
+        );
+        page.gauge(
             "vigil_cluster_synced",
             "1 once this node's mirror has caught up with the registry.",
             &[],

@@ -84,18 +84,19 @@ fn run(
             }
         }
         let now = crate::server::now();
-        let decided = match cluster {
-            Some((cluster, runtime)) => runtime.block_on(decide_clustered(store, policy, cluster, &batch, now)),
-            None => decide(store, policy, &batch, now),
-        };
-        let decisions: Vec<Admission> = match decided {
-            Ok(decisions) => decisions.into_iter().map(Ok).collect(),
+        let decisions: Vec<Admission> = match (cluster, decide_now(store, policy, cluster, &batch, now)) {
+            (_, Ok(decisions)) => decisions.into_iter().map(Ok).collect(),
+            // In a cluster a local retry would hand out ids the registry never reserved.
+            (Some(_), Err(e)) => {
+                error!("Enrollment batch of {} failed: {e}", batch.len());
+                batch.iter().map(|job| Ok(Err(EnrollError::Internal(job.request.name.to_string())))).collect()
+            }
             // One request the store refuses must not fail the others: retry them one by one.
-            Err(e) if batch.len() > 1 => {
+            (None, Err(e)) if batch.len() > 1 => {
                 error!("Enrollment batch of {} failed ({e}); retrying one by one", batch.len());
                 batch.iter().map(|job| decide_one(store, policy, job, now)).collect()
             }
-            Err(e) => vec![Err(e)],
+            (None, Err(e)) => vec![Err(e)],
         };
         let mut added = false;
         for (job, decision) in batch.drain(..).zip(decisions) {
@@ -110,6 +111,20 @@ fn run(
         if added {
             committed();
         }
+    }
+}
+
+/// Decides the batch, through the cluster's registry when there is one.
+fn decide_now(
+    store: &Store,
+    policy: &Policy,
+    cluster: Option<&(Arc<Cluster>, tokio::runtime::Handle)>,
+    batch: &[Job],
+    now: i64,
+) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
+    match cluster {
+        Some((cluster, runtime)) => runtime.block_on(decide_clustered(store, policy, cluster, batch, now)),
+        None => decide(store, policy, batch, now),
     }
 }
 
@@ -140,7 +155,7 @@ async fn decide_clustered(
         RegistryError::NameTaken(name) => EnrollError::DuplicateName(name.to_string()),
         RegistryError::IpTaken(ip) => EnrollError::DuplicateIp(ip.to_string()),
         RegistryError::Unavailable(_) => EnrollError::ClusterUnavailable,
-        RegistryError::IdTaken(_) | RegistryError::IdsExhausted | RegistryError::Seal(_) => {
+        RegistryError::IdTaken(_) | RegistryError::Gone(_) | RegistryError::IdsExhausted | RegistryError::Seal(_) => {
             EnrollError::Internal(agent.name.to_string())
         }
     };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tracing::{debug, warn};
 
 use super::core::SendCounter;
-use super::live::{LiveAgents, Undelivered};
+use super::live::{LiveAgents, Seat, Undelivered};
 use super::stats::Stats;
 use crate::store::AgentId;
 
@@ -59,6 +59,8 @@ pub trait Relay: Send + Sync + std::fmt::Debug {
     fn send(&self, agent: AgentId, payload: &[u8], kind: Kind) -> Result<(), SendError>;
     /// [`Commands::request`] on the node holding `agent`'s connection.
     fn request(&self, agent: AgentId, command: &[u8], timeout: Duration) -> Result<Vec<u8>, SendError>;
+    /// The agent's version, as the node holding it announced it.
+    fn version(&self, agent: AgentId) -> Option<String>;
 }
 
 /// Requests waiting for their answer, by counter.
@@ -97,8 +99,19 @@ impl Commands {
     /// Agents connected and heard from within the disconnection time: those an active
     /// response for every agent reaches.
     pub fn connected(&self) -> Vec<AgentId> {
+        self.connected_since().into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// [`Commands::connected`], with when each connection was made (Unix milliseconds).
+    pub fn connected_since(&self) -> Vec<(AgentId, i64)> {
         let seats = self.live.seats();
-        seats.into_iter().filter(|(_, seat)| seat.silent(&self.live) <= self.disconnection).map(|(id, _)| id).collect()
+        let heard = |seat: &Seat| seat.silent(&self.live) <= self.disconnection;
+        seats.into_iter().filter(|(_, seat)| heard(seat)).map(|(id, seat)| (id, seat.since())).collect()
+    }
+
+    /// The version of an agent connected to another node, as that node announced it.
+    pub fn version_elsewhere(&self, agent: AgentId) -> Option<String> {
+        self.relay.get()?.version(agent)
     }
 
     /// Routes messages for agents connected elsewhere through `relay` (the cluster).

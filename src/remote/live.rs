@@ -110,12 +110,19 @@ pub struct Seat {
     socket: Option<RawFd>,
     /// How to reach the agent through this connection.
     pub mailbox: Mailbox,
+    /// When the connection took the seat, Unix milliseconds.
+    since: i64,
 }
 
 impl Seat {
     /// The connection holding the seat.
     pub fn conn(&self) -> u64 {
         self.conn
+    }
+
+    /// When the connection took the seat, Unix milliseconds.
+    pub fn since(&self) -> i64 {
+        self.since
     }
 
     /// Time since the holder last sent something.
@@ -183,7 +190,9 @@ impl LiveAgents {
                 let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
             }
         }
-        let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket, mailbox });
+        let since =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket, mailbox, since });
         seats.insert(agent, Arc::clone(&seat));
         Ok(seat)
     }

@@ -161,7 +161,13 @@ impl Store {
     /// agents it removed is deleted after the commit (an agent id is never handed out again, so
     /// a crash in between leaves only rows nobody reads, dropped at the next removal or start).
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new(), keys_changed: false };
+        let mut writer = Writer {
+            store: self,
+            txn: self.env.write_txn()?,
+            removed: Vec::new(),
+            keys_changed: false,
+            id_block: None,
+        };
         let value = f(&mut writer)?;
         let Writer { txn, removed, keys_changed, .. } = writer;
         txn.commit()?;
@@ -177,7 +183,13 @@ impl Store {
     /// Runs `f` in a write transaction that is always rolled back: what `f` would do, decided
     /// against the store as it is, without doing it (the cluster claims the outcome first).
     pub fn rehearse<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer { store: self, txn: self.env.write_txn()?, removed: Vec::new(), keys_changed: false };
+        let mut writer = Writer {
+            store: self,
+            txn: self.env.write_txn()?,
+            removed: Vec::new(),
+            keys_changed: false,
+            id_block: None,
+        };
         // Dropping the writer aborts its transaction.
         f(&mut writer)
     }
@@ -417,6 +429,8 @@ pub struct Writer<'a> {
     removed: Vec<AgentId>,
     /// An agent was added, removed, renamed or re-keyed.
     keys_changed: bool,
+    /// Ids [`Writer::add_agent`] must take, in order (a block the cluster reserved).
+    id_block: Option<std::ops::Range<u32>>,
 }
 
 impl Writer<'_> {
@@ -430,8 +444,11 @@ impl Writer<'_> {
     /// `purge` is not handed out again (Wazuh's in-memory `id_counter` does the same while
     /// authd runs).
     pub fn add_agent(&mut self, new: NewAgent) -> Result<Agent> {
-        let last = self.reader(|r| r.last_id_handed_out())?;
-        let id = AgentId::new(last + 1).ok_or(StoreError::IdsExhausted)?;
+        let next = match &mut self.id_block {
+            Some(block) => block.next(),
+            None => Some(self.reader(|r| r.last_id_handed_out())? + 1),
+        };
+        let id = next.and_then(AgentId::new).ok_or(StoreError::IdsExhausted)?;
         let key = AgentKey::generate().map_err(StoreError::Random)?;
         if !new.ip.is_any() && !self.agents_by_ip(new.ip.as_str())?.is_empty() {
             return Err(StoreError::DuplicateIp(new.ip));
@@ -439,13 +456,19 @@ impl Writer<'_> {
         let mut agent = Agent::new(id, new.name, new.ip, key, new.registered_at);
         agent.groups = new.groups;
         self.insert(&agent)?;
-        self.store.meta.put(&mut self.txn, ID_COUNTER, &id.get().to_be_bytes())?;
+        self.raise_id_counter(id.get())?;
         Ok(agent)
     }
 
     /// The agent with this name, within this transaction.
     pub fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
         self.reader(|r| r.agent_by_name(name))
+    }
+
+    /// Makes [`Writer::add_agent`] hand out the ids of `block` only, in order (ids the cluster
+    /// reserved for this node; others may be another node's).
+    pub fn use_id_block(&mut self, block: std::ops::Range<u32>) {
+        self.id_block = Some(block);
     }
 
     /// Makes the next [`Writer::add_agent`] hand out ids above `last` (a block the cluster

@@ -13,6 +13,7 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::{Action, Kind, Target};
 use crate::api::reload::unshared;
+use crate::cluster::admit::AdmitError;
 use crate::store::{Agent, AgentId, GroupName};
 
 /// Most groups one agent can be in (Wazuh's `MAX_GROUPS_PER_MULTIGROUP`).
@@ -50,16 +51,16 @@ fn agents(api: &Api, me: &Principal, named: Option<&[String]>, out: &mut Affecte
     super::chosen(api, me, Action::AgentModifyGroup, named, |_| true, out)
 }
 
-/// Changes an agent's groups here and, in a cluster, for every node (refused up front when NATS
-/// cannot be reached).
+/// Changes an agent's groups: in a cluster for every node first (refused when NATS cannot be
+/// reached), then here.
 async fn regroup(api: &Api, id: AgentId, change: impl FnOnce(&mut Agent)) -> ApiResult<()> {
-    let cluster = api.services.cluster.as_deref();
-    if let Some(cluster) = cluster {
-        cluster.can_share().map_err(unshared)?;
-    }
-    let agent = api.store.write(|w| w.update(id, change))?;
-    if let Some(cluster) = cluster {
-        cluster.share_agent(&agent).await.map_err(unshared)?;
+    match &api.services.cluster {
+        None => drop(api.store.write(|w| w.update(id, change))?),
+        Some(cluster) => match cluster.change_agent(&api.store, id, change).await {
+            Ok(_) => {}
+            Err(AdmitError::Store(e)) => return Err(e.into()),
+            Err(AdmitError::Registry(e)) => return Err(unshared(e)),
+        },
     }
     Ok(())
 }
