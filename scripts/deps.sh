@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # nginx: the TLS + basic-auth proxy in front of the test OpenSearch node.
-packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3 python3-pip nginx nftables)
+packages=(build-essential pkg-config libsqlite3-dev libpcre2-dev libvectorscan-dev ca-certificates curl procps util-linux openssl python3 python3-pip nginx nftables iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

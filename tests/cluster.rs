@@ -1,8 +1,8 @@
 //! Several `vigil serve` nodes sharing one agent registry through a real NATS JetStream server:
 //! an agent enrolled on one node is served by another at once, names stay unique across nodes,
 //! membership shows in `/cluster/nodes` and `vigil cluster status`, NATS's disk holds no agent
-//! key in clear, and with NATS down enrollments are refused clearly while connected agents keep
-//! flowing.
+//! key in clear, with NATS down (or a node cut off from it in a network namespace) enrollments
+//! are refused clearly while connected agents keep flowing, and everything catches up after.
 
 mod common;
 
@@ -21,6 +21,8 @@ const CLUSTER_KEY: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
 /// A node of cluster `vigil` named `name`, reaching NATS at `url` (trusting `ca` when given).
 struct Node {
     server: Running,
+    /// Where the test reaches it.
+    host: String,
     auth_port: u16,
     api_port: u16,
     token: std::cell::OnceCell<String>,
@@ -62,13 +64,13 @@ fn node_with(name: &str, nats: &str, ready: &str, before: impl FnOnce(&Path)) ->
         )
     });
     wait_for("the API", Duration::from_secs(10), || log(server.home()).contains("API listening"));
-    Node { server, auth_port, api_port, token: std::cell::OnceCell::new() }
+    Node { server, host: "127.0.0.1".into(), auth_port, api_port, token: std::cell::OnceCell::new() }
 }
 
 /// `vigil enroll` against `node`: the client.keys line, or the error it printed.
 fn enroll(node: &Node, name: &str) -> Result<Agent, String> {
     let out = common::vigil()
-        .args(["enroll", "-m", "127.0.0.1", "-p", &node.auth_port.to_string(), "-A", name])
+        .args(["enroll", "-m", &node.host, "-p", &node.auth_port.to_string(), "-A", name])
         .output()
         .expect("vigil enroll");
     if !out.status.success() {
@@ -82,7 +84,7 @@ fn enroll(node: &Node, name: &str) -> Result<Agent, String> {
 
 /// Whether `node` answers `agent`'s startup message.
 fn accepted(node: &Node, agent: &Agent) -> bool {
-    let mut connection = Connection::open(node.server.port, agent);
+    let mut connection = Connection::open_at(&node.host, node.server.port, agent);
     connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
     connection.receive().as_deref() == Some(&b"#!-agent ack "[..])
 }
@@ -97,7 +99,7 @@ fn api(node: &Node, method: &str, uri: &str, body: Option<&str>) -> serde_json::
 fn api_text(node: &Node, method: &str, uri: &str, body: Option<(&str, &str)>) -> String {
     let password = std::fs::read_to_string(node.server.home().join(vigil::api::PASSWORDS_FILE)).expect("passwords");
     let password = password.lines().find_map(|l| l.strip_prefix("wazuh:")).expect("wazuh user").to_owned();
-    let base = format!("https://127.0.0.1:{}", node.api_port);
+    let base = format!("https://{}:{}", node.host, node.api_port);
     let curl = |args: &[&str]| {
         let out = Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().expect("curl");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -355,7 +357,7 @@ fn wrong_nats_credentials_are_reported_and_nothing_is_enrolled() {
 
 /// Connects `agent` to `node` and has it announce itself: held by that node from then on.
 fn connect<'a>(node: &Node, agent: &'a Agent) -> Connection<'a> {
-    let mut connection = Connection::open(node.server.port, agent);
+    let mut connection = Connection::open_at(&node.host, node.server.port, agent);
     connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
     assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
     connection.send(KEEPALIVE.as_bytes());
@@ -454,4 +456,124 @@ fn a_single_node_joining_a_cluster_brings_its_agents_and_the_registry_wins_confl
     let text = log(a.server.home());
     assert!(text.contains("the registry holds another agent under its id"), "{text}");
     assert!(text.contains("the registry gives its name to another agent"), "{text}");
+}
+
+/// A network namespace joined to this one by a veth pair: `10.231.<n>.1` here, `.2` inside.
+struct Netns {
+    name: String,
+    host_link: String,
+    subnet: u16,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip");
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Netns {
+    fn new() -> Self {
+        let id = std::process::id();
+        let (name, host_link, subnet) = (format!("vigil{id}"), format!("vh{id}"), (id % 200) as u16 + 20);
+        ip(&["netns", "add", &name]);
+        let ns = Self { name, host_link, subnet };
+        let inner = format!("vn{id}");
+        ip(&["link", "add", &ns.host_link, "type", "veth", "peer", "name", &inner]);
+        ip(&["link", "set", &inner, "netns", &ns.name]);
+        ip(&["addr", "add", &format!("{}/24", ns.here()), "dev", &ns.host_link]);
+        ip(&["link", "set", &ns.host_link, "up"]);
+        ns.exec(&["ip", "addr", "add", &format!("{}/24", ns.there()), "dev", &inner]);
+        ns.exec(&["ip", "link", "set", &inner, "up"]);
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn here(&self) -> String {
+        format!("10.231.{}.1", self.subnet)
+    }
+
+    fn there(&self) -> String {
+        format!("10.231.{}.2", self.subnet)
+    }
+
+    fn exec(&self, command: &[&str]) {
+        ip(&[&["netns", "exec", &self.name], command].concat());
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.host_link]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// A node serving inside `ns`, reaching NATS at `url`.
+fn node_in(ns: &Netns, name: &str, url: &str) -> Node {
+    let scratch = common::scratch();
+    common::ok(&scratch.home, &["agents", "list"]);
+    let (port, auth_port, api_port) = (free_port(), free_port(), free_port());
+    let path = scratch.home.join("etc/ossec.conf");
+    let config = std::fs::read_to_string(&path).expect("ossec.conf");
+    let remote = format!("<remote><connection>secure</connection><port>{port}</port><protocol>tcp</protocol></remote>");
+    let config = replace_block(&config, "remote", &remote);
+    let start = config.rfind("<cluster>").expect("a cluster block");
+    let cluster = format!(
+        "<cluster><name>vigil</name><node_name>{name}</node_name><key>{CLUSTER_KEY}</key>\
+         <nats><url>{url}</url></nats><disabled>no</disabled></cluster>"
+    );
+    let config = format!("{}{}", &config[..start], replace_block(&config[start..], "cluster", &cluster))
+        .replace("<port>1515</port>", &format!("<port>{auth_port}</port>"))
+        .replace("<port>55000</port>", &format!("<port>{api_port}</port>"))
+        .replace(
+            "<max_request_per_minute>300</max_request_per_minute>",
+            "<max_request_per_minute>0</max_request_per_minute>",
+        );
+    std::fs::write(&path, config).expect("write ossec.conf");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_vigil"), "serve", "--home"])
+        .arg(&scratch.home)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vigil serve in the namespace");
+    let server = Running { child, port, scratch };
+    wait_for("the node in the namespace", Duration::from_secs(30), || {
+        let text = log(server.home());
+        text.contains("Cluster buckets ready") && text.contains("API listening")
+    });
+    Node { server, host: ns.there(), auth_port, api_port, token: std::cell::OnceCell::new() }
+}
+
+/// Root, like tests/firewall_drop.rs: namespaces and nftables.
+#[test]
+fn a_node_cut_off_from_nats_keeps_serving_refuses_enrollment_and_rejoins() {
+    let ns = Netns::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start_with_args(dir.path(), &["-a", "0.0.0.0"]);
+    let a = node("node-a", &nats.url(), None);
+    let c = node_in(&ns, "node-c", &format!("nats://{}:{}", ns.here(), nats.port));
+    let agent = enroll(&a, "web01").expect("enrolled on A");
+    wait_for("C to learn the agent", Duration::from_secs(5), || accepted(&c, &agent));
+    let mut connection = connect(&c, &agent);
+
+    // C's packets to NATS vanish (the agents still reach it).
+    let rule = format!("add rule inet vigilpart out ip daddr {} tcp dport {} drop", ns.here(), nats.port);
+    ns.exec(&["nft", "add table inet vigilpart"]);
+    ns.exec(&["nft", "add chain inet vigilpart out { type filter hook output priority 0 ; }"]);
+    ns.exec(&["nft", &rule]);
+    wait_for("C to notice", Duration::from_secs(60), || log(c.server.home()).contains("Disconnected from NATS"));
+    keepalive(&mut connection);
+    let Err(refused) = enroll(&c, "db01") else { panic!("C enrolled while cut off") };
+    assert!(refused.contains("Cluster registry unreachable"), "{refused}");
+    let other = enroll(&a, "db01").expect("A still enrolls");
+    wait_for("C to leave A's list", Duration::from_secs(30), || {
+        api_get(&a, "/cluster/nodes")["data"]["total_affected_items"] == 1
+    });
+
+    // Healed: C catches up and is back in the list.
+    ns.exec(&["nft", "delete table inet vigilpart"]);
+    wait_for("C to learn A's new agent", Duration::from_secs(30), || accepted(&c, &other));
+    wait_for("C back in A's list", Duration::from_secs(15), || {
+        api_get(&a, "/cluster/nodes")["data"]["total_affected_items"] == 2
+    });
+    keepalive(&mut connection);
 }

@@ -43,7 +43,12 @@ pub struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     pub fn open(port: u16, agent: &'a Agent) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Self::open_at("127.0.0.1", port, agent)
+    }
+
+    /// A connection to the manager at `host:port`.
+    pub fn open_at(host: &str, port: u16, agent: &'a Agent) -> Self {
+        let stream = TcpStream::connect((host, port)).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         Self { stream, agent, counters: Counters::default(), framer: Framer::default() }
     }
