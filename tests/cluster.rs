@@ -67,6 +67,14 @@ fn node_with(name: &str, nats: &str, ready: &str, before: impl FnOnce(&Path)) ->
     Node { server, host: "127.0.0.1".into(), auth_port, api_port, token: std::cell::OnceCell::new() }
 }
 
+/// A NATS server (storing in the directory that comes last) and two nodes on it.
+fn two_nodes(a: &str, b: &str) -> (Node, Node, Nats, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = Nats::start(dir.path(), None);
+    let (a, b) = (node(a, &nats.url(), None), node(b, &nats.url(), None));
+    (a, b, nats, dir)
+}
+
 /// `vigil enroll` against `node`: the client.keys line, or the error it printed.
 fn enroll(node: &Node, name: &str) -> Result<Agent, String> {
     let out = common::vigil()
@@ -183,10 +191,7 @@ fn nodes_share_one_registry_over_tls() {
 
 #[test]
 fn without_nats_enrollment_is_refused_agents_keep_flowing_and_all_catches_up() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut nats = Nats::start(dir.path(), None);
-    let a = node("node-a", &nats.url(), None);
-    let b = node("node-b", &nats.url(), None);
+    let (a, b, mut nats, _dir) = two_nodes("node-a", "node-b");
     let agent = enroll(&a, "web01").expect("enrolled");
     let late = enroll(&a, "web02").expect("enrolled");
     let mut connection = connect(&a, &agent);
@@ -226,17 +231,10 @@ fn without_nats_enrollment_is_refused_agents_keep_flowing_and_all_catches_up() {
 
 #[test]
 fn an_active_response_reaches_an_agent_connected_to_another_node() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = Nats::start(dir.path(), None);
-    let a = node("node-a", &nats.url(), None);
-    let b = node("node-b", &nats.url(), None);
+    let (a, b, _nats, _dir) = two_nodes("node-a", "node-b");
     let agent = enroll(&a, "web01").expect("enrolled on A");
     wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &agent));
-    let mut connection = Connection::open(b.server.port, &agent);
-    connection.send(br#"#!-agent startup {"version":"v4.14.7"}"#);
-    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
-    connection.send(KEEPALIVE.as_bytes());
-    assert_eq!(connection.receive().as_deref(), Some(&b"#!-agent ack "[..]));
+    let mut connection = connect(&b, &agent);
 
     // Asked on A, delivered by B (once B has published that it holds the agent).
     let uri = format!("/active-response?agents_list={}", agent.id);
@@ -266,10 +264,7 @@ fn an_active_response_reaches_an_agent_connected_to_another_node() {
 
 #[test]
 fn a_rule_changed_through_one_node_is_in_force_on_the_others_within_seconds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = Nats::start(dir.path(), None);
-    let a = node("node-a", &nats.url(), None);
-    let c = node("node-c", &nats.url(), None);
+    let (a, c, _nats, _dir) = two_nodes("node-a", "node-c");
     let rules = r#"<group name="local,"><rule id="100250" level="10"><match>vigil-cluster-canary</match><description>Cluster canary</description></rule></group>"#;
     let changed = Instant::now();
     let uri = "/rules/files/local_rules.xml?overwrite=true";
@@ -382,10 +377,7 @@ fn shown(node: &Node, agent: &Agent) -> (String, String) {
 
 #[test]
 fn a_killed_node_leaves_the_list_and_its_agents_are_served_by_another() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = Nats::start(dir.path(), None);
-    let a = node("node-a", &nats.url(), None);
-    let mut b = node("node-b", &nats.url(), None);
+    let (a, mut b, _nats, _dir) = two_nodes("node-a", "node-b");
     let agent = enroll(&a, "web01").expect("enrolled on A");
     wait_for("B to learn the agent", Duration::from_secs(2), || accepted(&b, &agent));
     let on_b = connect(&b, &agent);

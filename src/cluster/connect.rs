@@ -123,3 +123,31 @@ pub async fn next_or_reconnect<S: futures_util::Stream + Unpin>(
         },
     }
 }
+
+/// A watch of the keys under `filter` (`agent.>`…) of `bucket`: from their current values, or
+/// from after revision `after`. Retried every second (counted, logged as `what`) until NATS
+/// answers; marks the reconnections so far as seen.
+pub async fn watch(
+    bucket: &async_nats::jetstream::kv::Store,
+    filter: &str,
+    after: Option<u64>,
+    what: &str,
+    reconnects: &mut tokio::sync::watch::Receiver<u64>,
+    stats: &super::stats::Stats,
+) -> async_nats::jetstream::kv::Watch {
+    loop {
+        reconnects.borrow_and_update();
+        let watch = match after {
+            None => bucket.watch_with_history(filter).await,
+            Some(revision) => bucket.watch_from_revision(filter, revision + 1).await,
+        };
+        match watch {
+            Ok(watch) => return watch,
+            Err(e) => {
+                stats.watch_errors.inc();
+                warn!(stage = "cluster", "cannot watch {what}: {e}; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use tracing::{error, info, warn};
 
-use super::connect::next_or_reconnect;
+use super::connect::{next_or_reconnect, watch};
 use super::registry::RegistryError;
 use super::seal::Sealer;
 use super::stats::Stats;
@@ -94,20 +94,7 @@ pub async fn follow(
 ) {
     let mut last: Option<u64> = None;
     loop {
-        reconnects.borrow_and_update();
-        let watch = match last {
-            None => bucket.watch_with_history("file.>").await,
-            Some(revision) => bucket.watch_from_revision("file.>", revision + 1).await,
-        };
-        let watch = match watch {
-            Ok(watch) => watch,
-            Err(e) => {
-                stats.watch_errors.inc();
-                warn!(stage = "cluster", "cannot watch the shared files: {e}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
+        let watch = watch(&bucket, "file.>", last, "the shared files", &mut reconnects, &stats).await;
         let mut batches = watch.ready_chunks(64);
         while let Some(batch) = next_or_reconnect(&mut batches, &mut reconnects).await {
             let mut ruleset_changed = false;

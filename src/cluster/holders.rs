@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use super::connect::next_or_reconnect;
+use super::connect::{next_or_reconnect, watch};
 use super::members::View;
 use super::stats::Stats;
 use crate::remote::commands::Commands;
@@ -80,33 +80,26 @@ impl Holders {
         stats: Arc<Stats>,
     ) {
         loop {
-            reconnects.borrow_and_update();
-            match bucket.watch_with_history("conn.>").await {
-                Ok(mut watch) => {
-                    while let Some(entry) = next_or_reconnect(&mut watch, &mut reconnects).await {
-                        let Ok(entry) = entry else { break };
-                        let Some(id) =
-                            entry.key.strip_prefix("conn.").and_then(|i| i.parse().ok()).and_then(AgentId::new)
-                        else {
+            // From the current values each time: claims deleted meanwhile are seen deleted.
+            let mut watch = watch(&bucket, "conn.>", None, "the connection claims", &mut reconnects, &stats).await;
+            while let Some(Ok(entry)) = next_or_reconnect(&mut watch, &mut reconnects).await {
+                let Some(id) = entry.key.strip_prefix("conn.").and_then(|i| i.parse().ok()).and_then(AgentId::new)
+                else {
+                    continue;
+                };
+                let holder = match entry.operation {
+                    Operation::Put => match serde_json::from_slice::<Holder>(&entry.value) {
+                        Ok(h) => Some((h, entry.revision)),
+                        Err(e) => {
+                            stats.corrupt.inc();
+                            warn!(stage = "cluster", key = %entry.key, "connection claim ignored: {e}");
                             continue;
-                        };
-                        let holder = match entry.operation {
-                            Operation::Put => match serde_json::from_slice::<Holder>(&entry.value) {
-                                Ok(h) => Some((h, entry.revision)),
-                                Err(e) => {
-                                    stats.corrupt.inc();
-                                    warn!(stage = "cluster", key = %entry.key, "connection claim ignored: {e}");
-                                    continue;
-                                }
-                            },
-                            _ => None,
-                        };
-                        self.set(id, holder);
-                    }
-                }
-                Err(e) => warn!(stage = "cluster", "cannot watch the connection claims: {e}; retrying"),
+                        }
+                    },
+                    _ => None,
+                };
+                self.set(id, holder);
             }
-            stats.watch_errors.inc();
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }

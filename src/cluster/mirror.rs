@@ -11,7 +11,7 @@ use futures_util::StreamExt as _;
 use tracing::{error, info, warn};
 
 use super::bounded;
-use super::connect::next_or_reconnect;
+use super::connect::{next_or_reconnect, watch};
 use super::record::Record;
 use super::registry::{Registry, agent_id_of};
 use super::stats::Stats;
@@ -39,20 +39,7 @@ pub async fn run(
     // Ids the registry holds or held, until the first catch-up.
     let mut known = Some(HashSet::new());
     loop {
-        reconnects.borrow_and_update();
-        let watch = match last {
-            None => kv.watch_with_history("agent.>").await,
-            Some(revision) => kv.watch_from_revision("agent.>", revision + 1).await,
-        };
-        let watch = match watch {
-            Ok(watch) => watch,
-            Err(e) => {
-                stats.watch_errors.inc();
-                warn!(stage = "cluster", "cannot watch the agent registry: {e}; retrying");
-                tokio::time::sleep(REWATCH).await;
-                continue;
-            }
-        };
+        let watch = watch(&kv, "agent.>", last, "the agent registry", &mut reconnects, &stats).await;
         let mut batches = watch.ready_chunks(BATCH);
         loop {
             // An empty registry sends nothing: a quiet first moment means caught up.

@@ -161,13 +161,7 @@ impl Store {
     /// agents it removed is deleted after the commit (an agent id is never handed out again, so
     /// a crash in between leaves only rows nobody reads, dropped at the next removal or start).
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer {
-            store: self,
-            txn: self.env.write_txn()?,
-            removed: Vec::new(),
-            keys_changed: false,
-            id_block: None,
-        };
+        let mut writer = self.writer()?;
         let value = f(&mut writer)?;
         let Writer { txn, removed, keys_changed, .. } = writer;
         txn.commit()?;
@@ -183,15 +177,13 @@ impl Store {
     /// Runs `f` in a write transaction that is always rolled back: what `f` would do, decided
     /// against the store as it is, without doing it (the cluster claims the outcome first).
     pub fn rehearse<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = Writer {
-            store: self,
-            txn: self.env.write_txn()?,
-            removed: Vec::new(),
-            keys_changed: false,
-            id_block: None,
-        };
         // Dropping the writer aborts its transaction.
-        f(&mut writer)
+        f(&mut self.writer()?)
+    }
+
+    fn writer(&self) -> Result<Writer<'_>> {
+        let txn = self.env.write_txn()?;
+        Ok(Writer { store: self, txn, removed: Vec::new(), keys_changed: false, id_block: None })
     }
 
     /// The largest id ever handed out here.
