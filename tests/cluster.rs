@@ -264,35 +264,67 @@ fn an_active_response_reaches_an_agent_connected_to_another_node() {
 
 #[test]
 fn a_rule_changed_through_one_node_is_in_force_on_the_others_within_seconds() {
-    let (a, c, _nats, _dir) = two_nodes("node-a", "node-c");
+    let (a, b, nats, _dir) = two_nodes("node-a", "node-b");
+    let c = node("node-c", &nats.url(), None);
     let rules = r#"<group name="local,"><rule id="100250" level="10"><match>vigil-cluster-canary</match><description>Cluster canary</description></rule></group>"#;
     let changed = Instant::now();
     let uri = "/rules/files/local_rules.xml?overwrite=true";
     let answer = api_text(&c, "PUT", uri, Some(("application/octet-stream", rules)));
-    assert!(
-        answer.contains("\"total_affected_items\": 1") || answer.contains("\"total_affected_items\":1"),
-        "{answer}"
-    );
-    wait_for("A to reload", Duration::from_secs(5), || {
-        log(a.server.home()).contains("Ruleset changed by another node: reloaded")
-    });
+    assert!(answer.contains("\"total_affected_items\":1"), "{answer}");
+    for node in [&a, &b] {
+        wait_for("the others to reload", Duration::from_secs(5), || {
+            log(node.server.home()).contains("Ruleset changed by another node: reloaded")
+        });
+    }
     let took = changed.elapsed();
-    assert!(took < Duration::from_secs(2), "A took {took:?} to put C's rule in force");
-    assert_eq!(std::fs::read_to_string(a.server.home().join("etc/rules/local_rules.xml")).ok().as_deref(), Some(rules));
-
-    let sent = api(&a, "POST", "/events", Some(r#"{"events":["vigil-cluster-canary from a test"]}"#));
-    assert_eq!(sent["data"]["total_affected_items"], 1, "{sent}");
-    let alerts = a.server.home().join("logs/alerts/alerts.json");
-    wait_for("A's alert from C's rule", Duration::from_secs(5), || {
-        std::fs::read_to_string(&alerts).is_ok_and(|t| t.contains(r#""id":"100250""#))
-    });
+    assert!(took < Duration::from_secs(2), "A and B took {took:?} to put C's rule in force");
+    for node in [&a, &b] {
+        let local = node.server.home().join("etc/rules/local_rules.xml");
+        assert_eq!(std::fs::read_to_string(local).ok().as_deref(), Some(rules));
+        let sent = api(node, "POST", "/events", Some(r#"{"events":["vigil-cluster-canary from a test"]}"#));
+        assert_eq!(sent["data"]["total_affected_items"], 1, "{sent}");
+        let alerts = node.server.home().join("logs/alerts/alerts.json");
+        wait_for("an alert from C's rule", Duration::from_secs(5), || {
+            std::fs::read_to_string(&alerts).is_ok_and(|t| t.contains(r#""id":"100250""#))
+        });
+    }
 
     // A file that does not load is refused by the node it is sent to, and goes nowhere.
     let broken = r#"<group name="local,"><rule id="100251" level="10"><if_sid>999999999</if_sid></rule></group>"#;
     let answer = api_text(&c, "PUT", uri, Some(("application/octet-stream", broken)));
-    assert!(answer.contains("\"error\": 1") || answer.contains("\"error\":1"), "{answer}");
+    assert!(answer.contains("\"error\":1"), "{answer}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(std::fs::read_to_string(a.server.home().join("etc/rules/local_rules.xml")).ok().as_deref(), Some(rules));
+}
+
+#[test]
+fn groups_and_assignments_are_the_same_on_every_node() {
+    let (a, b, _nats, _dir) = two_nodes("node-a", "node-b");
+    let groups = |node: &Node| -> Vec<String> {
+        let listed = api_get(node, "/groups");
+        let items = listed["data"]["affected_items"].as_array().cloned().unwrap_or_default();
+        items.iter().filter_map(|g| g["name"].as_str().map(str::to_owned)).collect()
+    };
+    let created = api(&a, "POST", "/groups", Some(r#"{"group_id":"web"}"#));
+    assert_eq!(created["error"], 0, "{created}");
+    wait_for("B to have the group", Duration::from_secs(5), || groups(&b).contains(&"web".to_owned()));
+    assert!(b.server.home().join("etc/shared/web/agent.conf").exists());
+
+    let agent = enroll(&b, "web01").expect("enrolled on B");
+    let assigned = api(&a, "PUT", &format!("/agents/{}/group/web", agent.id), None);
+    assert_eq!(assigned["data"]["total_affected_items"], 1, "{assigned}");
+    let agent_groups = |node: &Node| {
+        api_get(node, &format!("/agents?agents_list={}", agent.id))["data"]["affected_items"][0]["group"].clone()
+    };
+    wait_for("B to see the assignment", Duration::from_secs(5), || {
+        agent_groups(&b) == serde_json::json!(["default", "web"])
+    });
+
+    let deleted = api(&b, "DELETE", "/groups?groups_list=web", None);
+    assert_eq!(deleted["data"]["total_affected_items"], 1, "{deleted}");
+    wait_for("A to lose the group", Duration::from_secs(5), || !groups(&a).contains(&"web".to_owned()));
+    assert!(!a.server.home().join("etc/shared/web").exists());
+    assert_eq!(agent_groups(&a), serde_json::json!(["default"]));
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! validated there (a ruleset that does not compile is refused before it is stored), stored in
 //! the `files` bucket under its home-relative path, and written by every node, which then puts
 //! the new ruleset in force atomically. Shared files need no reload: the groups' merged files are
-//! rebuilt from disk on their own.
+//! rebuilt from disk on their own. A group's `agent.conf` stands for the group: it is created
+//! with it and deleted with it, everywhere.
 
 use std::path::{Component, Path};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use super::registry::RegistryError;
 use super::seal::Sealer;
 use super::stats::Stats;
 use super::{Cluster, bounded};
+use crate::store::{GroupName, Store};
 
 /// Largest file the cluster shares (NATS's default payload limit is 1 MiB, headers and the
 /// sealing's 29 bytes included).
@@ -87,6 +89,7 @@ impl Cluster {
 pub async fn follow(
     bucket: kv::Store,
     home: std::path::PathBuf,
+    store: Store,
     sealer: Arc<Sealer>,
     reload: Option<Arc<dyn Fn() + Send + Sync>>,
     mut reconnects: tokio::sync::watch::Receiver<u64>,
@@ -105,7 +108,7 @@ pub async fn follow(
                     stop = true;
                     break;
                 };
-                match apply(&home, &sealer, &entry, &stats) {
+                match apply(&home, &store, &sealer, &entry, &stats) {
                     Ok(changed) => ruleset_changed |= changed,
                     Err(e) => {
                         // Watched again from this entry after a pause.
@@ -128,7 +131,7 @@ pub async fn follow(
 }
 
 /// Writes one entry's file; whether the ruleset changed. Bad entries are counted and skipped.
-fn apply(home: &Path, sealer: &Sealer, entry: &kv::Entry, stats: &Stats) -> std::io::Result<bool> {
+fn apply(home: &Path, store: &Store, sealer: &Sealer, entry: &kv::Entry, stats: &Stats) -> std::io::Result<bool> {
     let Some(relative) = relative_of(&entry.key).filter(|r| shared(r)) else {
         stats.corrupt.inc();
         warn!(stage = "cluster", key = %entry.key, "shared file key names no shared file; ignored");
@@ -150,7 +153,32 @@ fn apply(home: &Path, sealer: &Sealer, entry: &kv::Entry, stats: &Stats) -> std:
     }
     stats.applied.inc();
     info!(stage = "cluster", file = %relative, "Shared file changed by another node");
+    if let Some(group) = group_of(&relative) {
+        follow_group(home, store, &group, contents.is_some())?;
+    }
     Ok(is_ruleset(&relative))
+}
+
+/// The group whose existence the file at `relative` stands for: `etc/shared/<group>/agent.conf`.
+fn group_of(relative: &str) -> Option<GroupName> {
+    let name = relative.strip_prefix("etc/shared/")?.strip_suffix("/agent.conf")?;
+    name.parse().ok()
+}
+
+/// A group's agent.conf came (the group exists) or went (it was deleted on another node).
+fn follow_group(home: &Path, store: &Store, group: &GroupName, exists: bool) -> std::io::Result<()> {
+    let stored = if exists {
+        store.add_group(group, crate::server::now()).map(drop)
+    } else {
+        let dir = home.join("etc/shared").join(group.as_str());
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e);
+        }
+        store.write(|w| w.remove_group(group)).map(drop)
+    };
+    stored.map_err(std::io::Error::other)
 }
 
 /// Makes the file at `path` hold `contents` (`None`: absent); whether it changed.

@@ -158,6 +158,7 @@ impl Cluster {
             tokio::spawn(files::follow(
                 buckets.files,
                 home,
+                store.clone(),
                 sealer,
                 reload,
                 reconnects.clone(),

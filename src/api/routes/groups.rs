@@ -20,8 +20,10 @@ use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::Action::*;
 use crate::api::rbac::{Action, Kind, Target};
+use crate::api::reload::unshared;
 use crate::api::routes::extract::JsonBody;
 use crate::api::routes::extract::XmlText;
+use crate::cluster::admit::AdmitError;
 use crate::store::{GroupName, Status};
 
 /// Adds the routes.
@@ -177,6 +179,24 @@ async fn delete(
             continue;
         }
         let members = api.store.agents_in_group(&group)?;
+        if let Some(cluster) = &api.services.cluster {
+            // Every node first: the members' groups, then the group's agent.conf, which stands
+            // for the group on the other nodes.
+            for agent in &members {
+                let leave = |a: &mut crate::store::Agent| {
+                    a.groups.retain(|g| *g != group);
+                    if a.groups.is_empty() {
+                        a.groups.push(default.clone());
+                    }
+                };
+                cluster.change_agent(&api.store, agent.id, leave).await.map_err(|e| match e {
+                    AdmitError::Registry(e) => unshared(e),
+                    AdmitError::Store(e) => ApiError::internal(e),
+                })?;
+            }
+            let conf = format!("etc/shared/{group}/agent.conf");
+            cluster.share_file(&conf, None).await.map_err(unshared)?;
+        }
         api.store.write(|w| {
             w.remove_group(&group)?;
             for agent in &members {
@@ -287,7 +307,7 @@ async fn set_configuration(
 async fn share_agent_conf(api: &Api, group: &GroupName, text: &[u8]) -> ApiResult<()> {
     let Some(cluster) = &api.services.cluster else { return Ok(()) };
     let relative = format!("etc/shared/{group}/agent.conf");
-    cluster.share_file(&relative, Some(text)).await.map_err(crate::api::reload::unshared)
+    cluster.share_file(&relative, Some(text)).await.map_err(unshared)
 }
 
 /// The files of a group folder, sorted.
