@@ -249,10 +249,12 @@ fn an_active_response_reaches_an_agent_connected_to_another_node() {
         .find(|m| m.starts_with("#!-execd "))
         .expect("the active response, through B");
     assert!(message.contains("198.51.100.7") && message.contains("firewall-drop"), "{message}");
-    // A shows the agent as B's, active.
-    let shown = api_get(&a, &format!("/agents?agents_list={}", agent.id));
-    let item = &shown["data"]["affected_items"][0];
-    assert_eq!((item["status"].as_str(), item["node_name"].as_str()), (Some("active"), Some("node-b")), "{shown}");
+    // A shows the agent as B's, active, with what it told B of itself.
+    let item = || api_get(&a, &format!("/agents?agents_list={}", agent.id))["data"]["affected_items"][0].clone();
+    wait_for("A to show what B knows", Duration::from_secs(5), || item()["os"]["platform"] == "debian");
+    let item = item();
+    assert_eq!((item["status"].as_str(), item["node_name"].as_str()), (Some("active"), Some("node-b")), "{item}");
+    assert_eq!(item["version"], "Wazuh v4.14.7", "{item}");
 
     // An agent connected nowhere gets a clear refusal.
     let lone = enroll(&a, "db01").expect("enrolled");

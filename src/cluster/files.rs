@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
-use futures_util::StreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use tracing::{error, info, warn};
 
 use super::connect::{next_or_reconnect, watch};
@@ -95,6 +95,7 @@ pub async fn follow(
     mut reconnects: tokio::sync::watch::Receiver<u64>,
     stats: Arc<Stats>,
 ) {
+    warn_local_only(&bucket, &home).await;
     let mut last: Option<u64> = None;
     loop {
         let watch = watch(&bucket, "file.>", last, "the shared files", &mut reconnects, &stats).await;
@@ -127,6 +128,27 @@ pub async fn follow(
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Names the user ruleset files this node has that the cluster does not share (edited by hand
+/// here, or from before the node joined): they load here only, so this node's ruleset differs.
+async fn warn_local_only(bucket: &kv::Store, home: &Path) {
+    let listed = bounded(async {
+        let keys = bucket.keys().await.map_err(|e| RegistryError::Unavailable(e.to_string()))?;
+        keys.try_collect::<Vec<String>>().await.map_err(|e| RegistryError::Unavailable(e.to_string()))
+    })
+    .await;
+    let Ok(keys) = listed else { return };
+    let shared: std::collections::HashSet<String> = keys.iter().filter_map(|k| relative_of(k)).collect();
+    for dir in &SHARED[..3] {
+        let files = std::fs::read_dir(home.join(dir)).into_iter().flatten().flatten();
+        for file in files.filter(|f| f.file_type().is_ok_and(|t| t.is_file())) {
+            let relative = format!("{dir}{}", file.file_name().to_string_lossy());
+            if !shared.contains(&relative) {
+                warn!(stage = "cluster", file = %relative, "on this node only: its ruleset differs from the cluster's until the file is changed through the API");
+            }
+        }
     }
 }
 

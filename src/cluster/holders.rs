@@ -18,7 +18,7 @@ use super::connect::{next_or_reconnect, watch};
 use super::members::View;
 use super::stats::Stats;
 use crate::remote::commands::Commands;
-use crate::store::AgentId;
+use crate::store::{AgentId, Os};
 
 /// How often this node compares its connections with what it published.
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
@@ -33,6 +33,9 @@ pub struct Holder {
     /// The agent's version, as it announced it (`Wazuh v4.14.7`).
     #[serde(default)]
     pub version: Option<String>,
+    /// Its operating system, as its keepalive said.
+    #[serde(default, skip_serializing_if = "Os::is_empty")]
+    pub os: Os,
 }
 
 fn key(id: AgentId) -> String {
@@ -115,7 +118,7 @@ pub async fn publish(
     store: crate::store::Store,
     stats: Arc<Stats>,
 ) {
-    let mut published: HashMap<AgentId, i64> = HashMap::new();
+    let mut published: HashMap<AgentId, Holder> = HashMap::new();
     loop {
         tokio::time::sleep(PUBLISH_EVERY).await;
         let since: HashMap<AgentId, i64> = commands.connected_since().into_iter().collect();
@@ -123,17 +126,25 @@ pub async fn publish(
         // A claim deleted behind this node's back (swept while it was cut off) is made again.
         published.retain(|id, _| holders.get(*id).is_some());
         let mut reachable = true;
-        let new: Vec<AgentId> = connected.iter().filter(|id| !published.contains_key(id)).copied().collect();
-        for id in new {
+        for (&id, &connected_at) in &since {
+            let agent = store.agent(id).ok().flatten();
             let holder = Holder {
                 node: node.clone(),
-                since: since.get(&id).copied().unwrap_or_else(now_ms),
-                version: store.agent(id).ok().flatten().and_then(|a| a.version),
+                since: connected_at,
+                version: agent.as_ref().and_then(|a| a.version.clone()),
+                os: agent.map(|a| a.os).unwrap_or_default(),
             };
+            // New connections, and claims made before the agent's keepalive told its version.
+            if published
+                .get(&id)
+                .is_some_and(|p| p.since == holder.since && (p.version.is_some() || holder.version.is_none()))
+            {
+                continue;
+            }
             let claimed = tokio::time::timeout(super::OP_TIMEOUT, claim(&bucket, id, &holder)).await;
             match claimed.unwrap_or_else(|_| Err("NATS did not answer in time".into())) {
                 Ok(()) => {
-                    published.insert(id, holder.since);
+                    published.insert(id, holder);
                 }
                 Err(e) => {
                     warn!(stage = "cluster", agent = %id, "connection claim not written: {e}; retrying");

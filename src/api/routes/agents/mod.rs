@@ -7,6 +7,8 @@ mod list;
 mod live;
 mod manage;
 
+use std::borrow::Cow;
+
 use axum::http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -163,12 +165,12 @@ pub struct AgentView<'a> {
     #[serde(rename = "dateAdd")]
     date_add: String,
     manager: &'a str,
-    node_name: std::borrow::Cow<'a, str>,
+    node_name: Cow<'a, str>,
     group_config_status: &'static str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     group: &'a [crate::store::GroupName],
     #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<&'a str>,
+    version: Option<Cow<'a, str>>,
     #[serde(rename = "lastKeepAlive", skip_serializing_if = "Option::is_none")]
     last_keepalive: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,10 +179,15 @@ pub struct AgentView<'a> {
     merged_sum: Option<&'a str>,
     #[serde(rename = "configSum", skip_serializing_if = "Option::is_none")]
     config_sum: Option<&'a str>,
-    #[serde(skip_serializing_if = "crate::store::Os::is_empty")]
-    os: &'a crate::store::Os,
+    #[serde(skip_serializing_if = "is_empty_os")]
+    os: Cow<'a, crate::store::Os>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     labels: &'a std::collections::BTreeMap<String, String>,
+}
+
+#[allow(clippy::ptr_arg, reason = "serde's skip_serializing_if passes the field itself")]
+fn is_empty_os(os: &Cow<'_, crate::store::Os>) -> bool {
+    os.is_empty()
 }
 
 impl<'a> AgentView<'a> {
@@ -189,9 +196,15 @@ impl<'a> AgentView<'a> {
     pub fn new(api: &'a Api, a: &'a Agent) -> Self {
         let elsewhere =
             api.services.cluster.as_ref().and_then(|c| c.holders.get(a.id)).filter(|h| h.node != api.node_name());
-        let (status, node_name) = match elsewhere {
-            Some(holder) if a.status != Status::Active => ("active", holder.node.into()),
-            _ => (a.status.as_str(), a.node_name.as_deref().unwrap_or(api.node_name()).into()),
+        let elsewhere = elsewhere.filter(|_| a.status != Status::Active);
+        let (status, node_name) = match &elsewhere {
+            Some(holder) => ("active", holder.node.clone().into()),
+            None => (a.status.as_str(), a.node_name.as_deref().unwrap_or(api.node_name()).into()),
+        };
+        // What the holding node announced: version and operating system.
+        let (version, os) = match elsewhere {
+            Some(holder) => (holder.version.map(Cow::Owned), Cow::Owned(holder.os)),
+            None => (a.version.as_deref().map(Cow::Borrowed), Cow::Borrowed(&a.os)),
         };
         Self {
             id: a.id.to_string(),
@@ -205,12 +218,12 @@ impl<'a> AgentView<'a> {
             node_name,
             group_config_status: if a.config_synced { "synced" } else { "not synced" },
             group: &a.groups,
-            version: a.version.as_deref(),
+            version,
             last_keepalive: a.last_keepalive.map(iso),
             disconnection_time: a.disconnected_at.map(iso),
             merged_sum: a.merged_sum.as_deref(),
             config_sum: a.config_sum.as_deref(),
-            os: &a.os,
+            os,
             labels: &a.labels,
         }
     }
