@@ -389,9 +389,13 @@ impl Reader<'_> {
     /// The largest id ever handed out: the largest in use or removed, or the counter's, kept so
     /// purged ids are not reused.
     pub fn last_id_handed_out(&self) -> Result<u32> {
-        let counter = self.store.meta.get(self.txn, ID_COUNTER)?.and_then(|b| <[u8; 4]>::try_from(b).ok());
         let last = self.last_id()?.map_or(0, AgentId::get);
-        Ok(last.max(counter.map_or(0, u32::from_be_bytes)))
+        Ok(last.max(self.id_counter()?.unwrap_or(0)))
+    }
+
+    fn id_counter(&self) -> Result<Option<u32>> {
+        let counter = self.store.meta.get(self.txn, ID_COUNTER)?.and_then(|b| <[u8; 4]>::try_from(b).ok());
+        Ok(counter.map(u32::from_be_bytes))
     }
 
     fn key_entries(&self) -> Result<Vec<KeyEntry>> {
@@ -466,7 +470,9 @@ impl Writer<'_> {
     /// Makes the next [`Writer::add_agent`] hand out ids above `last` (a block the cluster
     /// reserved, or an id another node handed out).
     pub fn raise_id_counter(&mut self, last: u32) -> Result<()> {
-        if self.reader(|r| r.last_id_handed_out())? < last {
+        // The counter itself, not the largest id in use: it must outlive the agent (purged ids
+        // are not reused).
+        if self.reader(|r| r.id_counter())?.is_none_or(|counter| counter < last) {
             self.store.meta.put(&mut self.txn, ID_COUNTER, &last.to_be_bytes())?;
         }
         Ok(())
