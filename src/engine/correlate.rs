@@ -157,6 +157,30 @@ fn differs(c: &Correlation, previous: &impl Fields, current: &impl Fields) -> bo
 
 type Buckets = LruCache<Vec<u8>, VecDeque<Arc<Stored>>>;
 
+/// Most shards of one rule's buckets.
+const SHARDS: usize = 16;
+
+/// One correlation rule's buckets, split by key so workers checking different sources (the
+/// common case: many attackers) seldom wait for each other. Each shard takes an equal part of
+/// the rule's key limit and evicts its own least recently used keys.
+#[derive(Debug)]
+struct Shards(Box<[Mutex<Buckets>]>);
+
+impl Shards {
+    fn new(keys_per_rule: usize) -> Self {
+        let count = keys_per_rule.clamp(1, SHARDS);
+        let each = (keys_per_rule / count).max(1);
+        Self((0..count).map(|_| Mutex::new(LruCache::new(each))).collect())
+    }
+
+    /// The shard holding `key`.
+    fn of(&self, key: &[u8]) -> &Mutex<Buckets> {
+        // FNV-1a: cheap, and spreads addresses and names well enough for a handful of shards.
+        let hash = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        &self.0[(hash % self.0.len() as u64) as usize]
+    }
+}
+
 /// The global event memory: sequence numbers and times of the events still remembered.
 #[derive(Debug)]
 struct Memory {
@@ -179,7 +203,7 @@ pub struct Trail {
 /// session.
 #[derive(Debug)]
 pub struct Correlator {
-    buckets: Vec<Option<Mutex<Buckets>>>,
+    buckets: Vec<Option<Shards>>,
     memory: Mutex<Memory>,
     next_seq: AtomicU64,
     oldest_alive: AtomicU64,
@@ -193,8 +217,7 @@ impl Correlator {
     pub fn new(tree: &RuleTree, limits: Limits) -> Self {
         let rules = tree.rules();
         let indexed = |r: &Rule| matches!(r.search, Some(Search::Sids(_) | Search::Groups));
-        let buckets =
-            rules.iter().map(|r| indexed(r).then(|| Mutex::new(LruCache::new(limits.keys_per_rule.max(1))))).collect();
+        let buckets = rules.iter().map(|r| indexed(r).then(|| Shards::new(limits.keys_per_rule))).collect();
         let keep_log = rules.iter().any(|r| r.search == Some(Search::Events));
         let keep_dynamic = keep_log || rules.iter().any(|r| !r.correlation.different_fields.is_empty());
         let max_frequency = rules.iter().map(|r| i64::from(r.frequency)).max().unwrap_or(0);
@@ -241,7 +264,7 @@ impl Correlator {
         let (Some(Some(buckets)), Some(key)) = (self.buckets.get(id.index()), key(&rule.correlation, event)) else {
             return false;
         };
-        let mut buckets = lock(buckets);
+        let mut buckets = lock(buckets.of(&key));
         let Some(bucket) = buckets.get_mut(&key) else {
             return false;
         };
@@ -303,7 +326,7 @@ impl Correlator {
             else {
                 continue;
             };
-            let mut buckets = lock(buckets);
+            let mut buckets = lock(buckets.of(&key));
             if buckets.len() >= buckets.capacity() && !buckets.contains_key(&key) {
                 let evicted = self.evicted_keys.fetch_add(1, Ordering::Relaxed) + 1;
                 if evicted.is_power_of_two() {
@@ -332,7 +355,7 @@ impl Correlator {
     /// them for good.
     fn prune(&self) {
         let oldest = self.oldest_alive.load(Ordering::Acquire);
-        for buckets in self.buckets.iter().flatten() {
+        for buckets in self.buckets.iter().flatten().flat_map(|shards| shards.0.iter()) {
             lock(buckets).retain(|_, bucket| {
                 while bucket.front().is_some_and(|s| s.seq < oldest) {
                     bucket.pop_front();
@@ -402,4 +425,23 @@ fn scan<'s>(
         return (true, None);
     }
     (false, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_key_limit_without_exceeding_it() {
+        for (limit, shards, each) in [(1, 1, 1), (2, 2, 1), (20, 16, 1), (65_536, 16, 4096)] {
+            let split = Shards::new(limit);
+            assert_eq!(split.0.len(), shards, "{limit}");
+            assert!(split.0.iter().all(|s| lock(s).capacity() == each), "{limit}");
+            assert!(shards * each <= limit);
+        }
+        let split = Shards::new(65_536);
+        let used: std::collections::HashSet<*const Mutex<Buckets>> =
+            (0..200).map(|i| split.of(format!("10.0.{i}.1").as_bytes()) as *const _).collect();
+        assert!(used.len() >= 12, "addresses spread over the shards: {}", used.len());
+    }
 }
