@@ -107,6 +107,48 @@ fn serve_refuses_a_config_with_errors_naming_file_and_line() {
 }
 
 #[test]
+fn serve_check_finds_what_serve_would_refuse_without_serving() {
+    let s = scratch();
+    ok(&s.home, &["agents", "list"]);
+    // Ports of its own, so tests running at once do not see each other's.
+    let free = || common::server::free_port();
+    let (agents, enrollment, api) = (free(), free(), free());
+    let config = std::fs::read_to_string(s.home.join("etc/ossec.conf")).expect("ossec.conf");
+    let config = config
+        .replace("<port>1514</port>", &format!("<port>{agents}</port>"))
+        .replace("<port>1515</port>", &format!("<port>{enrollment}</port>"))
+        .replace("<port>55000</port>", &format!("<port>{api}</port>"));
+    std::fs::write(s.home.join("etc/ossec.conf"), &config).expect("write");
+    let out = ok(&s.home, &["serve", "--check"]);
+    assert!(out.contains("configuration, ruleset and ports: ok"), "{out}");
+    assert!(out.contains(&format!("{agents}/tcp")) && out.contains(&format!("{api}/tcp")), "{out}");
+    assert!(!s.home.join("var/run/vigil.pid").exists(), "nothing was served");
+
+    // A port another process holds.
+    let holder = std::net::TcpListener::bind(("0.0.0.0", enrollment)).expect("hold the port");
+    let err = fails(&s.home, &["serve", "--check"]);
+    assert!(err.contains(&format!("enrollment port 0.0.0.0:{enrollment}")) && err.contains("in use"), "{err}");
+    drop(holder);
+
+    // A rule file that does not load, then a configuration with an error: named with file and line.
+    std::fs::write(
+        s.home.join("etc/rules/broken.xml"),
+        "<group name=\"x,\"><rule id=\"100900\" level=\"3\"><if_sid>999999</if_sid></rule></group>",
+    )
+    .expect("write");
+    let err = fails(&s.home, &["serve", "--check"]);
+    assert!(err.contains("broken.xml") && err.contains("vigil serve would not start"), "{err}");
+    std::fs::remove_file(s.home.join("etc/rules/broken.xml")).expect("remove");
+    std::fs::write(
+        s.home.join("etc/ossec.conf"),
+        config.replacen("<logall>no</logall>", "<logall>perhaps</logall>", 1),
+    )
+    .expect("write");
+    let err = fails(&s.home, &["serve", "--check"]);
+    assert!(err.contains("etc/ossec.conf:") && err.contains("'logall': perhaps"), "{err}");
+}
+
+#[test]
 fn config_check_reads_wazuh_stock_config() {
     let s = scratch();
     let stock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/etc/ossec-server.conf");

@@ -50,6 +50,10 @@ pub enum Command {
         /// Log at debug level (like Wazuh's -d).
         #[arg(short, long)]
         debug: bool,
+        /// Check the home, configuration, ruleset and ports, then exit without serving
+        /// (systemd's ExecStartPre=).
+        #[arg(long)]
+        check: bool,
     },
     /// Inspect the configuration.
     Config {
@@ -258,7 +262,8 @@ pub enum RulesetCommand {
 /// Runs a parsed command line; the exit code follows.
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Serve { home, debug } => match crate::server::serve(&home.home(), debug)? {
+        Command::Serve { home, check: true, .. } => Ok(crate::server::check::run(&home.home())),
+        Command::Serve { home, debug, check: false } => match crate::server::serve(&home.home(), debug)? {
             crate::server::Stopped::Exit => Ok(std::process::ExitCode::SUCCESS),
             crate::server::Stopped::Restart => restart_in_place(),
         },

@@ -228,6 +228,18 @@ fn claim_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Endpoint>> {
         .collect()
 }
 
+/// Whether each endpoint's port could be had now (`vigil serve --check`), named like `1514/tcp`.
+pub fn check_ports(endpoints: &[Endpoint]) -> Vec<(String, std::io::Result<()>)> {
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            let proto = if matches!(endpoint, Endpoint::SecureUdp(_) | Endpoint::SyslogUdp(_)) { "udp" } else { "tcp" };
+            let name = format!("{}/{proto}", endpoint.addr().port());
+            (name, claim_all(std::slice::from_ref(endpoint)).map(drop))
+        })
+        .collect()
+}
+
 /// One core's sockets for `endpoints`.
 fn bind_all(endpoints: &[Endpoint]) -> std::io::Result<Vec<Bound>> {
     endpoints

@@ -5,6 +5,7 @@
 //! takes the pid file, loads the ruleset into the engine and opens the agent store. Shutdown on SIGTERM or SIGINT: every service
 //! gets the stop signal and at most [`SHUTDOWN_GRACE`] to finish.
 
+pub mod check;
 pub mod keys_file;
 pub mod modules;
 mod pidfile;
