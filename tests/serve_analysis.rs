@@ -134,3 +134,64 @@ fn queue_events_become_alerts_and_logtest_answers_on_its_socket() {
     assert!(child.wait().expect("wait").success());
     assert!(!queue.exists() && !logtest.exists(), "the sockets are removed on stop");
 }
+
+#[test]
+fn sighup_reloads_the_ruleset_under_load_and_loses_no_event() {
+    let s = scratch();
+    common::ok(&s.home, &["agents", "list"]);
+    let rule = |description: &str, level: u32| {
+        format!(
+            r#"<group name="local,"><rule id="100300" level="{level}"><match>vigil-hup-canary</match><description>{description}</description></rule></group>"#
+        )
+    };
+    let rules = s.home.join("etc/rules/local_rules.xml");
+    std::fs::write(&rules, rule("before", 5)).expect("rules");
+    let mut server = Stopper(Some(start(&s.home)));
+    wait_for("start-up", Duration::from_secs(20), || log(&s.home).contains("INFO: Started"));
+    let queue = s.home.join("queue/sockets/queue");
+    const EVENTS: usize = 4000;
+    let sending = std::thread::spawn(move || {
+        let sender = UnixDatagram::unbound().expect("datagram socket");
+        for n in 0..EVENTS {
+            sender.send_to(format!("1:hup-test:vigil-hup-canary {n}").as_bytes(), &queue).expect("send");
+            if n % 500 == 0 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    // Mid-stream: a new version of the rule, then SIGHUP.
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(&rules, rule("after", 6)).expect("rules");
+    let pid = server.0.as_ref().map(|c| c.id().to_string()).expect("server");
+    let status = std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill");
+    assert!(status.success());
+    wait_for("the reload", Duration::from_secs(10), || log(&s.home).contains("SIGHUP: reloaded"));
+    sending.join().expect("sender");
+
+    let canaries = |alerts: &[Value]| alerts.iter().filter(|a| a["rule"]["id"] == "100300").count();
+    wait_for("every event's alert", Duration::from_secs(30), || canaries(&alerts(&s.home)) >= EVENTS);
+    let written = alerts(&s.home);
+    assert_eq!(canaries(&written), EVENTS, "one alert per event, none lost or doubled");
+    let after = written.iter().filter(|a| a["rule"]["description"] == "after" && a["rule"]["level"] == 6).count();
+    assert!(after > 0, "the new rule is in force after SIGHUP");
+    let mut seen: Vec<&str> = written.iter().filter_map(|a| a["full_log"].as_str()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), EVENTS);
+
+    // A configuration with errors is refused and the engine in force is kept.
+    std::fs::write(
+        s.home.join("etc/ossec.conf"),
+        "<ossec_config><global><logall>perhaps</logall></global></ossec_config>",
+    )
+    .expect("break ossec.conf");
+    let status = std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill");
+    assert!(status.success());
+    wait_for("the refusal", Duration::from_secs(10), || log(&s.home).contains("nothing reloaded"));
+    if let Some(child) = server.0.take() {
+        let mut child = child;
+        assert!(child.try_wait().expect("status").is_none(), "still serving");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

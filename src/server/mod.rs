@@ -138,7 +138,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         start_api(home, Arc::new(loaded.config.clone()), store, services);
     }
     info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
-    let (signal_name, stopped) = runtime.block_on(wait_for_stop(&restart))?;
+    let (signal_name, stopped) = runtime.block_on(wait_for_stop(&restart, home, engine))?;
     info!(signal = signal_name, "Stopping");
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     // Clients must not find a socket nobody answers.
@@ -455,13 +455,44 @@ fn load_engine(home: &Home, config: &config::Config) -> Option<Arc<Live>> {
     }
 }
 
-/// Waits for SIGTERM, SIGINT or a restart request and names it.
-async fn wait_for_stop(restart: &tokio::sync::Notify) -> std::io::Result<(&'static str, Stopped)> {
+/// Waits for SIGTERM, SIGINT or a restart request and names it; each SIGHUP meanwhile reloads
+/// (see [`reload`]).
+async fn wait_for_stop(
+    restart: &tokio::sync::Notify,
+    home: &Home,
+    engine: Option<Arc<Live>>,
+) -> std::io::Result<(&'static str, Stopped)> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    Ok(tokio::select! {
-        _ = term.recv() => ("SIGTERM", Stopped::Exit),
-        _ = int.recv() => ("SIGINT", Stopped::Exit),
-        () = restart.notified() => ("restart request", Stopped::Restart),
-    })
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        return Ok(tokio::select! {
+            _ = term.recv() => ("SIGTERM", Stopped::Exit),
+            _ = int.recv() => ("SIGINT", Stopped::Exit),
+            () = restart.notified() => ("restart request", Stopped::Restart),
+            _ = hup.recv() => {
+                let (root, file, engine) = (home.root().to_owned(), home.config_file(), engine.clone());
+                let _ = tokio::task::spawn_blocking(move || reload(&root, &file, engine.as_deref())).await;
+                continue;
+            }
+        });
+    }
+}
+
+/// SIGHUP: ossec.conf is read again and the ruleset compiled with it and put in force
+/// atomically (events in flight finish on the engine they started on; none is dropped). A
+/// configuration with errors, or a ruleset that does not load, leaves everything as it was.
+/// Settings outside the ruleset (ports, services) take effect at the next start.
+fn reload(root: &std::path::Path, config_file: &std::path::Path, engine: Option<&Live>) {
+    info!("SIGHUP: reloading the configuration and the ruleset");
+    let loaded = config::load(config_file);
+    if let Some(e) = loaded.errors().next() {
+        return error!("SIGHUP: the configuration has errors, nothing reloaded: {e}");
+    }
+    match engine {
+        Some(live) => {
+            crate::engine::watch::reload(root, &loaded.config, live, None, "SIGHUP");
+        }
+        None => warn!("SIGHUP: the engine is not running; nothing to reload"),
+    }
 }
