@@ -149,6 +149,28 @@ fn serve_check_finds_what_serve_would_refuse_without_serving() {
 }
 
 #[test]
+fn status_summarises_the_server_of_a_home() {
+    let mut server = common::server::serve_prepared("INFO: Started", |_, port, config| {
+        config
+            .replace("<port>1514</port>", &format!("<port>{port}</port>"))
+            .replace("<port>1515</port>", &format!("<port>{}</port>", common::server::free_port()))
+    });
+    let home = server.home().to_owned();
+    ok(&home, &["agents", "add", "web01", "--ip", "any"]);
+    wait_for("the counters file", Duration::from_secs(10), || home.join("var/run/vigil.prom").exists());
+    let out = ok(&home, &["status"]);
+    assert!(out.contains(&format!("vigil: running (pid {})", server.child.id())), "{out}");
+    assert!(out.contains("agents: 1 never_connected, 0 pending, 0 active, 0 disconnected"), "{out}");
+    assert!(out.contains("events: ") && out.contains("alert log: writing"), "{out}");
+    assert!(out.contains("cluster: disabled"), "{out}");
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let stopped = vigil().args(["status", "--home"]).arg(&home).output().expect("vigil status");
+    assert_eq!(stopped.status.code(), Some(3), "not running: systemctl's code");
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("vigil: not running"));
+}
+
+#[test]
 fn config_check_reads_wazuh_stock_config() {
     let s = scratch();
     let stock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/etc/ossec-server.conf");

@@ -1,5 +1,5 @@
 //! The command line (clap): `serve`, `config check`, `ruleset …`, `logtest`, `bench`, `agents …`,
-//! `lists …`, `cluster …`.
+//! `lists …`, `cluster …`, `status`.
 
 mod agents;
 mod bench;
@@ -9,6 +9,7 @@ pub mod enroll;
 mod lists;
 pub mod logtest;
 mod ruleset_check;
+mod status;
 
 use std::path::PathBuf;
 
@@ -97,6 +98,13 @@ pub enum Command {
         /// What to do with them.
         #[command(subcommand)]
         command: lists::ListsCommand,
+    },
+    /// One screen on the home's server: whether it runs, agents by status, events and alerts
+    /// per second, connections, the alert log, shipping lag, the cluster (exit 3: not running).
+    Status {
+        /// Home directory.
+        #[command(flatten)]
+        home: HomeArg,
     },
     /// Inspect the cluster (read from NATS).
     Cluster {
@@ -314,6 +322,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Agents { command } => agents::run(command).map(|()| std::process::ExitCode::SUCCESS),
         Command::Lists { command } => lists::run(command).map(|()| std::process::ExitCode::SUCCESS),
         Command::Cluster { command } => cluster::run(command),
+        Command::Status { home } => status::run(&home.home()),
     }
 }
 

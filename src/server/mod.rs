@@ -8,7 +8,7 @@
 pub mod check;
 pub mod keys_file;
 pub mod modules;
-mod pidfile;
+pub mod pidfile;
 pub mod queue;
 pub mod state_files;
 

@@ -39,6 +39,12 @@ fn is_vigil(pid: i32) -> bool {
     alive && comm.trim() == "vigil"
 }
 
+/// The pid of the vigil serving with the pid file at `path`, if one runs.
+pub fn running(path: &Path) -> Option<i32> {
+    let pid = fs::read_to_string(path).ok()?.trim().parse::<i32>().ok()?;
+    is_vigil(pid).then_some(pid)
+}
+
 impl PidFile {
     /// Takes the pid file, replacing a stale one left by a crash.
     pub fn acquire(path: &Path) -> Result<Self, PidError> {

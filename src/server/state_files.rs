@@ -12,16 +12,26 @@ use tracing::warn;
 use super::queue::Sink;
 use crate::home::Home;
 use crate::metrics::Exposition;
+use crate::metrics::Rate;
 use crate::remote::stats::Stats;
 
 /// How often the files are rewritten (remoted's `state_interval`).
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
-/// The Prometheus page of the agent service's and the engine's counters.
-pub fn exposition(stats: &Stats, sink: &Sink) -> String {
+/// The Prometheus page of the agent service's and the engine's counters, with the events and
+/// alerts per second since the page before (`rates`).
+pub fn exposition(stats: &Stats, sink: &Sink, rates: &[Rate; 2]) -> String {
     let mut page = Exposition::default();
     stats.expose(&mut page);
     engine_counters(sink, &mut page);
+    let counts = sink.log.counts();
+    let per_second = [
+        ("vigil_engine_events_per_second", "Events analysed per second over the last interval.", &counts.events),
+        ("vigil_engine_alerts_per_second", "Alerts written per second over the last interval.", &counts.alerts),
+    ];
+    for ((name, help, counter), rate) in per_second.into_iter().zip(rates) {
+        page.gauge(name, help, &[], rate.sample(counter.load(Ordering::Relaxed)));
+    }
     page.finish()
 }
 
@@ -76,10 +86,11 @@ pub fn engine_counters(sink: &Sink, page: &mut Exposition) {
 /// Writes both files now and every [`INTERVAL`] on a thread of their own.
 pub fn spawn(run_dir: PathBuf, stats: Arc<Stats>, sink: Arc<Sink>) -> std::io::Result<()> {
     std::thread::Builder::new().name("vigil-state".into()).spawn(move || {
+        let rates = [Rate::default(), Rate::default()];
         loop {
             let files = [
                 ("wazuh-remoted.state", stats.state_file(INTERVAL.as_secs())),
-                ("vigil.prom", exposition(&stats, &sink)),
+                ("vigil.prom", exposition(&stats, &sink, &rates)),
             ];
             for (name, text) in files {
                 let path = run_dir.join(name);
