@@ -171,6 +171,38 @@ fn status_summarises_the_server_of_a_home() {
 }
 
 #[test]
+fn systemd_is_told_of_readiness_status_and_kept_pinged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("notify socket");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let env: [(&str, &std::ffi::OsStr); 2] =
+        [("NOTIFY_SOCKET", path.as_os_str()), ("WATCHDOG_USEC", std::ffi::OsStr::new("1000000"))];
+    let server = common::server::serve_prepared_with("INFO: Started", &env, |_, port, config| {
+        config
+            .replace("<port>1514</port>", &format!("<port>{port}</port>"))
+            .replace("<port>1515</port>", &format!("<port>{}</port>", common::server::free_port()))
+    });
+    let mut heard = String::new();
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    while !(heard.contains("READY=1") && heard.matches("WATCHDOG=1").count() >= 2) {
+        assert!(start.elapsed() < Duration::from_secs(10), "heard only: {heard}");
+        let n = socket.recv(&mut buf).expect("a notification");
+        heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+        heard.push('\n');
+    }
+    assert!(heard.contains("STATUS=0 agents active, "), "{heard}");
+    term(&server.child);
+    let start = Instant::now();
+    while !heard.contains("STOPPING=1") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no STOPPING: {heard}");
+        let n = socket.recv(&mut buf).expect("a notification");
+        heard.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[test]
 fn config_check_reads_wazuh_stock_config() {
     let s = scratch();
     let stock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wazuh/etc/ossec-server.conf");

@@ -62,6 +62,10 @@ pub struct Core {
     pub live: Arc<LiveAgents>,
     /// Time to send a first frame, or to finish a frame begun.
     pub frame_timeout: Duration,
+    /// Where this core says it is alive.
+    pub beats: Arc<super::beats::Beats>,
+    /// This core's number.
+    pub worker: usize,
 }
 
 /// Why a message is refused (and its connection closed): a counted reason and a detail.

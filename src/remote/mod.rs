@@ -12,6 +12,7 @@
 //! UDP drops ([`udp_drops`]).
 
 pub mod ar_queue;
+pub mod beats;
 pub mod commands;
 pub mod connection;
 pub mod control;

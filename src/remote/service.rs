@@ -15,6 +15,7 @@ use std::time::Duration;
 use compio::driver::{DriverType, ProactorBuilder};
 use tracing::{error, info, warn};
 
+use super::beats::Beats;
 use super::commands::Commands;
 use super::connection;
 use super::core::{Core, SendCounter};
@@ -170,6 +171,8 @@ pub struct Service {
     pub commands: Arc<Commands>,
     /// The groups' merged files.
     pub shared: Arc<SharedFiles>,
+    /// Each core's heartbeat.
+    pub beats: Arc<Beats>,
 }
 
 /// A socket of `kind` bound to `addr` with `SO_REUSEPORT`, so every core has one on the same
@@ -273,7 +276,9 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
     let commands =
         Arc::new(Commands::new(Arc::clone(&live), Arc::clone(&counters), Arc::clone(&stats), settings.disconnection));
     let (ready, reports) = mpsc::channel();
+    let beats = Arc::new(Beats::new(settings.workers.max(1)));
     for worker in 0..settings.workers.max(1) {
+        let beats = Arc::clone(&beats);
         let sockets = bound.pop().unwrap_or_default();
         let access = access.clone();
         let (store, status, sink) = (store.clone(), status.clone(), Arc::clone(sink));
@@ -303,6 +308,8 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
                 shared,
                 live,
                 frame_timeout,
+                beats,
+                worker,
             });
             let _ = ready.send(Ok(runtime.driver_type()));
             runtime.block_on(serve(sockets, core, access));
@@ -324,7 +331,7 @@ pub fn start(settings: &Settings, store: &Store, sink: &Arc<Sink>) -> std::io::R
             Endpoint::SyslogUdp(addr) => info!(local_addr = %addr, "Remote syslog listening on UDP"),
         }
     }
-    Ok(Service { local_addr, endpoints, drivers, stats, commands, shared })
+    Ok(Service { local_addr, endpoints, drivers, stats, commands, shared, beats })
 }
 
 /// A runtime pinned to core `worker` (modulo the cores there are) with the chosen driver.
@@ -366,6 +373,7 @@ async fn serve(sockets: Vec<Bound>, core: Rc<Core>, access: Access) {
         let mut last = std::time::Instant::now();
         loop {
             compio::time::sleep(KEYS_CHECK).await;
+            refresher.beats.beat(refresher.worker);
             // Re-read when an agent was added, removed or re-keyed (by the API, enrollment or
             // another node), and every KEYS_REFRESH in any case.
             let generation = refresher.store.keys_generation();

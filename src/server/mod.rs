@@ -8,6 +8,7 @@
 pub mod check;
 pub mod keys_file;
 pub mod modules;
+pub mod notify;
 pub mod pidfile;
 pub mod queue;
 pub mod state_files;
@@ -100,6 +101,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     let store_for_stop = store.clone();
     let restart = Arc::new(tokio::sync::Notify::new());
     let mut services = crate::api::Services { restart: Some(Arc::clone(&restart)), ..Default::default() };
+    let mut beats = None;
     if let Some(engine) = &engine {
         services.engine = Some(Arc::clone(engine));
         if let Err(e) = crate::engine::watch::spawn(home.root(), &loaded.config, Arc::clone(engine)) {
@@ -108,6 +110,7 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         services.logtest = start_logtest(&loaded.config, Arc::clone(engine), &logtest_socket);
         let sink = start_queue(home, &loaded.config, Arc::clone(engine), &queue_socket, &store)?;
         if let Some(remote) = start_remote(home, &loaded.config, &store, &sink) {
+            beats = Some(remote.beats);
             services.commands = Some(remote.commands);
             services.remote_stats = Some(remote.stats);
             services.shared = Some(remote.shared);
@@ -138,8 +141,12 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
         start_api(home, Arc::new(loaded.config.clone()), store, services);
     }
     info!(version = env!("CARGO_PKG_VERSION"), agents, groups, home = %home.root().display(), "Started");
+    let notifier = notify_systemd(&store_for_stop, sink_for_stop.clone(), beats);
     let (signal_name, stopped) = runtime.block_on(wait_for_stop(&restart, home, engine))?;
     info!(signal = signal_name, "Stopping");
+    if let Some(notifier) = &notifier {
+        notifier.send("STOPPING=1");
+    }
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     // Clients must not find a socket nobody answers.
     let _ = std::fs::remove_file(&logtest_socket);
@@ -159,6 +166,36 @@ pub fn serve(home: &Home, debug: bool) -> anyhow::Result<Stopped> {
     info!("Stopped");
     Ok(stopped)
 }
+
+/// Tells systemd (when it started vigil with `Type=notify`) that the server is ready, then keeps
+/// its status line current and pings its watchdog while every data-plane core beats.
+fn notify_systemd(
+    store: &crate::store::Store,
+    sink: Option<Arc<queue::Sink>>,
+    beats: Option<Arc<crate::remote::beats::Beats>>,
+) -> Option<Arc<notify::Notifier>> {
+    let notifier = Arc::new(notify::Notifier::from_env()?);
+    let store = store.clone();
+    let rate = crate::metrics::Rate::default();
+    let status = move || {
+        // Status::ALL's order: the third count is the active agents.
+        let active = store.status_counts().map_or(0, |(counts, _)| counts[2]);
+        let events = sink.as_ref().map_or(0, |s| s.log.counts().events.load(std::sync::atomic::Ordering::Relaxed));
+        format!("{active} agents active, {} events/s", rate.sample(events))
+    };
+    let first = status();
+    let health = move || match beats.as_ref().map(|b| b.silent(CORE_SILENCE)).unwrap_or_default() {
+        silent if silent.is_empty() => Ok(status()),
+        silent => Err(format!("data-plane core(s) {silent:?} silent for over {} s", CORE_SILENCE.as_secs())),
+    };
+    if let Err(e) = notifier.serve(first, health) {
+        error!("cannot keep systemd informed: {e}");
+    }
+    Some(notifier)
+}
+
+/// A data-plane core silent this long (it beats every second) is stuck.
+const CORE_SILENCE: Duration = Duration::from_secs(5);
 
 /// Starts the readers of the alert log: the indexer shipper (when `<indexer>` asks for it), the
 /// integrations (their results fed back through `sink`), active response (to agents through
@@ -289,6 +326,7 @@ struct RemoteHandles {
     commands: Arc<crate::remote::commands::Commands>,
     stats: Arc<crate::remote::stats::Stats>,
     shared: Arc<crate::remote::shared::SharedFiles>,
+    beats: Arc<crate::remote::beats::Beats>,
 }
 
 /// Where logtest clients connect.
@@ -354,6 +392,7 @@ fn start_remote(
         commands: Arc::clone(&service.commands),
         stats: Arc::clone(&service.stats),
         shared: service.shared,
+        beats: service.beats,
     };
     let local = Arc::new(local::Local::new(service.commands, service.stats));
     serve_socket(
