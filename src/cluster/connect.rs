@@ -1,7 +1,7 @@
 //! The NATS connection from `<cluster><nats>`: TLS with the given CA and client certificate,
 //! credentials (JWT and seed), and reconnection for as long as the node runs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use async_nats::{ConnectOptions, Event};
@@ -16,10 +16,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the server is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(5);
-
-fn resolve(home: &Path, path: &str) -> PathBuf {
-    home.join(path)
-}
 
 /// The connection options `config` asks for; files are read now, so a wrong path fails the start.
 /// A server keeps trying to connect (`retry`); a command gives up at once.
@@ -59,7 +55,7 @@ pub fn options(
             }
         });
     if let Some(file) = &nats.credentials {
-        let path = resolve(home, file);
+        let path = home.join(file);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| ClusterError::Connect(format!("cannot read credentials {}: {e}", path.display())))?;
         options = options
@@ -67,7 +63,7 @@ pub fn options(
             .map_err(|e| ClusterError::Connect(format!("credentials {} unusable: {e}", path.display())))?;
     }
     let check = |file: &str| {
-        let path = resolve(home, file);
+        let path = home.join(file);
         match std::fs::metadata(&path) {
             Ok(_) => Ok(path),
             Err(e) => Err(ClusterError::Connect(format!("cannot read {}: {e}", path.display()))),

@@ -9,11 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::cas::{live, put_at};
 use super::connect::{next_or_reconnect, watch};
 use super::members::View;
 use super::stats::Stats;
@@ -40,10 +41,6 @@ pub struct Holder {
 
 fn key(id: AgentId) -> String {
     format!("conn.{}", id.get())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Every claim, as last seen, with its revision.
@@ -127,6 +124,12 @@ pub async fn publish(
         published.retain(|id, _| holders.get(*id).is_some());
         let mut reachable = true;
         for (&id, &connected_at) in &since {
+            // New connections, and claims made before the agent's keepalive told its version:
+            // the store is read for those only, not for every agent every round.
+            let made = published.get(&id).filter(|p| p.since == connected_at);
+            if made.is_some_and(|p| p.version.is_some()) {
+                continue;
+            }
             let agent = store.agent(id).ok().flatten();
             let holder = Holder {
                 node: node.clone(),
@@ -134,11 +137,7 @@ pub async fn publish(
                 version: agent.as_ref().and_then(|a| a.version.clone()),
                 os: agent.map(|a| a.os).unwrap_or_default(),
             };
-            // New connections, and claims made before the agent's keepalive told its version.
-            if published
-                .get(&id)
-                .is_some_and(|p| p.since == holder.since && (p.version.is_some() || holder.version.is_none()))
-            {
+            if made.is_some() && holder.version.is_none() {
                 continue;
             }
             let claimed = tokio::time::timeout(super::OP_TIMEOUT, claim(&bucket, id, &holder)).await;
@@ -168,30 +167,15 @@ pub async fn publish(
 
 /// Claims `id` for `holder`, unless a later connection to another node holds it.
 async fn claim(bucket: &kv::Store, id: AgentId, holder: &Holder) -> Result<(), String> {
-    let (node, since) = (holder.node.as_str(), holder.since);
     let value = Bytes::from(serde_json::to_vec(holder).map_err(|e| e.to_string())?);
     for _ in 0..16 {
-        let current = bucket.entry(key(id)).await.map_err(|e| e.to_string())?;
-        let written = match current {
-            Some(entry) if entry.operation == Operation::Put => {
-                let holder = serde_json::from_slice::<Holder>(&entry.value).ok();
-                if holder.as_ref().is_some_and(|h| h.node != node && h.since > since) {
-                    info!(stage = "cluster", agent = %id, "a later connection to another node holds the agent");
-                    return Ok(());
-                }
-                match bucket.update(key(id), value.clone(), entry.revision).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => false,
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-            _ => match bucket.create(key(id), value.clone()).await {
-                Ok(_) => true,
-                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => false,
-                Err(e) => return Err(e.to_string()),
-            },
-        };
-        if written {
+        let current = live(bucket, &key(id)).await?;
+        let other = current.as_ref().and_then(|entry| serde_json::from_slice::<Holder>(&entry.value).ok());
+        if other.is_some_and(|h| h.node != holder.node && h.since > holder.since) {
+            info!(stage = "cluster", agent = %id, "a later connection to another node holds the agent");
+            return Ok(());
+        }
+        if put_at(bucket, &key(id), value.clone(), current.map(|e| e.revision)).await? {
             return Ok(());
         }
     }
@@ -200,8 +184,7 @@ async fn claim(bucket: &kv::Store, id: AgentId, holder: &Holder) -> Result<(), S
 
 /// Deletes `node`'s claim on `id` if it is still `node`'s.
 async fn release(bucket: &kv::Store, id: AgentId, node: &str) -> Result<(), String> {
-    let current = bucket.entry(key(id)).await.map_err(|e| e.to_string())?;
-    if let Some(entry) = current.filter(|e| e.operation == Operation::Put)
+    if let Some(entry) = live(bucket, &key(id)).await?
         && serde_json::from_slice::<Holder>(&entry.value).is_ok_and(|h| h.node == node)
     {
         bucket.delete_expect_revision(key(id), Some(entry.revision)).await.map_err(|e| e.to_string())?;
@@ -218,7 +201,7 @@ pub async fn sweep(bucket: kv::Store, holders: Arc<Holders>, view: Arc<View>, no
             continue;
         }
         let alive: HashSet<String> = members.into_iter().map(|m| m.info.name).collect();
-        let before = now_ms() - super::members::NODE_TTL.as_millis() as i64;
+        let before = crate::server::now_ms() - super::members::NODE_TTL.as_millis() as i64;
         for (id, revision) in holders.orphans(&alive, before) {
             // A claim renewed meanwhile has another revision and stays.
             let deleted = bucket.delete_expect_revision(key(id), Some(revision));

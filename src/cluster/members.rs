@@ -7,12 +7,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::kv::{self, Operation};
+use async_nats::jetstream::kv;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::cas::{live, put_at};
 use super::stats::Stats;
 
 /// How often a node writes its heartbeat and renews or seeks the lease.
@@ -111,10 +112,7 @@ pub async fn list(
     let mut members = Vec::new();
     let mut keys = nodes.keys().await.map_err(|e| e.to_string())?;
     while let Some(key) = keys.try_next().await.map_err(|e| e.to_string())? {
-        let Ok(Some(entry)) = nodes.entry(key.clone()).await else { continue };
-        if entry.operation != Operation::Put {
-            continue;
-        }
+        let Ok(Some(entry)) = live(nodes, &key).await else { continue };
         match serde_json::from_slice::<NodeInfo>(&entry.value) {
             Ok(info) => {
                 let leader = leader == Some(info.name.as_str());
@@ -178,24 +176,16 @@ impl Heartbeat {
     /// Renews the lease when this node holds it, takes it when nobody does; the holder's name
     /// comes back.
     async fn lease(&self) -> Result<Option<String>, String> {
-        let name = Bytes::from(self.me.name.clone());
-        let current = self.lease.entry(LEADER).await.map_err(|e| e.to_string())?;
-        match current {
-            Some(entry) if entry.operation == Operation::Put => {
-                let current = String::from_utf8_lossy(&entry.value).into_owned();
-                if current == self.me.name {
-                    // Renewing restarts the bucket's max age; losing the race means another
-                    // node took an expired lease.
-                    if self.lease.update(LEADER, name, entry.revision).await.is_err() {
-                        return holder(&self.lease).await;
-                    }
-                }
-                Ok(Some(current))
-            }
-            _ => match self.lease.create(LEADER, name).await {
-                Ok(_) => Ok(Some(self.me.name.clone())),
-                Err(_) => holder(&self.lease).await,
-            },
+        // Renewing (ours) restarts the bucket's max age; taking it needs it expired. Losing
+        // either race means another node holds it.
+        let revision = match live(&self.lease, LEADER).await? {
+            Some(entry) if *entry.value == *self.me.name.as_bytes() => Some(entry.revision),
+            Some(entry) => return Ok(Some(String::from_utf8_lossy(&entry.value).into_owned())),
+            None => None,
+        };
+        match put_at(&self.lease, LEADER, Bytes::from(self.me.name.clone()), revision).await {
+            Ok(true) => Ok(Some(self.me.name.clone())),
+            _ => holder(&self.lease).await,
         }
     }
 }

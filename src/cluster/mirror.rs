@@ -120,9 +120,8 @@ async fn caught_up(registry: &Registry, store: &Store, known: &HashSet<AgentId>,
 /// leave this node without an agent the others know.
 async fn apply_until_stored(registry: &Registry, store: &Store, entries: &[Entry], stats: &Stats) {
     if let Some(entry) = entries.last() {
-        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        let stored_ms = u128::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        let delay = u64::try_from(now_ms.saturating_sub(stored_ms)).unwrap_or(u64::MAX);
+        let stored_ms = i64::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let delay = u64::try_from(crate::server::now_ms().saturating_sub(stored_ms)).unwrap_or(0);
         stats.watch_delay_ms.store(delay, std::sync::atomic::Ordering::Relaxed);
     }
     loop {

@@ -8,6 +8,7 @@
 //! it knows and analyses their events; only registry writes (enrollments, removals) are refused.
 
 pub mod admit;
+pub mod cas;
 pub mod connect;
 pub mod files;
 pub mod holders;

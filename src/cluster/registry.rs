@@ -9,9 +9,10 @@
 //!
 //! Each node mirrors `agent.*` into its LMDB ([`super::mirror`]); nothing here is on the hot path.
 
-use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::kv::{self, CreateErrorKind};
 use bytes::Bytes;
 
+use super::cas::{live, put_at};
 use super::record::Record;
 use super::seal::{SealError, Sealer};
 use crate::store::{Agent, AgentId, AgentIp, AgentName};
@@ -94,58 +95,32 @@ impl Registry {
     /// Reserves `count` consecutive ids above both the cluster's largest and `local_last`; the
     /// first comes back.
     pub async fn reserve_ids(&self, count: u32, local_last: u32) -> Result<u32, RegistryError> {
-        for _ in 0..CAS_TRIES {
-            let current = self.kv.entry(IDS).await.map_err(unavailable)?;
-            let (last, revision) = match &current {
-                Some(e) if e.operation == Operation::Put => (parse_u32(&e.value), Some(e.revision)),
-                _ => (0, None),
-            };
-            let first = last.max(local_last).saturating_add(1);
-            let new_last = first.saturating_add(count.saturating_sub(1));
-            if AgentId::new(new_last).is_none() {
-                return Err(RegistryError::IdsExhausted);
-            }
-            let value = Bytes::from(new_last.to_string());
-            let stored =
-                match revision {
-                    Some(revision) => self.kv.update(IDS, value, revision).await.map(drop).map_err(|e| {
-                        if e.kind() == UpdateErrorKind::WrongLastRevision { None } else { Some(unavailable(e)) }
-                    }),
-                    None => self.kv.create(IDS, value).await.map(drop).map_err(|e| {
-                        if e.kind() == CreateErrorKind::AlreadyExists { None } else { Some(unavailable(e)) }
-                    }),
-                };
-            match stored {
-                Ok(()) => return Ok(first),
-                Err(Some(e)) => return Err(e),
-                // Another node reserved meanwhile: read again.
-                Err(None) => {}
-            }
-        }
-        Err(RegistryError::Unavailable("too much contention on the id counter".into()))
+        let last = self
+            .raise_ids(|last| {
+                let new_last = last.max(local_last).saturating_add(count);
+                AgentId::new(new_last).map(|_| Some(new_last)).ok_or(RegistryError::IdsExhausted)
+            })
+            .await?;
+        Ok(last - count.saturating_sub(1))
     }
 
     /// Makes sure no later reservation hands out `id` (an agent inserted with its own id).
     pub async fn reserve_id(&self, id: AgentId) -> Result<(), RegistryError> {
+        self.raise_ids(|last| Ok((last < id.get()).then_some(id.get()))).await.map(drop)
+    }
+
+    /// Moves the largest id handed out to what `next` says of the current one (`None`: leave
+    /// it), with compare-and-set against other nodes; the value in force comes back.
+    async fn raise_ids(&self, next: impl Fn(u32) -> Result<Option<u32>, RegistryError>) -> Result<u32, RegistryError> {
         for _ in 0..CAS_TRIES {
-            let current = self.kv.entry(IDS).await.map_err(unavailable)?;
-            let value = Bytes::from(id.get().to_string());
-            let raced = match &current {
-                Some(e) if e.operation == Operation::Put && parse_u32(&e.value) >= id.get() => return Ok(()),
-                Some(e) if e.operation == Operation::Put => match self.kv.update(IDS, value, e.revision).await {
-                    Ok(_) => false,
-                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => true,
-                    Err(e) => return Err(unavailable(e)),
-                },
-                _ => match self.kv.create(IDS, value).await {
-                    Ok(_) => false,
-                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => true,
-                    Err(e) => return Err(unavailable(e)),
-                },
-            };
-            if !raced {
-                return Ok(());
+            let current = live(&self.kv, IDS).await.map_err(RegistryError::Unavailable)?;
+            let last = current.as_ref().map_or(0, |e| parse_u32(&e.value));
+            let Some(new_last) = next(last)? else { return Ok(last) };
+            let value = Bytes::from(new_last.to_string());
+            if put_at(&self.kv, IDS, value, current.map(|e| e.revision)).await.map_err(RegistryError::Unavailable)? {
+                return Ok(new_last);
             }
+            // Another node reserved meanwhile: read again.
         }
         Err(RegistryError::Unavailable("too much contention on the id counter".into()))
     }
@@ -199,16 +174,12 @@ impl Registry {
     pub async fn update(&self, agent: &Agent) -> Result<(), RegistryError> {
         let key = agent_key(agent.id);
         let value = self.seal(&key, agent)?;
-        let current = self.kv.entry(&key).await.map_err(unavailable)?;
-        let Some(current) = current.filter(|e| e.operation == Operation::Put) else {
-            return Err(RegistryError::Gone(agent.id));
-        };
-        match self.kv.update(&key, value, current.revision).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => {
-                Err(RegistryError::Unavailable(format!("agent {} changed meanwhile; try again", agent.id)))
-            }
-            Err(e) => Err(unavailable(e)),
+        let current = live(&self.kv, &key).await.map_err(RegistryError::Unavailable)?;
+        let Some(current) = current else { return Err(RegistryError::Gone(agent.id)) };
+        if put_at(&self.kv, &key, value, Some(current.revision)).await.map_err(RegistryError::Unavailable)? {
+            Ok(())
+        } else {
+            Err(RegistryError::Unavailable(format!("agent {} changed meanwhile; try again", agent.id)))
         }
     }
 
@@ -236,16 +207,14 @@ impl Registry {
         replacing: Option<AgentId>,
     ) -> Result<Option<Claimed>, RegistryError> {
         let value = || Bytes::from(holder.get().to_string());
+        let cas = |value, revision| async move {
+            put_at(&self.kv, key, value, revision).await.map_err(RegistryError::Unavailable)
+        };
         for _ in 0..CAS_TRIES {
-            match self.kv.create(key, value()).await {
-                Ok(_) => return Ok(Some(Claimed::Created)),
-                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {}
-                Err(e) => return Err(unavailable(e)),
+            if cas(value(), None).await? {
+                return Ok(Some(Claimed::Created));
             }
-            let Some(current) = self.kv.entry(key).await.map_err(unavailable)? else { continue };
-            if current.operation != Operation::Put {
-                continue;
-            }
+            let Some(current) = live(&self.kv, key).await.map_err(RegistryError::Unavailable)? else { continue };
             let owner = parse_u32(&current.value);
             if owner == holder.get() {
                 return Ok(Some(Claimed::Held));
@@ -254,10 +223,8 @@ impl Registry {
             if !replaced && !self.stale(owner, &current).await? {
                 return Ok(None);
             }
-            match self.kv.update(key, value(), current.revision).await {
-                Ok(_) => return Ok(AgentId::new(owner).map(Claimed::Moved)),
-                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => {}
-                Err(e) => return Err(unavailable(e)),
+            if cas(value(), Some(current.revision)).await? {
+                return Ok(AgentId::new(owner).map(Claimed::Moved));
             }
         }
         Ok(None)
@@ -271,8 +238,7 @@ impl Registry {
             return Ok(false);
         }
         let Some(owner) = AgentId::new(owner) else { return Ok(true) };
-        let record = self.kv.entry(agent_key(owner)).await.map_err(unavailable)?;
-        Ok(record.is_none_or(|r| r.operation != Operation::Put))
+        Ok(live(&self.kv, &agent_key(owner)).await.map_err(RegistryError::Unavailable)?.is_none())
     }
 
     /// Gives back the claims a failed enrollment of `holder` obtained: created ones deleted,
@@ -282,10 +248,10 @@ impl Registry {
             match how {
                 Claimed::Created => self.release(key, holder).await,
                 Claimed::Moved(from) => {
-                    let Ok(Some(current)) = self.kv.entry(key.clone()).await else { continue };
-                    if current.operation == Operation::Put && parse_u32(&current.value) == holder.get() {
+                    let Ok(Some(current)) = live(&self.kv, key).await else { continue };
+                    if parse_u32(&current.value) == holder.get() {
                         let back = Bytes::from(from.get().to_string());
-                        let _ = self.kv.update(key, back, current.revision).await;
+                        let _ = put_at(&self.kv, key, back, Some(current.revision)).await;
                     }
                 }
                 Claimed::Held => {}
@@ -296,8 +262,8 @@ impl Registry {
     /// Deletes the claim `key` if `holder` still holds it. Best effort: a claim left behind
     /// is taken over once [`Self::stale`] says so.
     async fn release(&self, key: &str, holder: AgentId) {
-        let Ok(Some(current)) = self.kv.entry(key).await else { return };
-        if current.operation == Operation::Put && parse_u32(&current.value) == holder.get() {
+        let Ok(Some(current)) = live(&self.kv, key).await else { return };
+        if parse_u32(&current.value) == holder.get() {
             let _ = self.kv.delete_expect_revision(key, Some(current.revision)).await;
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub struct Beats(Box<[AtomicU64]>);
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    u64::try_from(crate::server::now_ms()).unwrap_or(0)
 }
 
 impl Beats {

@@ -190,8 +190,7 @@ impl LiveAgents {
                 let _ = socket2::SockRef::from(&holder_socket).shutdown(std::net::Shutdown::Both);
             }
         }
-        let since =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let since = crate::server::now_ms();
         let seat = Arc::new(Seat { conn, heard: AtomicU64::new(now), socket, mailbox, since });
         seats.insert(agent, Arc::clone(&seat));
         Ok(seat)

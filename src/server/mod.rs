@@ -21,6 +21,7 @@ use anyhow::{Context as _, bail};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+use crate::cluster::members::Load;
 use crate::config::{self, Severity};
 use crate::engine::live::{self, Live};
 use crate::home::Home;
@@ -34,6 +35,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Current time, Unix seconds.
 pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+/// Current time, Unix milliseconds.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// Raises this process's open-file limit towards `wanted` (within the hard limit); returns the
@@ -175,13 +181,10 @@ fn notify_systemd(
     beats: Option<Arc<crate::remote::beats::Beats>>,
 ) -> Option<Arc<notify::Notifier>> {
     let notifier = Arc::new(notify::Notifier::from_env()?);
-    let store = store.clone();
-    let rate = crate::metrics::Rate::default();
+    let load = load_meter(store, sink);
     let status = move || {
-        // Status::ALL's order: the third count is the active agents.
-        let active = store.status_counts().map_or(0, |(counts, _)| counts[2]);
-        let events = sink.as_ref().map_or(0, |s| s.log.counts().events.load(std::sync::atomic::Ordering::Relaxed));
-        format!("{active} agents active, {} events/s", rate.sample(events))
+        let Load { agents, eps } = load();
+        format!("{agents} agents active, {eps} events/s")
     };
     let first = status();
     let health = move || match beats.as_ref().map(|b| b.silent(CORE_SILENCE)).unwrap_or_default() {
@@ -192,6 +195,22 @@ fn notify_systemd(
         error!("cannot keep systemd informed: {e}");
     }
     Some(notifier)
+}
+
+/// This node's load as it is read now: agents active here, and events analysed per second since
+/// the reading before (each meter keeps its own).
+fn load_meter(
+    store: &crate::store::Store,
+    sink: Option<Arc<queue::Sink>>,
+) -> impl Fn() -> Load + Send + Sync + 'static {
+    let store = store.clone();
+    let rate = crate::metrics::Rate::default();
+    move || {
+        // Status::ALL's order: the third count is the active agents.
+        let agents = store.status_counts().map_or(0, |(counts, _)| counts[2] as u64);
+        let events = sink.as_ref().map_or(0, |s| s.log.counts().events.load(std::sync::atomic::Ordering::Relaxed));
+        Load { agents, eps: rate.sample(events) }
+    }
 }
 
 /// A data-plane core silent this long (it beats every second) is stuck.
@@ -282,14 +301,7 @@ fn start_cluster(
             crate::engine::watch::reload(&root, &config, &live, None, "Ruleset changed by another node");
         }) as Arc<dyn Fn() + Send + Sync>
     });
-    let counted = store.clone();
-    let rate = crate::metrics::Rate::default();
-    let load = move || {
-        // Status::ALL's order: the third count is the active agents.
-        let agents = counted.status_counts().map_or(0, |(counts, _)| counts[2] as u64);
-        let events = sink.as_ref().map_or(0, |s| s.log.counts().events.load(std::sync::atomic::Ordering::Relaxed));
-        crate::cluster::members::Load { agents, eps: rate.sample(events) }
-    };
+    let load = load_meter(store, sink);
     let address = match config.cluster.bind_addr.as_str() {
         "0.0.0.0" | "::" | "" => crate::cluster::local_address(),
         given => given.to_owned(),
