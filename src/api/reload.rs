@@ -77,6 +77,14 @@ fn restore(path: &Path, relative: &str, before: Option<&[u8]>) {
     }
 }
 
+/// A change to an agent or group the cluster could not store, or the store failing.
+pub fn not_admitted(e: crate::cluster::admit::AdmitError) -> ApiError {
+    match e {
+        crate::cluster::admit::AdmitError::Registry(e) => unshared(e),
+        crate::cluster::admit::AdmitError::Store(e) => ApiError::internal(e),
+    }
+}
+
 /// A change the cluster could not store.
 pub fn unshared(e: crate::cluster::registry::RegistryError) -> ApiError {
     ApiError::wazuh(3023, format!("Change not stored cluster-wide: {e}"))

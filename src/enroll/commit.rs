@@ -135,7 +135,17 @@ fn decide(
     batch: &[Job],
     now: i64,
 ) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
-    store.write(|w| batch.iter().map(|job| policy.admit(w, &job.request, job.source, now)).collect())
+    store.write(|w| admit_all(w, policy, batch, now))
+}
+
+/// The policy's decision on every job, in order, within `w`.
+fn admit_all(
+    w: &mut crate::store::Writer<'_>,
+    policy: &Policy,
+    batch: &[Job],
+    now: i64,
+) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
+    batch.iter().map(|job| policy.admit(w, &job.request, job.source, now)).collect()
 }
 
 /// Decides every job against the local mirror, claims the admitted ones in the cluster's
@@ -148,9 +158,7 @@ async fn decide_clustered(
     batch: &[Job],
     now: i64,
 ) -> Result<Vec<Result<Enrolled, EnrollError>>, StoreError> {
-    let plan = |w: &mut crate::store::Writer<'_>| {
-        batch.iter().map(|job| policy.admit(w, &job.request, job.source, now)).collect::<Result<Vec<_>, _>>()
-    };
+    let plan = |w: &mut crate::store::Writer<'_>| admit_all(w, policy, batch, now);
     let refused = |e: RegistryError, agent: &crate::store::Agent| match e {
         RegistryError::NameTaken(name) => EnrollError::DuplicateName(name.to_string()),
         RegistryError::IpTaken(ip) => EnrollError::DuplicateIp(ip.to_string()),

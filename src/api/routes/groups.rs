@@ -20,10 +20,9 @@ use crate::api::query::Params;
 use crate::api::query::list::{LIST_PARAMS, Listing};
 use crate::api::rbac::Action::*;
 use crate::api::rbac::{Action, Kind, Target};
-use crate::api::reload::unshared;
+use crate::api::reload::{not_admitted, unshared};
 use crate::api::routes::extract::JsonBody;
 use crate::api::routes::extract::XmlText;
-use crate::cluster::admit::AdmitError;
 use crate::store::{GroupName, Status};
 
 /// Adds the routes.
@@ -189,10 +188,7 @@ async fn delete(
                         a.groups.push(default.clone());
                     }
                 };
-                cluster.change_agent(&api.store, agent.id, leave).await.map_err(|e| match e {
-                    AdmitError::Registry(e) => unshared(e),
-                    AdmitError::Store(e) => ApiError::internal(e),
-                })?;
+                cluster.change_agent(&api.store, agent.id, leave).await.map_err(not_admitted)?;
             }
             let conf = format!("etc/shared/{group}/agent.conf");
             cluster.share_file(&conf, None).await.map_err(unshared)?;

@@ -12,8 +12,7 @@ use crate::api::envelope::{Affected, ItemError};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::query::Params;
 use crate::api::rbac::{Action, Kind, Target};
-use crate::api::reload::unshared;
-use crate::cluster::admit::AdmitError;
+use crate::api::reload::not_admitted;
 use crate::store::{Agent, AgentId, GroupName};
 
 /// Most groups one agent can be in (Wazuh's `MAX_GROUPS_PER_MULTIGROUP`).
@@ -56,11 +55,7 @@ fn agents(api: &Api, me: &Principal, named: Option<&[String]>, out: &mut Affecte
 async fn regroup(api: &Api, id: AgentId, change: impl FnOnce(&mut Agent)) -> ApiResult<()> {
     match &api.services.cluster {
         None => drop(api.store.write(|w| w.update(id, change))?),
-        Some(cluster) => match cluster.change_agent(&api.store, id, change).await {
-            Ok(_) => {}
-            Err(AdmitError::Store(e)) => return Err(e.into()),
-            Err(AdmitError::Registry(e)) => return Err(unshared(e)),
-        },
+        Some(cluster) => drop(cluster.change_agent(&api.store, id, change).await.map_err(not_admitted)?),
     }
     Ok(())
 }
